@@ -1,0 +1,49 @@
+import { Type } from '@sinclair/typebox';
+import { Duration, StringOrList, Strict } from '../config/types.js';
+
+export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+
+const ClaimMapping = Strict({
+  subject: Type.Optional(StringOrList('Claim(s) holding the stable subject; the first present wins. Default `sub`.')),
+  roles: Type.Optional(StringOrList('Claim(s) holding roles (array or space-separated string; dotted paths such as `realm_access.roles` allowed). Default `roles`.')),
+  groups: Type.Optional(StringOrList('Claim(s) holding groups. Default `groups`.')),
+  scopes: Type.Optional(StringOrList('Claim(s) holding scopes (space-separated string or array). Default `scope`, `scp`.')),
+  tenant: Type.Optional(StringOrList('Claim(s) holding the tenant. Default `tid`, `tenant`.')),
+  clientId: Type.Optional(StringOrList('Claim(s) holding the client id. Default `azp`, `client_id`, `cid`, `appid`.')),
+}, 'Which claims fill the normalized identity. Each field overrides the default for that field only.');
+
+export const OidcProviderSchema = Strict({
+  type: Type.Literal('oidc', { description: 'OpenID Connect / JWT bearer tokens.' }),
+  issuer: Type.String({ minLength: 1, description: 'Expected `iss`. Unless `jwksUri` is set, `{issuer}/.well-known/openid-configuration` is fetched to find the keys.' }),
+  jwksUri: Type.Optional(Type.String({ minLength: 1, description: 'Fetch keys from this JWKS URL instead of discovery.' })),
+  audience: StringOrList('Accepted `aud` value(s); the token must carry at least one.'),
+  algorithms: Type.Array(Type.Union(JWT_ALGORITHMS.map((a) => Type.Literal(a))), {
+    minItems: 1, default: ['RS256', 'PS256', 'ES256', 'EdDSA'],
+    description: 'Allowed signature algorithms. `none` and HMAC algorithms are never accepted.',
+  }),
+  clockSkew: Duration('Tolerance applied to `exp`, `nbf` and `iat`.', '60s'),
+  maxTokenAge: Type.Optional(Duration('Refuse tokens whose `iat` is older than this.')),
+  typ: Type.Optional(Type.String({ minLength: 1, description: 'Required JOSE header `typ` (e.g. `at+jwt` for RFC 9068 access tokens).' })),
+  refreshInterval: Duration('Keys are refetched this often in the background.', '10m'),
+  unknownKeyCooldown: Duration('Least time between refetches triggered by an unknown `kid`.', '30s'),
+  fetchTimeout: Duration('Timeout for discovery and JWKS requests.', '5s'),
+  ca: Type.Optional(Type.String({ minLength: 1, description: 'PEM CA bundle to trust when fetching discovery and keys (e.g. `${file:/ca.pem}`).' })),
+  claims: Type.Optional(ClaimMapping),
+}, 'An OpenID Connect provider or any issuer of JWT bearer tokens.');
+
+export const ProviderSchema = Type.Union([OidcProviderSchema], { description: 'An identity provider; `type` selects the kind.' });
+
+export const TokenSourceSchema = Strict({
+  header: Type.Boolean({ default: true, description: 'Accept `Authorization: Bearer <token>`.' }),
+  query: Type.Optional(Type.String({ minLength: 1, description: 'Also accept the token from this query parameter (discouraged: URLs end up in logs).' })),
+  cookie: Type.Optional(Type.String({ minLength: 1, description: 'Also accept the token from this cookie.' })),
+}, 'Where a route accepts bearer tokens. By default only the `Authorization` header.');
+
+export const DevSchema = Type.Union([
+  Type.Boolean(),
+  Strict({
+    issuer: Type.String({ default: 'https://gatehouse.dev.invalid', description: 'Issuer of development tokens.' }),
+    audience: Type.String({ default: 'gatehouse', description: 'Audience of development tokens.' }),
+    keyFile: Type.String({ default: '.gatehouse/dev-issuer.json', description: 'Where the development signing key is kept (created on first use, mode 0600).' }),
+  }, 'Development issuer settings.'),
+], { description: 'Enables the built-in development issuer as provider `dev` (never in production; a warning is printed at start).' });

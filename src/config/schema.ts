@@ -1,0 +1,36 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Size, Strict } from './types.js';
+import { AdminSchema, ListenSchema } from '../server/schema.js';
+import { DevSchema, ProviderSchema, TokenSourceSchema } from '../authn/schema.js';
+import { MatchSchema } from '../routing/schema.js';
+import { RuleSchema } from '../authz/schema.js';
+import { AssertionKeySchema, UpstreamSchema } from '../forward/schema.js';
+import { AuditSchema, LogSchema } from '../audit/schema.js';
+
+export const RouteSchema = Strict({
+  name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', description: 'Unique route name (audit, metrics, assertion audience).' }),
+  match: MatchSchema,
+  public: Type.Optional(Type.Boolean({ description: 'The route needs no authentication. Required (true) when `authenticate` is absent; deny by default.' })),
+  authenticate: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'Providers accepted on this route. With several OIDC providers, the token `iss` picks one.' })),
+  token: Type.Optional(TokenSourceSchema),
+  allow: Type.Optional(Type.Array(RuleSchema, { description: 'The request passes if any rule matches. Absent on an authenticated route: any authenticated caller passes.' })),
+  deny: Type.Optional(Type.Array(RuleSchema, { description: 'Checked before `allow`; any match refuses (403 `denied_by_rule`).' })),
+  allowEncodedSlash: Type.Optional(Type.Boolean({ description: 'Accept `%2F`/`%5C` inside a path segment (forwarded still encoded). Off: 400.' })),
+  maxBodySize: Type.Optional(Size('Largest request body for this route.')),
+  upstream: UpstreamSchema,
+}, 'A route: match → authenticate → authorize → forward.');
+
+export const ConfigSchema = Strict({
+  $schema: Type.Optional(Type.String({ description: 'Editor hint; ignored.' })),
+  dev: Type.Optional(DevSchema),
+  listen: Type.Optional(ListenSchema),
+  admin: Type.Optional(AdminSchema),
+  audit: Type.Optional(AuditSchema),
+  log: Type.Optional(LogSchema),
+  assertion: Type.Optional(AssertionKeySchema),
+  providers: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' }), ProviderSchema, { description: 'Identity providers by name.' })),
+  routes: Type.Array(RouteSchema, { minItems: 1, description: 'Routes, matched most specific first.' }),
+}, 'Gatehouse configuration.');
+
+export type Config = Static<typeof ConfigSchema>;
+export type RouteConfig = Static<typeof RouteSchema>;

@@ -1,0 +1,63 @@
+/**
+ * The one error table. Every refusal or failure the gateway can answer with has a stable code
+ * (API: never rename one), one HTTP status and one title. docs/errors.md is checked against it.
+ */
+export const ERRORS = {
+  // routing
+  route_not_found: { status: 404, title: 'No route matches this request' },
+  method_not_allowed: { status: 405, title: 'Method not allowed on this route' },
+  path_traversal: { status: 400, title: 'Path escapes the root' },
+  path_encoded_separator: { status: 400, title: 'Encoded / or \\ in a path segment' },
+  path_invalid_encoding: { status: 400, title: 'Invalid percent-encoding or UTF-8 in the path' },
+  path_invalid_character: { status: 400, title: 'Forbidden character in the path' },
+  invalid_request_target: { status: 400, title: 'Request target is not a valid origin-form or absolute-form URI' },
+  // authentication (401 unless noted)
+  token_missing: { status: 401, title: 'No credential presented' },
+  token_location_not_allowed: { status: 401, title: 'Token presented in a place this route does not accept' },
+  token_malformed: { status: 401, title: 'Token is not a well-formed JWT' },
+  algorithm_not_allowed: { status: 401, title: 'Token algorithm is not allowed' },
+  issuer_unknown: { status: 401, title: 'Token issuer is not accepted on this route' },
+  audience_mismatch: { status: 401, title: 'Token audience does not match' },
+  token_expired: { status: 401, title: 'Token has expired' },
+  token_not_yet_valid: { status: 401, title: 'Token is not yet valid' },
+  token_issued_in_future: { status: 401, title: 'Token issued-at time is in the future' },
+  token_too_old: { status: 401, title: 'Token is older than the allowed maximum age' },
+  signature_invalid: { status: 401, title: 'Token signature is invalid' },
+  unknown_key: { status: 401, title: 'Token is signed with an unknown key' },
+  token_type_invalid: { status: 401, title: 'Token type (typ) is not accepted' },
+  claim_invalid: { status: 401, title: 'A required claim is missing or invalid' },
+  provider_unavailable: { status: 503, title: 'Identity provider keys are not available' },
+  // authorization
+  no_rule_matched: { status: 403, title: 'No allow rule matched' },
+  denied_by_rule: { status: 403, title: 'Denied by a deny rule' },
+  // request limits
+  body_too_large: { status: 413, title: 'Request body exceeds the route limit' },
+  request_timeout: { status: 408, title: 'Request was not received in time' },
+  // upstream
+  upstream_unreachable: { status: 502, title: 'Upstream could not be reached' },
+  upstream_error: { status: 502, title: 'Upstream failed while answering' },
+  upstream_timeout: { status: 504, title: 'Upstream did not answer in time' },
+  // last resort
+  internal_error: { status: 500, title: 'Internal error' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** Error carrying a stable code; switch on `code`, never on the message. */
+export class GatehouseError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown }) {
+    super(detail ?? ERRORS[code].title, options);
+    this.name = 'GatehouseError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+  }
+}
+
+/** A refusal that is data, not an exception: what authentication and routing return on the hot path. */
+export interface Refusal {
+  readonly code: ErrorCode;
+  /** Safe, caller-facing detail. Never contains a token, secret or key. */
+  readonly detail?: string;
+}

@@ -1,0 +1,32 @@
+import { Type } from '@sinclair/typebox';
+import { Duration, Size, Strict } from '../config/types.js';
+
+const Tls = Strict({
+  cert: Type.String({ minLength: 1, description: 'PEM certificate chain (usually `${file:/path/cert.pem}`).' }),
+  key: Type.String({ minLength: 1, description: 'PEM private key (usually `${file:/path/key.pem}`).' }),
+}, 'Serve HTTPS with this certificate and key.');
+
+export const ListenSchema = Strict({
+  host: Type.String({ default: '0.0.0.0', description: 'Address to bind.' }),
+  port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'Port to bind (0 picks a free port).' }),
+  tls: Type.Optional(Tls),
+  maxHeaderSize: Size('Largest request head (request line and headers) accepted; larger heads get 431.', '16kb'),
+  maxBodySize: Size('Default largest request body; a route can set its own `maxBodySize`. Larger bodies get 413.', '10mb'),
+  headersTimeout: Duration('Time a client has to send the whole request head.', '10s'),
+  requestTimeout: Duration('Time a client has to send the whole request (head and body).', '60s'),
+  idleTimeout: Duration('Keep-alive connections idle this long are closed.', '5s'),
+  shutdownGrace: Duration('On SIGTERM/SIGINT, in-flight requests get this long to finish before the process exits.', '10s'),
+  trustedProxies: Type.Array(Type.String({ minLength: 1 }), {
+    default: [],
+    description: 'Peers (IP or CIDR) whose `X-Forwarded-*`/`Forwarded` headers are trusted. Empty: the client address is always the socket peer.',
+  }),
+  forwardedHeaders: Type.Union([Type.Literal('x-forwarded'), Type.Literal('forwarded'), Type.Literal('both')], {
+    default: 'x-forwarded',
+    description: 'Which headers tell the upstream about the original request: `X-Forwarded-For/-Proto/-Host`, RFC 7239 `Forwarded`, or both.',
+  }),
+}, 'The public listener.');
+
+export const AdminSchema = Strict({
+  host: Type.String({ default: '127.0.0.1', description: 'Address to bind the admin listener.' }),
+  port: Type.Integer({ minimum: 0, maximum: 65535, default: 9090, description: 'Admin port: `/healthz`, `/readyz`, `/.well-known/jwks.json`.' }),
+}, 'The admin listener (health and readiness). Keep it off the public network.');

@@ -37,6 +37,8 @@ export const ERRORS = {
   upstream_unreachable: { status: 502, title: 'Upstream could not be reached' },
   upstream_error: { status: 502, title: 'Upstream failed while answering' },
   upstream_timeout: { status: 504, title: 'Upstream did not answer in time' },
+  // audit only: nobody is left to answer (nginx's 499)
+  client_aborted: { status: 499, title: 'Client closed the connection before the response' },
   // last resort
   internal_error: { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; title: string }>;

@@ -7,5 +7,5 @@ export const AuditSchema = Strict({
 }, 'One JSON line per request.');
 
 export const LogSchema = Strict({
-  level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug'].map((l) => Type.Literal(l)), { default: 'info', description: 'Operational log level (stderr).' }),
+  level: Type.Union((['fatal', 'error', 'warn', 'info', 'debug'] as const).map((l) => Type.Literal(l)), { default: 'info', description: 'Operational log level (stderr).' }),
 }, 'Operational logging (separate from audit).');

@@ -28,7 +28,7 @@ export const ConfigSchema = Strict({
   audit: Type.Optional(AuditSchema),
   log: Type.Optional(LogSchema),
   assertion: Type.Optional(AssertionKeySchema),
-  providers: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' }), ProviderSchema, { description: 'Identity providers by name.' })),
+  providers: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' }), ProviderSchema, { additionalProperties: false, description: 'Identity providers by name.' })),
   routes: Type.Array(RouteSchema, { minItems: 1, description: 'Routes, matched most specific first.' }),
 }, 'Gatehouse configuration.');
 

@@ -15,6 +15,7 @@ export const UpstreamSchema = Strict({
   forwardAuthorization: Type.Boolean({ default: false, description: 'Forward the inbound `Authorization` header. Off by default: credentials meant for the gateway stay at the gateway.' }),
   preserveHost: Type.Boolean({ default: false, description: 'Send the inbound `Host` to the upstream instead of the upstream URL host.' }),
   identityHeaders: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9-]+$' }), Type.Union(IDENTITY_FIELDS.map((f) => Type.Literal(f))), {
+    additionalProperties: false,
     description: 'Headers to inject, name → identity field (lists joined by commas). Default: `x-gatehouse-subject`, `-provider`, `-client-id`, `-tenant`, `-roles`, `-groups`, `-scopes`. Inbound headers with these names, and any `x-gatehouse-*`, are always stripped.',
   })),
   assertion: Type.Optional(Type.Union([Type.Boolean(), Strict({

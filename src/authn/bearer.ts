@@ -1,0 +1,127 @@
+/** The route-level bearer-token authenticator: find the token, pick the provider by `iss`, verify. */
+import type { IncomingHttpHeaders } from 'node:http';
+import { decodeJwt } from 'jose';
+import type { Refusal } from '../errors.js';
+import type { Identity } from '../identity/identity.js';
+import type { JwtProvider } from './jwt.js';
+
+/** What an authenticator may look at. */
+export interface AuthnRequest {
+  readonly headers: IncomingHttpHeaders;
+  /** Raw query string, without or with its leading `?`. */
+  readonly query: string;
+}
+
+/** A decision of one authenticator; `provider` names who refused, when known. */
+export type AuthnOutcome = { ok: true; identity: Identity } | { ok: false; refusal: Refusal; provider?: string };
+
+/** One way of authenticating callers (bearer JWT here; API key, mTLS… elsewhere). */
+export interface Authenticator {
+  readonly kind: string;
+  /** undefined = no credential of this kind present ("not mine") */
+  authenticate(req: AuthnRequest): Promise<AuthnOutcome | undefined> | AuthnOutcome | undefined;
+}
+
+/** Where a route accepts bearer tokens. */
+export interface TokenSource {
+  header: boolean;
+  query?: string;
+  cookie?: string;
+}
+
+/** RFC 6750's query parameter name: seen on a route that does not accept it, it is refused, not ignored. */
+const STANDARD_QUERY = 'access_token';
+
+const malformed: AuthnOutcome = Object.freeze({ ok: false, refusal: Object.freeze({ code: 'token_malformed' }) });
+const wrongPlace: AuthnOutcome = Object.freeze({ ok: false, refusal: Object.freeze({ code: 'token_location_not_allowed' }) });
+
+type Found = string | AuthnOutcome | undefined;
+
+/** `Bearer <token>`: scheme case-insensitive, exactly one token. Other schemes are not ours. */
+function fromAuthorization(value: string | undefined): Found {
+  if (value === undefined) return undefined;
+  const text = value.trim();
+  const sp = text.search(/[ \t]/);
+  const scheme = sp < 0 ? text : text.slice(0, sp);
+  if (scheme.toLowerCase() !== 'bearer') return undefined;
+  const token = sp < 0 ? '' : text.slice(sp + 1).trim();
+  return token === '' || /\s/.test(token) ? malformed : token;
+}
+
+function queryParams(query: string, name: string): URLSearchParams | undefined {
+  // Cheap pre-check so the common request without a token parameter parses nothing.
+  if (!query.includes(name)) return undefined;
+  return new URLSearchParams(query.startsWith('?') ? query.slice(1) : query);
+}
+
+function fromQuery(params: URLSearchParams | undefined, name: string): Found {
+  const values = params?.getAll(name) ?? [];
+  if (values.length === 0) return undefined;
+  return values.length > 1 || values[0] === '' ? malformed : values[0];
+}
+
+function fromCookie(header: string | undefined, name: string): Found {
+  if (header === undefined || !header.includes(name)) return undefined;
+  for (const pair of header.split(';')) {
+    const eq = pair.indexOf('=');
+    if (eq < 0 || pair.slice(0, eq).trim() !== name) continue;
+    const value = pair.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
+    return value === '' ? malformed : value;
+  }
+  return undefined;
+}
+
+/** The token from the places the route accepts; a refusal if it only sits where it is not accepted. */
+function extract(req: AuthnRequest, source: TokenSource): Found {
+  const header = fromAuthorization(req.headers.authorization);
+  if (source.header && header !== undefined) return header;
+  if (source.query !== undefined) {
+    const found = fromQuery(queryParams(req.query, source.query), source.query);
+    if (found !== undefined) return found;
+  }
+  if (source.cookie !== undefined) {
+    const found = fromCookie(req.headers.cookie, source.cookie);
+    if (found !== undefined) return found;
+  }
+  if (header !== undefined) return wrongPlace;
+  if (source.query !== STANDARD_QUERY && queryParams(req.query, STANDARD_QUERY)?.has(STANDARD_QUERY)) return wrongPlace;
+  return undefined;
+}
+
+/** Create the bearer authenticator of one route; providers are told apart by their issuer. */
+export function createBearerAuthenticator(providers: readonly JwtProvider[], source: TokenSource): Authenticator {
+  if (providers.length === 0) throw new Error('a bearer authenticator needs at least one provider');
+  const byIssuer = new Map<string, JwtProvider>();
+  for (const p of providers) {
+    if (byIssuer.has(p.issuer)) throw new Error(`providers "${byIssuer.get(p.issuer)!.name}" and "${p.name}" share the issuer ${p.issuer}`);
+    byIssuer.set(p.issuer, p);
+  }
+  // One provider: its own `iss` check answers issuer_unknown, no need to decode twice.
+  const only = providers.length === 1 ? providers[0] : undefined;
+  const unknownIssuer: AuthnOutcome = Object.freeze({ ok: false, refusal: Object.freeze({ code: 'issuer_unknown' }) });
+
+  function pick(token: string): JwtProvider | AuthnOutcome {
+    let iss: unknown;
+    try {
+      iss = decodeJwt(token).iss;
+    } catch {
+      return malformed;
+    }
+    return (typeof iss === 'string' ? byIssuer.get(iss) : undefined) ?? unknownIssuer;
+  }
+
+  async function verify(provider: JwtProvider, token: string): Promise<AuthnOutcome> {
+    const result = await provider.verify(token);
+    return result.ok ? result : { ok: false, refusal: result.refusal, provider: provider.name };
+  }
+
+  return {
+    kind: 'bearer',
+    authenticate(req) {
+      const found = extract(req, source);
+      if (typeof found !== 'string') return found;
+      const provider = only ?? pick(found);
+      return 'verify' in provider ? verify(provider, found) : provider;
+    },
+  };
+}

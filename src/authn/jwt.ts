@@ -1,0 +1,176 @@
+/** JWT bearer-token provider: verify with jose against a key resolver, map claims, cache successes. */
+import { decodeJwt, jwtVerify, type CryptoKey, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
+import type { Static } from '@sinclair/typebox';
+import type { Refusal, ErrorCode } from '../errors.js';
+import type { Identity } from '../identity/identity.js';
+import { compileClaimMapping, identityFromClaims, type ClaimMapping } from '../identity/claims.js';
+import { parseDuration } from '../config/units.js';
+import { JWT_ALGORITHMS, type OidcProviderSchema } from './schema.js';
+import { KeyStore } from './jwks.js';
+import type { KeyHealth, KeyResolver } from './key-resolver.js';
+import { refusalCodeFor } from './jose-refusal.js';
+import { TokenCache } from './token-cache.js';
+
+/** Everything a JWT provider needs, already parsed. */
+export interface JwtProviderOptions {
+  readonly name: string;
+  readonly issuer: string;
+  /** Accepted `aud` values; the token must carry at least one. */
+  readonly audience: readonly string[];
+  /** Asymmetric JWS algorithms only (HMAC and `none` are refused at construction). */
+  readonly algorithms: readonly string[];
+  readonly clockSkewSec: number;
+  readonly maxTokenAgeSec?: number;
+  /** Required JOSE `typ` header, compared as jose does (`at+jwt` equals `application/at+jwt`). */
+  readonly typ?: string;
+  readonly claims: ClaimMapping;
+  /** A remote KeyStore, or a static resolver (development issuer). */
+  readonly keys: KeyResolver;
+  /** Verified-token cache bound; default 10,000. */
+  readonly cacheSize?: number;
+}
+
+/** The outcome of one verification: data, never an exception. */
+export type VerifyResult = { readonly ok: true; readonly identity: Identity } | { readonly ok: false; readonly refusal: Refusal };
+
+/** A configured issuer of JWT bearer tokens. */
+export interface JwtProvider {
+  readonly name: string;
+  readonly issuer: string;
+  /** True once the keys were loaded; stays true while the IdP is down (cached keys are used). */
+  readonly ready: boolean;
+  verify(token: string): Promise<VerifyResult>;
+  /** Key status for readiness/status endpoints (lastFetch, lastError, keyCount). */
+  health(): KeyHealth;
+  /** Verification counters: full jose verifications and cache hits. */
+  readonly stats: { readonly verifications: number; readonly cacheHits: number; readonly cacheSize: number };
+  /** Load the keys; rejects (provider_unavailable) if the first fetch fails, retrying in the background. */
+  start(): Promise<void>;
+  close(): void;
+}
+
+const ALLOWED = new Set<string>(JWT_ALGORITHMS);
+const DEFAULT_CACHE_SIZE = 10_000;
+
+const refusals = new Map<ErrorCode, VerifyResult>();
+/** Refusals carry no per-token detail, so one frozen object per code serves every request. */
+function refuse(code: ErrorCode): VerifyResult {
+  let r = refusals.get(code);
+  if (r === undefined) {
+    r = Object.freeze({ ok: false, refusal: Object.freeze({ code }) });
+    refusals.set(code, r);
+  }
+  return r;
+}
+
+function checkOptions(opts: JwtProviderOptions): void {
+  const bad = opts.algorithms.filter((a) => !ALLOWED.has(a));
+  if (opts.algorithms.length === 0 || bad.length > 0) {
+    throw new Error(`provider "${opts.name}": algorithms must be a non-empty subset of ${JWT_ALGORITHMS.join(', ')}`);
+  }
+  if (opts.audience.length === 0) throw new Error(`provider "${opts.name}": audience must not be empty`);
+  if (!(opts.clockSkewSec >= 0)) throw new Error(`provider "${opts.name}": clock skew must be >= 0`);
+}
+
+/** The window [from, until) in which a verified token may be served from the cache. */
+function cacheWindow(p: JWTPayload, opts: JwtProviderOptions): { from: number; until: number } {
+  let until = p.exp!;
+  if (opts.maxTokenAgeSec !== undefined && typeof p.iat === 'number') until = Math.min(until, p.iat + opts.maxTokenAgeSec + opts.clockSkewSec);
+  const from = typeof p.nbf === 'number' ? p.nbf - opts.clockSkewSec : -Infinity;
+  return { from, until };
+}
+
+/** The unverified `iss` (only to route and pre-filter; jwtVerify checks it for real), or null if undecodable. */
+function issuerOf(token: string): unknown {
+  try {
+    return decodeJwt(token).iss;
+  } catch {
+    return null;
+  }
+}
+
+/** Create a provider from parsed options. */
+export function createJwtProvider(opts: JwtProviderOptions): JwtProvider {
+  checkOptions(opts);
+  const { keys, name, claims, clockSkewSec } = opts;
+  // Built once: jose reads these on every call.
+  const verifyOptions: JWTVerifyOptions = Object.freeze({
+    issuer: opts.issuer,
+    audience: [...opts.audience],
+    algorithms: [...opts.algorithms],
+    clockTolerance: clockSkewSec,
+    requiredClaims: ['exp'],
+    ...(opts.maxTokenAgeSec !== undefined ? { maxTokenAge: opts.maxTokenAgeSec } : {}),
+    ...(opts.typ !== undefined ? { typ: opts.typ } : {}),
+  });
+  // jose checks the allowlist (so `none` and HS* are refused) before it calls this.
+  const resolve: JWTVerifyGetKey<CryptoKey> = (header) => keys.getKey({ kid: header.kid, alg: header.alg! });
+  const cache = new TokenCache<VerifyResult>(opts.cacheSize ?? DEFAULT_CACHE_SIZE, (k) => keys.isCurrent(k));
+  let verifications = 0;
+
+  async function verify(token: string): Promise<VerifyResult> {
+    const cached = cache.get(token, Date.now() / 1000);
+    if (cached !== undefined) return cached;
+    verifications++;
+    // A foreign issuer's token is refused before key lookup, so it cannot trigger unknown-kid refetches.
+    const unverifiedIssuer = issuerOf(token);
+    if (unverifiedIssuer !== opts.issuer) return refuse(unverifiedIssuer === null ? 'token_malformed' : 'issuer_unknown');
+    let payload: JWTPayload;
+    let key: CryptoKey;
+    try {
+      ({ payload, key } = await jwtVerify<JWTPayload, CryptoKey>(token, resolve, verifyOptions));
+    } catch (err) {
+      const code = refusalCodeFor(err);
+      if (code === undefined) throw err;
+      return refuse(code);
+    }
+    const now = Date.now() / 1000;
+    // jose checks a future iat only together with maxTokenAge; it is refused here in every case.
+    if (typeof payload.iat === 'number' && payload.iat > now + clockSkewSec) return refuse('token_issued_in_future');
+    const identity = identityFromClaims(name, payload, claims, 'jwt');
+    if (identity === undefined) return refuse('claim_invalid');
+    const result: VerifyResult = Object.freeze({ ok: true, identity });
+    const { from, until } = cacheWindow(payload, opts);
+    cache.set(token, result, from, until, key, now);
+    return result;
+  }
+
+  return {
+    name,
+    issuer: opts.issuer,
+    get ready() { return keys.ready; },
+    verify,
+    health: () => keys.health(),
+    get stats() { return { verifications, cacheHits: cache.hits, cacheSize: cache.size }; },
+    start: () => keys.start(),
+    close: () => { cache.clear(); keys.close(); },
+  };
+}
+
+const list = (v: string | readonly string[]): readonly string[] => (typeof v === 'string' ? [v] : v);
+
+/** Build from the schema config (OidcProviderSchema static type + name) — parses durations, compiles claim mapping. */
+export function jwtProviderFromConfig(name: string, cfg: Static<typeof OidcProviderSchema>): JwtProvider {
+  const algorithms = cfg.algorithms ?? ['RS256', 'PS256', 'ES256', 'EdDSA'];
+  const keys = new KeyStore({
+    issuer: cfg.issuer,
+    discover: cfg.jwksUri === undefined,
+    ...(cfg.jwksUri !== undefined ? { jwksUri: cfg.jwksUri } : {}),
+    ...(cfg.ca !== undefined ? { ca: cfg.ca } : {}),
+    fetchTimeoutMs: parseDuration(cfg.fetchTimeout ?? '5s'),
+    refreshIntervalMs: parseDuration(cfg.refreshInterval ?? '10m'),
+    unknownKeyCooldownMs: parseDuration(cfg.unknownKeyCooldown ?? '30s'),
+    algorithms,
+  });
+  return createJwtProvider({
+    name,
+    issuer: cfg.issuer,
+    audience: list(cfg.audience),
+    algorithms,
+    clockSkewSec: parseDuration(cfg.clockSkew ?? '60s') / 1000,
+    ...(cfg.maxTokenAge !== undefined ? { maxTokenAgeSec: parseDuration(cfg.maxTokenAge) / 1000 } : {}),
+    ...(cfg.typ !== undefined ? { typ: cfg.typ } : {}),
+    claims: compileClaimMapping(cfg.claims),
+    keys,
+  });
+}

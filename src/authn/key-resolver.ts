@@ -1,0 +1,49 @@
+/** The narrow interface jwt.ts verifies against: remote JWKS (jwks.ts) or a static key (static-keys.ts). */
+import type { CryptoKey } from 'jose';
+
+/** The unverified JOSE header fields a key is looked up by. */
+export interface JwsKeyHeader {
+  readonly kid?: string;
+  readonly alg: string;
+}
+
+/** What readiness and status endpoints report about a provider's keys. */
+export interface KeyHealth {
+  /** Keys were fetched successfully at least once (they are kept even while the IdP is down). */
+  readonly ready: boolean;
+  /** Epoch ms of the last successful fetch. */
+  readonly lastFetch?: number;
+  /** Epoch ms of the last fetch attempt, successful or not. */
+  readonly lastAttempt?: number;
+  /** Safe description of the last failed fetch; cleared by the next success. */
+  readonly lastError?: string;
+  /** Usable verification keys currently held. */
+  readonly keyCount: number;
+}
+
+/** Resolves verification keys; failures are thrown as GatehouseError with a stable code. */
+export interface KeyResolver {
+  readonly ready: boolean;
+  /** First load; rejects if it fails (a remote store keeps retrying in the background). */
+  start(): Promise<void>;
+  /** The key for this header, or throws GatehouseError (unknown_key, algorithm_not_allowed, provider_unavailable). */
+  getKey(header: JwsKeyHeader): Promise<CryptoKey>;
+  /** Whether a key returned earlier is still published; a removed key invalidates cached verifications. */
+  isCurrent(key: CryptoKey): boolean;
+  health(): KeyHealth;
+  close(): void;
+}
+
+/** JWK kty (and crv) each asymmetric JWS algorithm needs. HMAC and `none` are absent on purpose. */
+const KEY_TYPES: Readonly<Record<string, { kty: string; crv?: string }>> = {
+  RS256: { kty: 'RSA' }, RS384: { kty: 'RSA' }, RS512: { kty: 'RSA' },
+  PS256: { kty: 'RSA' }, PS384: { kty: 'RSA' }, PS512: { kty: 'RSA' },
+  ES256: { kty: 'EC', crv: 'P-256' }, ES384: { kty: 'EC', crv: 'P-384' }, ES512: { kty: 'EC', crv: 'P-521' },
+  EdDSA: { kty: 'OKP', crv: 'Ed25519' },
+};
+
+/** Whether a key of this kty/crv can verify signatures made with `alg`. */
+export function algorithmFitsKey(alg: string, kty: unknown, crv: unknown): boolean {
+  const need = Object.hasOwn(KEY_TYPES, alg) ? KEY_TYPES[alg] : undefined;
+  return need !== undefined && need.kty === kty && (need.crv === undefined || need.crv === crv);
+}

@@ -1,0 +1,85 @@
+import { parseArgs } from 'node:util';
+import type { IncomingHttpHeaders } from 'node:http';
+import { loadConfig } from '../config/load.js';
+import { compileRuntime } from '../compile.js';
+import { decide, type Verdict } from '../decide.js';
+import { ERRORS } from '../errors.js';
+import { configPath, reportError } from './common.js';
+
+/** Exit code of `explain` when the request would be refused. */
+export const EXPLAIN_REFUSED = 3;
+
+function parseHeaders(list: string[] | undefined, token: string | undefined, host: string | undefined): IncomingHttpHeaders {
+  const headers: IncomingHttpHeaders = {};
+  for (const line of list ?? []) {
+    const i = line.indexOf(':');
+    if (i <= 0) throw new Error(`--header expects "name: value", got "${line}"`);
+    headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+  }
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (host) headers.host = host;
+  return headers;
+}
+
+function summary(verdict: Verdict, trace: ReturnType<NonNullable<NonNullable<Verdict['route']>['policy']>['trace']> | undefined) {
+  const id = verdict.identity;
+  return {
+    path: verdict.path,
+    route: verdict.route ? { name: verdict.route.name, upstream: verdict.route.upstreamLabel, public: verdict.route.public } : null,
+    authn: verdict.authn,
+    identity: id ? { provider: id.provider, issuer: id.issuer, subject: id.subject, clientId: id.clientId, tenant: id.tenant, roles: id.roles, groups: id.groups, scopes: id.scopes, authMethod: id.authMethod } : null,
+    rules: trace ?? [],
+    result: verdict.kind === 'forward'
+      ? { outcome: 'forward', status: null, rule: verdict.decision.rule, reason: verdict.decision.reason }
+      : { outcome: 'refuse', status: ERRORS[verdict.code].status, code: verdict.code, detail: verdict.detail ?? ERRORS[verdict.code].title, rule: verdict.decision?.rule },
+  };
+}
+
+function print(s: ReturnType<typeof summary>, method: string, rawPath: string): void {
+  const lines = [`request   ${method} ${rawPath}`, `path      ${s.path || '(not normalizable)'}`];
+  lines.push(`route     ${s.route ? `${s.route.name} -> ${s.route.upstream}${s.route.public ? ' (public)' : ''}` : '(none)'}`);
+  lines.push(`authn     ${s.authn.result}${s.authn.reason ? ` ${s.authn.reason}` : ''}${s.authn.provider ? ` provider=${s.authn.provider}` : ''}`);
+  if (s.identity) {
+    const i = s.identity;
+    lines.push(`identity  subject=${i.subject} provider=${i.provider} issuer=${i.issuer ?? '-'} client_id=${i.clientId ?? '-'} tenant=${i.tenant ?? '-'}`);
+    lines.push(`          roles=[${i.roles.join(', ')}] groups=[${i.groups.join(', ')}] scopes=[${i.scopes.join(', ')}] method=${i.authMethod}`);
+  }
+  for (const [n, r] of s.rules.entries()) {
+    lines.push(`${n === 0 ? 'rules     ' : '          '}${r.kind} ${r.rule}: ${r.matched ? 'matches' : `no (${r.why})`}`);
+  }
+  const r = s.result;
+  lines.push(r.outcome === 'forward'
+    ? `decision  ALLOW (${r.reason}, rule ${r.rule}): would forward to ${s.route?.upstream}`
+    : `decision  REFUSE ${r.status} ${r.code}: ${r.detail}${r.rule ? ` (rule ${r.rule})` : ''}`);
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+/** `gatehouse explain`: the route, identity and decision for a request, by the gateway's own code, with no traffic. */
+export async function explainCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      config: { type: 'string', short: 'c' }, token: { type: 'string' }, method: { type: 'string', default: 'GET' },
+      path: { type: 'string' }, host: { type: 'string' }, header: { type: 'string', multiple: true }, json: { type: 'boolean' },
+    },
+  });
+  if (!values.path) {
+    process.stderr.write('gatehouse explain: --path is required (e.g. --path /api/orders)\n');
+    return 2;
+  }
+  try {
+    const loaded = await loadConfig(configPath(values.config));
+    const runtime = await compileRuntime(loaded.config, { baseDir: loaded.baseDir, upstreams: false });
+    await runtime.start();
+    const method = values.method!.toUpperCase();
+    const verdict = await decide(runtime, { method, url: values.path, headers: parseHeaders(values.header, values.token, values.host) });
+    const trace = verdict.identity && verdict.route?.policy ? verdict.route.policy.trace(verdict.identity) : undefined;
+    const s = summary(verdict, trace);
+    if (values.json) process.stdout.write(JSON.stringify(s, null, 2) + '\n');
+    else print(s, method, values.path);
+    await runtime.close();
+    return verdict.kind === 'forward' ? 0 : EXPLAIN_REFUSED;
+  } catch (err) {
+    return reportError(err);
+  }
+}

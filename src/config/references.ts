@@ -1,0 +1,98 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { ConfigIssue } from './issue.js';
+import { toPointer } from './pointer.js';
+
+/** What resolving `${env:…}` / `${file:…}` references produced. */
+export interface Resolution {
+  readonly value: unknown;
+  readonly issues: readonly ConfigIssue[];
+  /** Pointer → the references its string was built from (such values are never shown in messages). */
+  readonly sources: ReadonlyMap<string, readonly string[]>;
+  /** Pointers whose references could not be resolved (their raw text is kept). */
+  readonly failed: readonly string[];
+  /** Absolute paths of every `${file:}` referenced. */
+  readonly files: readonly string[];
+}
+
+/** Where references are resolved, and how a value that is wholly one reference is converted. */
+export interface ResolveOptions {
+  readonly baseDir: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly coerce?: (segments: readonly string[], text: string) => unknown;
+}
+
+// `$${` is an escaped `${`; `${…}` a reference; a lone `${` never closed is an error.
+const REFERENCE = /\$\$\{|\$\{([^}$]*)\}|\$\{/g;
+const KINDS = 'supported kinds are ${env:NAME} and ${file:PATH}';
+
+/** Replace references inside every string of a parsed document (a fresh tree is returned). */
+export function resolveReferences(value: unknown, options: ResolveOptions): Resolution {
+  const state = { issues: [] as ConfigIssue[], sources: new Map<string, string[]>(), failed: [] as string[], files: new Map<string, string | Error>() };
+  const visit = (v: unknown, segments: string[]): unknown => {
+    if (Array.isArray(v)) return v.map((item, i) => visit(item, [...segments, String(i)]));
+    if (v !== null && typeof v === 'object') {
+      return Object.fromEntries(Object.entries(v).map(([k, item]) => [k, visit(item, [...segments, k])]));
+    }
+    return typeof v === 'string' ? resolveString(v, segments, options, state) : v;
+  };
+  const resolved = visit(value, []);
+  return { value: resolved, issues: state.issues, sources: state.sources, failed: state.failed, files: [...state.files.keys()] };
+}
+
+type State = { issues: ConfigIssue[]; sources: Map<string, string[]>; failed: string[]; files: Map<string, string | Error> };
+
+function resolveString(text: string, segments: string[], options: ResolveOptions, state: State): unknown {
+  const path = toPointer(segments);
+  const refs: string[] = [];
+  let out = '';
+  let last = 0;
+  let ok = true;
+  for (const m of text.matchAll(REFERENCE)) {
+    out += text.slice(last, m.index);
+    last = m.index + m[0].length;
+    if (m[0] === '$${') { out += '${'; continue; }
+    const result = m[1] === undefined
+      ? { error: 'unterminated reference "${": close it with "}", or write $${ for a literal ${' }
+      : resolveOne(m[0], m[1], options, state.files);
+    if (m[1] !== undefined) refs.push(m[0]);
+    if ('error' in result) {
+      ok = false;
+      state.issues.push({ path, message: result.error });
+    } else out += result.value;
+  }
+  out += text.slice(last);
+  if (refs.length > 0) state.sources.set(path, refs);
+  if (!ok) { state.failed.push(path); return text; }
+  const whole = refs.length === 1 && refs[0] === text;
+  return whole && options.coerce ? options.coerce(segments, out) : out;
+}
+
+function resolveOne(ref: string, inner: string, options: ResolveOptions, files: Map<string, string | Error>): { value: string } | { error: string } {
+  const m = /^([A-Za-z][A-Za-z0-9_-]*):(.*)$/s.exec(inner);
+  if (!m) return { error: `invalid reference ${ref}: ${KINDS} (write $\${ for a literal \${)` };
+  const [, kind, arg] = m as unknown as [string, string, string];
+  if (kind === 'env') {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(arg)) return { error: `invalid environment variable name in ${ref}` };
+    const value = options.env[arg];
+    return value === undefined ? { error: `environment variable ${arg} is not set (referenced by ${ref})` } : { value };
+  }
+  if (kind === 'file') {
+    if (arg.trim() === '') return { error: `empty file path in ${ref}` };
+    const file = resolve(options.baseDir, arg);
+    if (!files.has(file)) files.set(file, readSecret(file));
+    const content = files.get(file)!;
+    return typeof content === 'string' ? { value: content } : { error: `cannot read file "${file}" (referenced by ${ref}): ${content.message}` };
+  }
+  return { error: `unknown reference kind "${kind}" in ${ref}: ${KINDS}` };
+}
+
+/** File content with trailing line breaks removed; on failure an Error naming only the cause (never content). */
+function readSecret(file: string): string | Error {
+  try {
+    return readFileSync(file, 'utf8').replace(/(\r?\n)+$/, '');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return new Error(code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (code ?? 'unreadable'));
+  }
+}

@@ -1,0 +1,157 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Static } from '@sinclair/typebox';
+import type { Identity } from '../identity/identity.js';
+import type { ListenSchema } from '../server/schema.js';
+import type { IDENTITY_FIELDS, UpstreamSchema } from './schema.js';
+import type { ClientInfo } from './client.js';
+import { forwardedNode, forwardedValue } from './forwarded-header.js';
+
+/** An identity field that can be injected as a header. */
+export type IdentityField = (typeof IDENTITY_FIELDS)[number];
+/** Which headers tell the upstream about the original request. */
+export type ForwardedMode = Static<typeof ListenSchema>['forwardedHeaders'];
+
+/** One upstream's header rules, compiled once. */
+export interface HeaderPolicy {
+  readonly forwardAuthorization: boolean;
+  readonly preserveHost: boolean;
+  /** name (lowercase) → identity field. */
+  readonly identityHeaders: ReadonlyArray<readonly [name: string, field: IdentityField]>;
+  readonly assertionHeader?: string;
+  readonly forwarded: ForwardedMode;
+  /** Host sent upstream unless preserveHost (the upstream URL's host[:port]). */
+  readonly upstreamHost: string;
+  /** Exact (lowercase) inbound header names never copied upstream; derived from the fields above. */
+  readonly strip: ReadonlySet<string>;
+}
+
+/** Injected when an upstream configures no `identityHeaders`. */
+export const DEFAULT_IDENTITY_HEADERS: ReadonlyArray<readonly [string, IdentityField]> = [
+  ['x-gatehouse-subject', 'subject'],
+  ['x-gatehouse-provider', 'provider'],
+  ['x-gatehouse-issuer', 'issuer'],
+  ['x-gatehouse-client-id', 'clientId'],
+  ['x-gatehouse-tenant', 'tenant'],
+  ['x-gatehouse-roles', 'roles'],
+  ['x-gatehouse-groups', 'groups'],
+  ['x-gatehouse-scopes', 'scopes'],
+  ['x-gatehouse-auth-method', 'authMethod'],
+];
+
+export const DEFAULT_ASSERTION_HEADER = 'x-gatehouse-assertion';
+
+/** RFC 9110 §7.6.1 hop-by-hop headers, plus the legacy ones proxies still see. */
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authorization', 'proxy-authenticate'];
+
+/**
+ * Headers a client could use to impersonate a user or to mislead the upstream about routing or
+ * the client address. `host` is always set by us; `expect` was already answered by our own
+ * server (100-continue), and undici refuses to send it.
+ */
+const SPOOFABLE = [
+  'forwarded', 'x-real-ip', 'x-original-url', 'x-original-uri', 'x-rewrite-url', 'x-original-method',
+  'x-http-method-override', 'x-client-ip', 'true-client-ip', 'x-remote-user', 'remote-user', 'x-user', 'x-email',
+  'host', 'expect',
+];
+const STRIPPED_PREFIXES = ['x-gatehouse-', 'x-forwarded-', 'x-auth-request-'];
+
+/** Compile an upstream's header rules. `upstreamHost` is the upstream URL's `host` (with port). */
+export function compileHeaderPolicy(cfg: Static<typeof UpstreamSchema>, forwarded: ForwardedMode, upstreamHost: string): HeaderPolicy {
+  const identityHeaders = cfg.identityHeaders
+    ? Object.entries(cfg.identityHeaders).map(([name, field]) => [name.toLowerCase(), field] as const)
+    : DEFAULT_IDENTITY_HEADERS;
+  const assertionHeader = cfg.assertion === true
+    ? DEFAULT_ASSERTION_HEADER
+    : cfg.assertion ? (cfg.assertion.header ?? DEFAULT_ASSERTION_HEADER).toLowerCase() : undefined;
+  const strip = new Set([...HOP_BY_HOP, ...SPOOFABLE, ...identityHeaders.map(([name]) => name)]);
+  if (assertionHeader) strip.add(assertionHeader);
+  if (!cfg.forwardAuthorization) strip.add('authorization');
+  return { forwardAuthorization: cfg.forwardAuthorization, preserveHost: cfg.preserveHost, identityHeaders, assertionHeader, forwarded, upstreamHost, strip };
+}
+
+/**
+ * Build the upstream request headers: copy inbound except hop-by-hop (including every header the
+ * Connection header names), strip spoofable identity/routing headers, then set fresh forwarding
+ * headers, identity headers and the assertion.
+ */
+export function buildUpstreamHeaders(
+  inbound: IncomingHttpHeaders,
+  client: ClientInfo,
+  identity: Identity | undefined,
+  assertion: string | undefined,
+  policy: HeaderPolicy,
+): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  const named = connectionTokens(inbound.connection);
+  for (const name of Object.keys(inbound)) {
+    if (policy.strip.has(name) || hasStrippedPrefix(name) || named?.has(name)) continue;
+    const value = inbound[name];
+    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  out.host = policy.preserveHost && client.host !== '' ? client.host : policy.upstreamHost;
+  setForwarding(out, client, policy.forwarded);
+  if (identity) setIdentity(out, identity, policy.identityHeaders);
+  if (assertion !== undefined && policy.assertionHeader) out[policy.assertionHeader] = assertion;
+  return out;
+}
+
+/** Extra header names the Connection header declares hop-by-hop; undefined in the usual case. */
+function connectionTokens(value: string | undefined): Set<string> | undefined {
+  // "keep-alive" / "close" name nothing beyond the always-dropped set: no allocation per request.
+  if (value === undefined || value === 'keep-alive' || value === 'close' || value === 'Keep-Alive' || value === 'Close') return undefined;
+  return new Set(value.split(',').map((token) => token.trim().toLowerCase()));
+}
+
+function hasStrippedPrefix(name: string): boolean {
+  // Cheap gate first: every stripped prefix starts with "x-".
+  if (name.charCodeAt(0) !== 0x78 || name.charCodeAt(1) !== 0x2d) return false;
+  return STRIPPED_PREFIXES.some((prefix) => name.startsWith(prefix));
+}
+
+function setForwarding(out: Record<string, string | string[]>, client: ClientInfo, mode: ForwardedMode): void {
+  if (mode !== 'forwarded') {
+    out['x-forwarded-for'] = client.forwardedFor.join(', ');
+    out['x-forwarded-proto'] = client.proto;
+    if (client.host !== '') out['x-forwarded-host'] = client.host;
+  }
+  if (mode !== 'x-forwarded') {
+    // The first element describes the client's request (proto, host); the rest are the trusted hops.
+    const hops = client.forwardedFor.map((address) => `for=${forwardedNode(address)}`);
+    hops[0] += `;proto=${client.proto}${client.host === '' ? '' : `;host=${forwardedValue(client.host)}`}`;
+    out.forwarded = hops.join(', ');
+  }
+}
+
+function setIdentity(out: Record<string, string | string[]>, identity: Identity, headers: HeaderPolicy['identityHeaders']): void {
+  for (const [name, field] of headers) {
+    const value = identity[field];
+    if (value === undefined) continue;
+    const text = typeof value === 'string' ? encodeClaim(value, UNSAFE) : value.map((item) => encodeClaim(item, UNSAFE_IN_LIST)).join(',');
+    if (text !== '') out[name] = text;
+  }
+}
+
+/*
+ * Identity values come from token claims, i.e. from whoever controls the IdP record. They are sent
+ * as printable ASCII: `%`, control characters (CR, LF, NUL...), DEL and non-ASCII are percent-encoded
+ * as UTF-8 (encodeURIComponent style, so `é` → `%C3%A9`, CRLF → `%0D%0A`); in list headers (roles,
+ * groups, scopes) `,` is encoded too (`%2C`) so the list splits unambiguously. Upstreams decode with
+ * decodeURIComponent; clean values pass through unchanged.
+ */
+const UNSAFE = /[^\x20-\x24\x26-\x7e]/u;
+const UNSAFE_IN_LIST = /[^\x20-\x24\x26-\x2b\x2d-\x7e]/u;
+const UNSAFE_G = new RegExp(UNSAFE.source, 'gu');
+const UNSAFE_IN_LIST_G = new RegExp(UNSAFE_IN_LIST.source, 'gu');
+
+function encodeClaim(value: string, unsafe: RegExp): string {
+  if (!unsafe.test(value)) return value;
+  return value.replace(unsafe === UNSAFE ? UNSAFE_G : UNSAFE_IN_LIST_G, escapeChar);
+}
+
+function escapeChar(char: string): string {
+  try {
+    return encodeURIComponent(char);
+  } catch {
+    return '%EF%BF%BD'; // a lone surrogate has no UTF-8 form: send U+FFFD
+  }
+}

@@ -1,0 +1,84 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { performance } from 'node:perf_hooks';
+import type { Runtime } from './compile.js';
+import { decide } from './decide.js';
+import { resolveClient } from './forward/client.js';
+import { buildUpstreamHeaders } from './forward/headers.js';
+import { sendProblem } from './server/respond.js';
+import { newRequestId, nextTraceparent } from './observe/trace.js';
+import { requestEnd, type RequestRecord } from './observe/events.js';
+
+/** Where the gateway reads the current runtime; reload swaps `current`. */
+export interface RuntimeRef { current: Runtime }
+
+const JWKS_PATH = '/.well-known/jwks.json';
+
+function serveJwks(runtime: Runtime, res: ServerResponse): void {
+  const body = JSON.stringify(runtime.signer.jwks);
+  res.writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'public, max-age=300', 'content-length': Buffer.byteLength(body) }).end(body);
+}
+
+/** Build the request handler for the public listener: decide, then forward or refuse, then audit. */
+export function createGateway(ref: RuntimeRef, onError: (err: unknown) => void): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    handle(ref.current, req, res).catch((err: unknown) => {
+      // Last resort: never a stack trace to the client, never a crash.
+      onError(err);
+      if (!res.headersSent) sendProblem(res, 'internal_error', 'unknown');
+      else res.destroy();
+    });
+  };
+}
+
+async function handle(runtime: Runtime, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const start = performance.now();
+  const requestId = newRequestId();
+  const traceparent = nextTraceparent(req.headers.traceparent as string | undefined);
+  const method = req.method ?? 'GET';
+  const client = resolveClient(req.socket.remoteAddress ?? '', (req.socket as TLSSocket).encrypted === true, req.headers, runtime.trusted);
+
+  if (req.url === JWKS_PATH && (method === 'GET' || method === 'HEAD')) {
+    // Reserved path, answered before routing so that upstreams can always verify assertions.
+    serveJwks(runtime, res);
+    return;
+  }
+  const verdict = await decide(runtime, { method, url: req.url ?? '/', headers: req.headers });
+  const record: RequestRecord = {
+    time: Date.now(), requestId, traceparent, method, path: verdict.path, host: client.host, clientAddress: client.address,
+    authn: verdict.authn, status: 0, bytesIn: 0, bytesOut: 0, durationMs: 0,
+    ...(verdict.route ? { route: verdict.route.name } : {}),
+    ...(verdict.identity ? { identity: verdict.identity } : {}),
+    ...(verdict.decision ? { decision: verdict.decision } : {}),
+  };
+
+  if (verdict.kind === 'refuse') {
+    record.status = sendProblem(res, verdict.code, requestId, {
+      bearer: verdict.bearer, ...(verdict.detail ? { detail: verdict.detail } : {}), ...(verdict.headers ? { headers: verdict.headers } : {}),
+    });
+    record.error = verdict.code;
+    return publish(record, start);
+  }
+
+  const { route, identity } = verdict;
+  const assertion = identity && route.assertionTtlSec !== undefined ? await runtime.signer.mint(identity, route.name, route.assertionTtlSec) : undefined;
+  const headers = buildUpstreamHeaders(req.headers, client, identity, assertion, route.headerPolicy);
+  headers.traceparent = traceparent;
+  headers['x-request-id'] = requestId;
+  res.setHeader('x-request-id', requestId);
+  record.upstream = route.upstreamLabel;
+  const result = await route.upstream.forward(req, res, verdict.path, verdict.query, headers, route.maxBodyBytes);
+  record.bytesIn = result.bytesIn;
+  record.bytesOut = result.bytesOut;
+  record.upstreamMs = result.upstreamMs;
+  if (result.error) record.error = result.error.code;
+  if (result.error?.code === 'client_aborted') record.status = 499;
+  else record.status = result.responded ? result.status : sendProblem(res, result.error?.code ?? 'upstream_error', requestId, result.error ? { detail: result.error.detail } : {});
+  publish(record, start);
+}
+
+function publish(record: RequestRecord, start: number): void {
+  if (!requestEnd.hasSubscribers) return;
+  record.durationMs = performance.now() - start;
+  requestEnd.publish(record);
+}

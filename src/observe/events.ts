@@ -1,0 +1,31 @@
+import { channel } from 'node:diagnostics_channel';
+import type { ErrorCode } from '../errors.js';
+import type { AuthMethod } from '../identity/identity.js';
+
+/**
+ * Everything known about one request when it ends. Published on `gatehouse:request:end`;
+ * audit, metrics and tracing subscribe. Holds no token, secret or key by construction.
+ */
+export interface RequestRecord {
+  time: number;
+  requestId: string;
+  traceparent: string;
+  method: string;
+  path: string;
+  host: string;
+  clientAddress: string;
+  route?: string;
+  identity?: { provider: string; issuer?: string; subject: string; clientId?: string; tenant?: string; authMethod: AuthMethod };
+  authn: { result: 'ok' | 'refused' | 'public' | 'skipped'; reason?: ErrorCode; provider?: string };
+  decision?: { allow: boolean; rule?: string; reason: string };
+  upstream?: string;
+  status: number;
+  error?: ErrorCode;
+  bytesIn: number;
+  bytesOut: number;
+  durationMs: number;
+  upstreamMs?: number;
+}
+
+/** The channel a finished request is published on. */
+export const requestEnd = channel('gatehouse:request:end');

@@ -1,0 +1,69 @@
+import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Config } from '../config/schema.js';
+import { parseDuration, parseSize } from '../config/units.js';
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** A listener that can drain: stop accepting, let in-flight requests finish, then close the rest. */
+export interface Listener {
+  readonly server: Server;
+  readonly port: number;
+  inFlight(): number;
+  /** Stop accepting; resolve when in-flight requests are done or `graceMs` passed. */
+  drain(graceMs: number): Promise<{ forced: number }>;
+}
+
+/** Bind the public listener with the configured head/body/time limits (HTTP, or HTTPS when `tls` is set). */
+export async function startListener(listen: NonNullable<Config['listen']>, handler: Handler): Promise<Listener> {
+  const options = {
+    maxHeaderSize: parseSize(listen.maxHeaderSize),
+    headersTimeout: parseDuration(listen.headersTimeout),
+    requestTimeout: parseDuration(listen.requestTimeout),
+    keepAliveTimeout: parseDuration(listen.idleTimeout),
+    // How often node checks for slow clients against headersTimeout/requestTimeout.
+    connectionsCheckingInterval: 1000,
+  };
+  let active = 0;
+  let draining = false;
+  const counted: Handler = (req, res) => {
+    active++;
+    res.once('close', () => { active--; });
+    // While draining, ask keep-alive clients to go elsewhere after this response.
+    if (draining) res.setHeader('connection', 'close');
+    handler(req, res);
+  };
+  const server: Server = listen.tls
+    ? https.createServer({ ...options, cert: listen.tls.cert, key: listen.tls.key }, counted)
+    : http.createServer(options, counted);
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    // Malformed requests and over-large heads get a bare status line, never a stack trace.
+    if (!socket.writable) return socket.destroy();
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listen.port, listen.host, () => { server.off('error', reject); resolve(); });
+  });
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    inFlight: () => active,
+    async drain(graceMs) {
+      draining = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const deadline = Date.now() + graceMs;
+      while (active > 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+        server.closeIdleConnections();
+      }
+      const forced = active;
+      server.closeAllConnections();
+      await closed;
+      return { forced };
+    },
+  };
+}

@@ -1,0 +1,31 @@
+/** Turning an undici failure into a stable upstream error code, by error `code`, never by message. */
+
+/** Why a forward ended without a complete response. */
+export type ForwardFailureCode = 'upstream_unreachable' | 'upstream_timeout' | 'upstream_error' | 'body_too_large' | 'client_aborted';
+
+/** Codes meaning "no connection could be made"; undici and node:net report these. */
+const UNREACHABLE = new Set([
+  'UND_ERR_CONNECT_TIMEOUT', 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EHOSTUNREACH', 'ENETUNREACH',
+  'EHOSTDOWN', 'ENETDOWN', 'EADDRNOTAVAIL', 'UND_ERR_DESTROYED', 'UND_ERR_CLOSED',
+]);
+/** Codes undici raises for a request it refuses to send: a gateway-side problem, not a dead upstream. */
+const NOT_SENDABLE = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED']);
+
+/**
+ * Classify an upstream failure. `requestStarted` tells whether undici got as far as a connected
+ * socket: anything before that (refused, DNS, connect timeout, TLS verification) is unreachable.
+ * The detail names the code only: messages can carry internal addresses.
+ */
+export function classifyFailure(err: unknown, requestStarted: boolean): { code: ForwardFailureCode; detail: string } {
+  const code = errorCode(err);
+  if (NOT_SENDABLE.has(code)) return { code: 'upstream_error', detail: `request could not be sent upstream (${code})` };
+  if (code === 'UND_ERR_HEADERS_TIMEOUT') return { code: 'upstream_timeout', detail: 'upstream sent no response headers in time' };
+  if (!requestStarted || UNREACHABLE.has(code)) return { code: 'upstream_unreachable', detail: `could not connect to the upstream (${code})` };
+  if (code === 'UND_ERR_BODY_TIMEOUT') return { code: 'upstream_error', detail: 'upstream response body stalled' };
+  return { code: 'upstream_error', detail: `upstream connection failed (${code})` };
+}
+
+function errorCode(err: unknown): string {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && /^[A-Z0-9_]{1,64}$/.test(code) ? code : 'unknown';
+}

@@ -1,0 +1,80 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
+import type { Static } from '@sinclair/typebox';
+import { Pool, type Dispatcher } from 'undici';
+import type { UpstreamSchema } from '../forward/schema.js';
+import { BodyMeter } from './body-meter.js';
+import { ForwardCall, closeAfterResponse, failureStatus, type ForwardResult } from './forward-call.js';
+import { compileTarget, upstreamPath } from './target.js';
+
+export type { ForwardResult } from './forward-call.js';
+export type { ForwardFailureCode } from './failure.js';
+export type { UpstreamTarget } from './target.js';
+
+/** One upstream origin behind a keep-alive connection pool. */
+export interface HttpUpstream {
+  /**
+   * Stream `req` to the upstream and the answer back into `res`. `path` is the normalized path,
+   * `query` the raw query without `?`, `headers` from buildUpstreamHeaders. Never rejects. When the
+   * result has `responded: false`, nothing was written to `res` and the caller renders the error.
+   */
+  forward(req: IncomingMessage, res: ServerResponse, path: string, query: string, headers: Record<string, string | string[]>, maxBodyBytes: number): Promise<ForwardResult>;
+  /** Stop taking requests and close the pool once in-flight requests finish. */
+  close(): Promise<void>;
+}
+
+/** Build the pool and per-request constants for one upstream, at config load. */
+export function createHttpUpstream(cfg: Static<typeof UpstreamSchema>): HttpUpstream {
+  const target = compileTarget(cfg);
+  const tls = target.url.protocol === 'https:';
+  const servername = tls ? cfg.serverName ?? nameForSni(target.url.hostname) : undefined;
+  const pool = new Pool(target.url.origin, {
+    connections: cfg.connections,
+    headersTimeout: target.headersTimeoutMs,
+    bodyTimeout: target.bodyTimeoutMs,
+    connect: {
+      timeout: target.connectTimeoutMs,
+      ...(cfg.ca !== undefined ? { ca: cfg.ca } : {}),
+      ...(servername !== undefined ? { servername } : {}),
+    },
+  });
+
+  return {
+    forward(req, res, path, query, headers, maxBodyBytes) {
+      if (req.destroyed || res.destroyed) return Promise.resolve(immediate('client_aborted', 'client closed the connection', 0));
+      const declared = req.headers['content-length'];
+      if (declared !== undefined && Number(declared) > maxBodyBytes) {
+        closeAfterResponse(req, res);
+        return Promise.resolve(immediate('body_too_large', `request body exceeds ${maxBodyBytes} bytes`, 0));
+      }
+      const hasBody = declared === undefined ? req.headers['transfer-encoding'] !== undefined : declared !== '0';
+      // The meter only calls back once piped, after `call` exists.
+      const meter = hasBody ? new BodyMeter(maxBodyBytes, () => call.stop('body_too_large')) : undefined;
+      const call = new ForwardCall(req, res, meter, maxBodyBytes);
+      const opts: Dispatcher.DispatchOptions & { servername?: string } = {
+        path: upstreamPath(target, path, query),
+        method: req.method as Dispatcher.HttpMethod,
+        headers,
+        body: meter ?? null,
+        // Without this undici would derive SNI (and the certificate check) from the Host header.
+        ...(servername !== undefined ? { servername } : {}),
+      };
+      // pipe (not pipeline): if undici destroys the meter, req is only unpiped, so the client
+      // connection survives for the caller's error response.
+      if (meter) req.pipe(meter);
+      pool.dispatch(opts, call);
+      return call.done;
+    },
+    close: () => pool.close(),
+  };
+}
+
+function immediate(code: 'client_aborted' | 'body_too_large', detail: string, upstreamMs: number): ForwardResult {
+  return { status: failureStatus(code), bytesIn: 0, bytesOut: 0, upstreamMs, responded: false, error: { code, detail } };
+}
+
+/** SNI must be a DNS name: IP literals (and bracketed IPv6) get none, as Node does by default. */
+function nameForSni(hostname: string): string | undefined {
+  const bare = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
+  return isIP(bare) === 0 ? bare : undefined;
+}

@@ -1,0 +1,95 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { JwtProvider } from '../../src/authn/jwt.js';
+import type { KeyStore } from '../../src/authn/jwks.js';
+import { providerFor, sign, startJwksServer, testKey, type JwksServer, type TestKey } from './fixtures.js';
+
+describe('verified-token cache', () => {
+  let srv: JwksServer;
+  let k1: TestKey;
+  let k2: TestKey;
+  const open: JwtProvider[] = [];
+  const make = async (extra = {}): Promise<{ provider: JwtProvider; keys: KeyStore }> => {
+    const made = await providerFor(srv, extra);
+    open.push(made.provider);
+    return made;
+  };
+
+  before(async () => { k1 = await testKey('ES256'); k2 = await testKey('ES256'); srv = await startJwksServer(); });
+  after(async () => { for (const p of open) p.close(); await srv.close(); });
+
+  it('serves the same token from the cache the second time, with the same identity', async () => {
+    srv.keys = [k1.jwk];
+    const { provider } = await make();
+    const token = await sign(k1, srv.issuer);
+    const a = await provider.verify(token);
+    const b = await provider.verify(token);
+    assert.ok(a.ok && b.ok);
+    assert.equal(b.identity, a.identity);
+    assert.deepEqual(provider.stats, { verifications: 1, cacheHits: 1, cacheSize: 1 });
+    assert.ok(Object.isFrozen(a.identity) && Object.isFrozen(a.identity.claims));
+  });
+
+  it('never serves another token: same claims or a forged signature still go through jose', async () => {
+    srv.keys = [k1.jwk];
+    const { provider } = await make();
+    const token = await sign(k1, srv.issuer, { jti: 'one' });
+    assert.ok((await provider.verify(token)).ok);
+    const forged = `${token.slice(0, token.lastIndexOf('.'))}.${Buffer.alloc(64).toString('base64url')}`;
+    const r = await provider.verify(forged);
+    assert.equal(r.ok ? 'ok' : r.refusal.code, 'signature_invalid');
+    assert.ok((await provider.verify(await sign(k1, srv.issuer, { jti: 'two' }))).ok);
+    assert.equal(provider.stats.verifications, 3);
+  });
+
+  it('does not cache failures', async () => {
+    srv.keys = [k1.jwk];
+    const { provider } = await make();
+    const token = await sign(k1, srv.issuer, { aud: 'nope' });
+    await provider.verify(token);
+    await provider.verify(token);
+    assert.deepEqual(provider.stats, { verifications: 2, cacheHits: 0, cacheSize: 0 });
+  });
+
+  it('invalidates entries verified by a key that left the JWKS', async () => {
+    srv.keys = [k1.jwk, k2.jwk];
+    const { provider, keys } = await make();
+    const byK1 = await sign(k1, srv.issuer);
+    const byK2 = await sign(k2, srv.issuer);
+    assert.ok((await provider.verify(byK1)).ok && (await provider.verify(byK2)).ok);
+    srv.keys = [k2.jwk];
+    await keys.refresh();
+    const r = await provider.verify(byK1);
+    assert.equal(r.ok ? 'ok' : r.refusal.code, 'unknown_key');
+    assert.ok((await provider.verify(byK2)).ok);
+    assert.equal(provider.stats.cacheHits, 1, 'the k2 token is still cached');
+  });
+
+  it('refuses an expired cached token', async () => {
+    srv.keys = [k1.jwk];
+    const { provider } = await make({ clockSkewSec: 0 });
+    const exp = Math.ceil(Date.now() / 1000) + 1;
+    const token = await sign(k1, srv.issuer, { exp });
+    assert.ok((await provider.verify(token)).ok);
+    assert.ok((await provider.verify(token)).ok);
+    assert.equal(provider.stats.cacheHits, 1);
+    await sleep(exp * 1000 - Date.now() + 50);
+    const r = await provider.verify(token);
+    assert.equal(r.ok ? 'ok' : r.refusal.code, 'token_expired');
+    assert.equal(provider.stats.cacheHits, 1);
+  });
+
+  it('is bounded and evicts the oldest insertion', async () => {
+    srv.keys = [k1.jwk];
+    const { provider } = await make({ cacheSize: 3 });
+    const tokens = await Promise.all([1, 2, 3, 4].map((i) => sign(k1, srv.issuer, { jti: `t${i}` })));
+    for (const t of tokens) await provider.verify(t);
+    assert.equal(provider.stats.cacheSize, 3);
+    await provider.verify(tokens[3]!);
+    assert.equal(provider.stats.cacheHits, 1);
+    await provider.verify(tokens[0]!);
+    assert.equal(provider.stats.cacheHits, 1, 'the first token was evicted');
+    assert.equal(provider.stats.verifications, 5);
+  });
+});

@@ -1,0 +1,130 @@
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { importJWK, SignJWT } from 'jose';
+import { runCli } from '../harness/run-cli.js';
+import { writeConfig } from '../harness/gateway.js';
+
+const CONFIG = `
+dev: true
+routes:
+  - name: reports
+    match: { path: /reports/*, methods: [GET] }
+    authenticate: [dev]
+    deny:
+      - { name: no-contractors, groups: [contractors] }
+    allow:
+      - { name: readers, roles: [reader] }
+    upstream: { url: "http://10.0.0.5:8443" }
+  - name: status
+    match: { path: /status }
+    public: true
+    upstream: { url: "http://10.0.0.5:8443" }
+`;
+
+let file: string;
+const tokens: Record<string, string> = {};
+
+before(async () => {
+  file = writeConfig(CONFIG);
+  for (const [name, args] of Object.entries({
+    reader: ['--sub', 'alice', '--roles', 'reader'],
+    contractor: ['--sub', 'carol', '--roles', 'reader', '--groups', 'contractors'],
+    nobody: ['--sub', 'dave', '--roles', 'writer'],
+  })) {
+    const r = await runCli(['dev-token', '-c', file, ...args]);
+    assert.equal(r.code, 0, r.stderr);
+    tokens[name] = r.stdout.trim();
+  }
+  // dev-token only mints live tokens; sign an expired one with the same dev key.
+  const jwk = JSON.parse(readFileSync(join(dirname(file), '.gatehouse/dev-issuer.json'), 'utf8')) as { kid: string };
+  const now = Math.floor(Date.now() / 1000);
+  tokens.expired = await new SignJWT({ roles: ['reader'] })
+    .setProtectedHeader({ alg: 'ES256', kid: jwk.kid }).setIssuer('https://gatehouse.dev.invalid').setAudience('gatehouse')
+    .setSubject('erin').setIssuedAt(now - 7200).setExpirationTime(now - 3600).sign(await importJWK(jwk, 'ES256'));
+});
+
+async function explain(...args: string[]) {
+  return runCli(['explain', '-c', file, ...args]);
+}
+
+test('explain: allowed, naming the route, identity and rule', async () => {
+  const r = await explain('--token', tokens.reader!, '--method', 'GET', '--path', '/reports/q3');
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /route\s+reports -> http:\/\/10\.0\.0\.5:8443/);
+  assert.match(r.stdout, /identity\s+subject=alice provider=dev/);
+  assert.match(r.stdout, /roles=\[reader\]/);
+  assert.match(r.stdout, /decision\s+ALLOW \(allowed, rule readers\)/);
+});
+
+test('explain: deny overrides allow', async () => {
+  const r = await explain('--token', tokens.contractor!, '--path', '/reports/q3', '--json');
+  assert.equal(r.code, 3);
+  const out = JSON.parse(r.stdout) as { result: { outcome: string; code: string; rule: string; status: number }; rules: { rule: string; matched: boolean }[] };
+  assert.deepEqual(out.result, { outcome: 'refuse', status: 403, code: 'denied_by_rule', detail: 'denied by rule no-contractors', rule: 'no-contractors' });
+  assert.deepEqual(out.rules.map((x) => [x.rule, x.matched]), [['no-contractors', true], ['readers', true]]);
+});
+
+test('explain: no rule matched', async () => {
+  const r = await explain('--token', tokens.nobody!, '--path', '/reports/q3');
+  assert.equal(r.code, 3);
+  assert.match(r.stdout, /allow readers: no \(roles missing reader\)/);
+  assert.match(r.stdout, /decision\s+REFUSE 403 no_rule_matched/);
+});
+
+test('explain: authentication failures and routing outcomes', async () => {
+  assert.match((await explain('--path', '/reports/q3')).stdout, /REFUSE 401 token_missing/);
+  assert.match((await explain('--token', tokens.expired!, '--path', '/reports/q3')).stdout, /REFUSE 401 token_expired/);
+  assert.match((await explain('--token', 'not.a.jwt', '--path', '/reports/q3')).stdout, /REFUSE 401 token_malformed/);
+  assert.match((await explain('--path', '/status')).stdout, /ALLOW \(public/);
+  assert.match((await explain('--path', '/nowhere')).stdout, /REFUSE 404 route_not_found/);
+  assert.match((await explain('--method', 'POST', '--path', '/reports/q3')).stdout, /REFUSE 405 method_not_allowed/);
+  assert.match((await explain('--path', '/status/../reports/x')).stdout, /route\s+reports/);
+  assert.match((await explain('--path', '/../etc/passwd')).stdout, /REFUSE 400 path_traversal/);
+});
+
+test('validate: names file, line, path and expected value for each schema error', async () => {
+  const bad = writeConfig(`
+listen: { port: "eighty", idleTimeout: 5 parsecs }
+routes:
+  - name: a
+    match: { path: /a, method: [GET] }
+    public: true
+    upstream: { url: "http://x", connectTimeout: 10x }
+`);
+  const r = await runCli(['validate', '-c', bad]);
+  assert.equal(r.code, 1);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 4, r.stderr);
+  assert.ok(lines.every((l) => l.startsWith(`${bad}:`)), 'every line names the file');
+  assert.match(lines[0]!, /:2:11: listen\.port: expected integer, got string "eighty"/);
+  assert.match(lines[1]!, /listen\.idleTimeout: expected a duration/);
+  assert.match(lines[2]!, /:5:\d+: routes\[0\]\.match\.method: unknown key "method"; did you mean "methods"\?/);
+  assert.match(lines[3]!, /routes\[0\]\.upstream\.connectTimeout: expected a duration[^\n]*"10x"/);
+});
+
+test('validate: semantic errors (no authentication, unknown provider, duplicate name)', async () => {
+  const bad = writeConfig(`
+routes:
+  - { name: a, match: { path: /a }, upstream: { url: "http://x" } }
+  - { name: a, match: { path: /b }, authenticate: [nope], upstream: { url: "http://x" } }
+`);
+  const r = await runCli(['validate', '-c', bad]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /routes\[0\][^\n]*no authentication[^\n]*public: true/);
+  assert.match(r.stderr, /routes\[1\][^\n]*"nope"/);
+  assert.match(r.stderr, /routes\[1\][^\n]*duplicate|routes\[1\]\.name/);
+});
+
+test('validate: reports shadowed and overlapping routes', async () => {
+  const f = writeConfig(`
+routes:
+  - { name: first, match: { path: "/u/:id" }, public: true, upstream: { url: "http://x" } }
+  - { name: second, match: { path: "/u/:name" }, public: true, upstream: { url: "http://x" } }
+`);
+  const r = await runCli(['validate', '-c', f, '--strict']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /second/);
+  assert.match(r.stderr, /first/);
+});

@@ -1,0 +1,76 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import type { Identity } from '../../src/identity/identity.js';
+import { createAssertionSigner } from '../../src/forward/assertion.js';
+
+const ALICE: Identity = {
+  provider: 'corp', issuer: 'https://idp.example', subject: 'alice', clientId: 'web', tenant: 't1',
+  roles: ['admin'], groups: ['eng'], scopes: ['read'], authMethod: 'jwt', claims: { email: 'a@example.com' },
+};
+
+describe('identity assertions', () => {
+  test('a minted assertion verifies against the published JWKS with aud = route and iss', async () => {
+    const signer = await createAssertionSigner({ issuer: 'gatehouse-test' });
+    const token = await signer.mint(ALICE, 'orders-api', 60);
+    const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet(signer.jwks), {
+      issuer: 'gatehouse-test', audience: 'orders-api', algorithms: ['ES256'],
+    });
+    assert.equal(protectedHeader.kid, await calculateJwkThumbprint(signer.jwks.keys[0]!));
+    assert.equal(payload.sub, 'alice');
+    assert.equal(payload.exp! - payload.iat!, 60);
+    assert.equal(typeof payload.jti, 'string');
+    assert.deepEqual(
+      { provider: payload.provider, idp_iss: payload.idp_iss, client_id: payload.client_id, tenant: payload.tenant, roles: payload.roles, groups: payload.groups, scopes: payload.scopes, amr: payload.amr },
+      { provider: 'corp', idp_iss: 'https://idp.example', client_id: 'web', tenant: 't1', roles: ['admin'], groups: ['eng'], scopes: ['read'], amr: ['jwt'] },
+    );
+    await assert.rejects(jwtVerify(token, createLocalJWKSet(signer.jwks), { audience: 'other-route' }));
+  });
+
+  test('the JWKS carries only public key material', async () => {
+    const signer = await createAssertionSigner({ issuer: 'g' });
+    const [key] = signer.jwks.keys;
+    assert.deepEqual(Object.keys(key!).sort(), ['alg', 'crv', 'kid', 'kty', 'use', 'x', 'y']);
+  });
+
+  test('cached within the ttl; a different audience or identity gets its own; concurrent mints share one', async () => {
+    const signer = await createAssertionSigner({ issuer: 'g' });
+    const [a, b] = await Promise.all([signer.mint(ALICE, 'r1', 60), signer.mint(ALICE, 'r1', 60)]);
+    assert.equal(a, b);
+    assert.equal(await signer.mint({ ...ALICE, claims: {} }, 'r1', 60), a, 'claims outside the token do not split the cache');
+    assert.notEqual(await signer.mint(ALICE, 'r2', 60), a);
+    assert.notEqual(await signer.mint({ ...ALICE, roles: ['admin', 'owner'] }, 'r1', 60), a);
+    assert.notEqual(await signer.mint({ ...ALICE, subject: 'bob' }, 'r1', 60), a);
+  });
+
+  test('a fresh assertion is minted once less than 25% of the ttl remains', async () => {
+    const signer = await createAssertionSigner({ issuer: 'g' });
+    const first = await signer.mint(ALICE, 'r', 2);
+    await new Promise((resolve) => setTimeout(resolve, 1700));
+    const second = await signer.mint(ALICE, 'r', 2);
+    assert.notEqual(second, first);
+    await jwtVerify(second, createLocalJWKSet(signer.jwks), { audience: 'r' });
+    assert.equal(await signer.mint(ALICE, 'r', 2), second);
+  });
+
+  test('a configured PKCS#8 P-256 key signs, with its RFC 7638 thumbprint as kid', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    const signer = await createAssertionSigner({ issuer: 'g', privateKeyPem: pem });
+    const token = await signer.mint(ALICE, 'r', 60);
+    const expectedKid = await calculateJwkThumbprint(publicKey.export({ format: 'jwk' }) as { kty: string; crv: string; x: string; y: string });
+    assert.equal(decodeProtectedHeader(token).kid, expectedKid);
+    await jwtVerify(token, createLocalJWKSet(signer.jwks), { audience: 'r' });
+  });
+
+  test('a wrong or malformed key is refused without echoing it', async () => {
+    const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    await assert.rejects(createAssertionSigner({ issuer: 'g', privateKeyPem: p384 }), /P-256/);
+    const junk = '-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWtleS1tYXRlcmlhbA==\n-----END PRIVATE KEY-----';
+    await assert.rejects(createAssertionSigner({ issuer: 'g', privateKeyPem: junk }), (err: Error) => {
+      assert.doesNotMatch(err.message, /c2VjcmV0/);
+      return true;
+    });
+  });
+});

@@ -1,0 +1,136 @@
+/**
+ * A real OpenID Provider (panva/oidc-provider) running in-process on 127.0.0.1 for tests. It issues
+ * RFC 9068 JWT access tokens through the client_credentials grant for the resource `api://test`.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair, type JWK } from 'jose';
+
+/** A running test OP. */
+export interface TestOidcProvider {
+  readonly issuer: string;
+  readonly port: number;
+  /** The audience every access token carries. */
+  readonly audience: string;
+  readonly clientId: string;
+  /** Kid of the key that signs new tokens. */
+  readonly currentKid: string;
+  clientCredentialsToken(opts?: { scope?: string; resource?: string }): Promise<string>;
+  /** Put a new signing key first (the old one stays published), so new tokens carry a new kid. */
+  rotateKeys(): Promise<void>;
+  /** Close the server: the port then refuses connections. */
+  stop(): Promise<void>;
+  /** Listen again on the same port with the same keys. */
+  restart(): Promise<void>;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+interface ProviderInstance { callback(): Handler }
+type ProviderCtor = new (issuer: string, config: Record<string, unknown>) => ProviderInstance;
+
+const AUDIENCE = 'api://test';
+const CLIENT_ID = 'gatehouse-test';
+const CLIENT_SECRET = 'gatehouse-test-secret-not-for-production';
+const SCOPES = 'read write admin';
+
+let loaded: Promise<{ Provider: ProviderCtor; createAdapter: () => unknown }> | undefined;
+
+/** oidc-provider ships no type declarations, so it is imported through an untyped specifier. */
+async function load(): Promise<{ Provider: ProviderCtor; createAdapter: () => unknown }> {
+  const specifier: string = 'oidc-provider';
+  const adapterSpecifier: string = 'oidc-provider/lib/adapters/memory_adapter.js';
+  // Its import-time "unsupported runtime" notice (Node 20) is noise in test output.
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (!String(args[0]).startsWith('oidc-provider WARNING: Unsupported runtime')) warn(...args);
+  };
+  try {
+    const mod = (await import(specifier)) as { default: ProviderCtor };
+    const adapters = (await import(adapterSpecifier)) as { createMemoryAdapter: () => unknown };
+    return { Provider: mod.default, createAdapter: adapters.createMemoryAdapter };
+  } finally {
+    console.warn = warn;
+  }
+}
+
+async function newSigningKey(): Promise<JWK> {
+  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+  const jwk = await exportJWK(privateKey);
+  return { ...jwk, kid: `k-${Math.random().toString(36).slice(2, 10)}`, alg: 'RS256', use: 'sig' };
+}
+
+function configuration(keys: JWK[], createAdapter: () => unknown): Record<string, unknown> {
+  const resourceServer = {
+    scope: SCOPES, audience: AUDIENCE, accessTokenFormat: 'jwt', accessTokenTTL: 600, jwt: { sign: { alg: 'RS256' } },
+  };
+  return {
+    adapter: createAdapter(),
+    clients: [{
+      client_id: CLIENT_ID, client_secret: CLIENT_SECRET, grant_types: ['client_credentials'],
+      redirect_uris: [], response_types: [], token_endpoint_auth_method: 'client_secret_post', scope: SCOPES,
+    }],
+    jwks: { keys },
+    scopes: SCOPES.split(' '),
+    ttl: { ClientCredentials: 600, AccessToken: 600 },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => AUDIENCE,
+        useGrantedResource: () => true,
+        getResourceServerInfo: () => resourceServer,
+      },
+    },
+  };
+}
+
+function listen(server: Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** Start a real OP on 127.0.0.1 (port 0 unless given). */
+export async function startOidcProvider(opts: { port?: number } = {}): Promise<TestOidcProvider> {
+  const { Provider, createAdapter } = await (loaded ??= load());
+  let keys = [await newSigningKey()];
+  let handler: Handler = (_req, res) => { res.statusCode = 503; res.end(); };
+  const serve = (req: IncomingMessage, res: ServerResponse): void => handler(req, res);
+  let server = createServer(serve);
+  const port = await listen(server, opts.port ?? 0);
+  const issuer = `http://127.0.0.1:${port}`;
+  // Swapping the handler on the same listening port is re-creating the Provider "on the same port".
+  const build = (): void => { handler = new Provider(issuer, configuration(keys, createAdapter)).callback(); };
+  build();
+
+  return {
+    issuer, port, audience: AUDIENCE, clientId: CLIENT_ID,
+    get currentKid() { return keys[0]!.kid!; },
+    async clientCredentialsToken(o = {}) {
+      const body = new URLSearchParams({ grant_type: 'client_credentials', client_id: CLIENT_ID, client_secret: CLIENT_SECRET });
+      if (o.scope !== undefined) body.set('scope', o.scope);
+      body.set('resource', o.resource ?? AUDIENCE);
+      const res = await fetch(`${issuer}/token`, { method: 'POST', body });
+      const json = (await res.json()) as { access_token?: string; error?: string };
+      if (!res.ok || !json.access_token) throw new Error(`token request failed: ${res.status} ${json.error ?? ''}`);
+      return json.access_token;
+    },
+    async rotateKeys() {
+      keys = [await newSigningKey(), ...keys];
+      build();
+    },
+    stop: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+    async restart() {
+      server = createServer(serve);
+      await listen(server, port);
+    },
+  };
+}

@@ -1,0 +1,44 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { compileTarget, upstreamPath } from '../../src/upstream/target.js';
+import { classifyFailure } from '../../src/upstream/failure.js';
+import { upstreamConfig } from './helpers.js';
+
+const target = (url: string, stripPrefix?: string) => compileTarget(upstreamConfig(url, stripPrefix ? { stripPrefix } : {}));
+
+describe('upstreamPath', () => {
+  test('basePath without trailing slash + path + query', () => {
+    assert.equal(upstreamPath(target('http://u/'), '/a/b', ''), '/a/b');
+    assert.equal(upstreamPath(target('http://u/v1/'), '/a', 'x=1'), '/v1/a?x=1');
+    assert.equal(upstreamPath(target('http://u/v1'), '/', ''), '/v1/');
+  });
+
+  test('stripPrefix only on a segment boundary; an exact match leaves the base or /', () => {
+    const t = target('http://u/v1', '/api/');
+    assert.equal(upstreamPath(t, '/api/users', ''), '/v1/users');
+    assert.equal(upstreamPath(t, '/api', 'q'), '/v1?q');
+    assert.equal(upstreamPath(t, '/apiary', ''), '/v1/apiary');
+    assert.equal(upstreamPath(target('http://u', '/api'), '/api', ''), '/');
+  });
+
+  test('durations are parsed once', () => {
+    const t = compileTarget(upstreamConfig('http://u', { connectTimeout: '250ms', headersTimeout: '2s', bodyTimeout: '1m' }));
+    assert.deepEqual([t.connectTimeoutMs, t.headersTimeoutMs, t.bodyTimeoutMs], [250, 2000, 60000]);
+  });
+});
+
+describe('classifyFailure', () => {
+  const err = (code: string) => Object.assign(new Error('connect ECONNREFUSED 10.1.2.3:80'), { code });
+  test('by code and phase, never by message; the detail never carries the message', () => {
+    assert.equal(classifyFailure(err('ECONNREFUSED'), false).code, 'upstream_unreachable');
+    assert.equal(classifyFailure(err('UND_ERR_CONNECT_TIMEOUT'), false).code, 'upstream_unreachable');
+    assert.equal(classifyFailure(err('DEPTH_ZERO_SELF_SIGNED_CERT'), false).code, 'upstream_unreachable');
+    assert.equal(classifyFailure(err('UND_ERR_HEADERS_TIMEOUT'), true).code, 'upstream_timeout');
+    assert.equal(classifyFailure(err('UND_ERR_BODY_TIMEOUT'), true).code, 'upstream_error');
+    assert.equal(classifyFailure(err('UND_ERR_SOCKET'), true).code, 'upstream_error');
+    assert.equal(classifyFailure(err('ECONNRESET'), true).code, 'upstream_error');
+    assert.equal(classifyFailure(err('UND_ERR_INVALID_ARG'), false).code, 'upstream_error');
+    assert.doesNotMatch(classifyFailure(err('ECONNREFUSED'), false).detail, /10\.1\.2\.3/);
+    assert.match(classifyFailure(new Error('no code'), true).detail, /unknown/);
+  });
+});

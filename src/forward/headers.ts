@@ -54,6 +54,8 @@ const SPOOFABLE = [
   'host', 'expect',
 ];
 const STRIPPED_PREFIXES = ['x-gatehouse-', 'x-forwarded-', 'x-auth-request-'];
+/** Names an identity or assertion header must not take: they frame the message or are set by us. */
+const RESERVED = new Set([...HOP_BY_HOP, 'host', 'content-length', 'content-type', 'content-encoding', 'expect', 'forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
 
 /** Compile an upstream's header rules. `upstreamHost` is the upstream URL's `host` (with port). */
 export function compileHeaderPolicy(cfg: Static<typeof UpstreamSchema>, forwarded: ForwardedMode, upstreamHost: string): HeaderPolicy {
@@ -63,8 +65,11 @@ export function compileHeaderPolicy(cfg: Static<typeof UpstreamSchema>, forwarde
   const assertionHeader = cfg.assertion === true
     ? DEFAULT_ASSERTION_HEADER
     : cfg.assertion ? (cfg.assertion.header ?? DEFAULT_ASSERTION_HEADER).toLowerCase() : undefined;
-  const strip = new Set([...HOP_BY_HOP, ...SPOOFABLE, ...identityHeaders.map(([name]) => name)]);
-  if (assertionHeader) strip.add(assertionHeader);
+  const injected = identityHeaders.map(([name]) => name);
+  if (assertionHeader) injected.push(assertionHeader);
+  // A claim value must never be able to reframe the request (Content-Length...) or redirect it (Host).
+  for (const name of injected) if (RESERVED.has(name)) throw new Error(`upstream: "${name}" cannot carry identity (reserved header)`);
+  const strip = new Set([...HOP_BY_HOP, ...SPOOFABLE, ...injected]);
   if (!cfg.forwardAuthorization) strip.add('authorization');
   return { forwardAuthorization: cfg.forwardAuthorization, preserveHost: cfg.preserveHost, identityHeaders, assertionHeader, forwarded, upstreamHost, strip };
 }

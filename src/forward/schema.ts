@@ -16,7 +16,7 @@ export const UpstreamSchema = Strict({
   preserveHost: Type.Boolean({ default: false, description: 'Send the inbound `Host` to the upstream instead of the upstream URL host.' }),
   identityHeaders: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9-]+$' }), Type.Union(IDENTITY_FIELDS.map((f) => Type.Literal(f))), {
     additionalProperties: false,
-    description: 'Headers to inject, name → identity field (lists joined by commas). Default: `x-gatehouse-subject`, `-provider`, `-client-id`, `-tenant`, `-roles`, `-groups`, `-scopes`. Inbound headers with these names, and any `x-gatehouse-*`, are always stripped.',
+    description: 'Headers to inject, name → identity field (lists joined by commas). Default: `x-gatehouse-subject`, `-provider`, `-issuer`, `-client-id`, `-tenant`, `-roles`, `-groups`, `-scopes`, `-auth-method`. Inbound headers with these names, and any `x-gatehouse-*`, are always stripped.',
   })),
   assertion: Type.Optional(Type.Union([Type.Boolean(), Strict({
     header: Type.String({ default: 'x-gatehouse-assertion', description: 'Header carrying the assertion.' }),

@@ -15,6 +15,9 @@ export class BodyMeter extends Transform {
     super();
     this.#maxBytes = maxBytes;
     this.#onOverLimit = onOverLimit;
+    // undici may destroy its body with the upstream's error after it stopped listening; the
+    // failure is already reported through the dispatch handler, so it must not crash the process.
+    this.on('error', ignore);
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -28,3 +31,5 @@ export class BodyMeter extends Transform {
     callback(null, chunk);
   }
 }
+
+function ignore(): void {}

@@ -41,11 +41,11 @@ export function createHttpUpstream(cfg: Static<typeof UpstreamSchema>): HttpUpst
 
   return {
     forward(req, res, path, query, headers, maxBodyBytes) {
-      if (req.destroyed || res.destroyed) return Promise.resolve(immediate('client_aborted', 'client closed the connection', 0));
+      if (req.destroyed || res.destroyed) return Promise.resolve(immediate('client_aborted', 'client closed the connection'));
       const declared = req.headers['content-length'];
       if (declared !== undefined && Number(declared) > maxBodyBytes) {
         closeAfterResponse(req, res);
-        return Promise.resolve(immediate('body_too_large', `request body exceeds ${maxBodyBytes} bytes`, 0));
+        return Promise.resolve(immediate('body_too_large', `request body exceeds ${maxBodyBytes} bytes`));
       }
       const hasBody = declared === undefined ? req.headers['transfer-encoding'] !== undefined : declared !== '0';
       // The meter only calls back once piped, after `call` exists.
@@ -69,8 +69,9 @@ export function createHttpUpstream(cfg: Static<typeof UpstreamSchema>): HttpUpst
   };
 }
 
-function immediate(code: 'client_aborted' | 'body_too_large', detail: string, upstreamMs: number): ForwardResult {
-  return { status: failureStatus(code), bytesIn: 0, bytesOut: 0, upstreamMs, responded: false, error: { code, detail } };
+/** A result decided before contacting the upstream. */
+function immediate(code: 'client_aborted' | 'body_too_large', detail: string): ForwardResult {
+  return { status: failureStatus(code), bytesIn: 0, bytesOut: 0, upstreamMs: 0, responded: false, error: { code, detail } };
 }
 
 /** SNI must be a DNS name: IP literals (and bracketed IPv6) get none, as Node does by default. */

@@ -57,6 +57,13 @@ describe('buildUpstreamHeaders: stripping', () => {
     assert.equal(out['x-identity-jwt'], undefined);
   });
 
+  test('identity and assertion headers may not take framing or routing header names', () => {
+    for (const name of ['Content-Length', 'host', 'transfer-encoding', 'x-forwarded-for']) {
+      assert.throws(() => policy({ identityHeaders: { [name]: 'subject' } }), /reserved/);
+    }
+    assert.throws(() => policy({ assertion: { header: 'content-length', ttl: '60s' } }), /reserved/);
+  });
+
   test('Authorization is dropped unless forwardAuthorization', () => {
     assert.equal(build({ authorization: 'Bearer t' }).authorization, undefined);
     assert.equal(build({ authorization: 'Bearer t' }, policy({ forwardAuthorization: true })).authorization, 'Bearer t');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { createHttpUpstream } from '../../src/upstream/http.js';
-import { closeAll, closedPort, echo, startChain, startFront, upstreamConfig, type ChainOptions, type Handler } from './helpers.js';
+import { closeAll, closedPort, echo, generated, startChain, startFront, upstreamConfig, type ChainOptions, type Handler } from './helpers.js';
 
 const opened: { close(): Promise<void> }[] = [];
 after(() => closeAll(opened));
@@ -143,5 +143,23 @@ describe('http upstream: failures', () => {
     const res = await request(`${front.url}/reset`);
     await assert.rejects(res.body.text());
     assert.equal((await result).error?.code, 'upstream_error');
+  });
+
+  test('upstream that resets mid-upload → 502 upstream_error, and the gateway keeps running', async () => {
+    const { front } = await chain((req, res) => {
+      let received = 0;
+      req.on('data', (c: Buffer) => {
+        received += c.length;
+        if (received > 256 * 1024) req.socket.destroy();
+      });
+      req.on('end', () => res.end('ok'));
+    });
+    const result = front.nextResult();
+    // The client is still sending when the front answers and closes, so it may see EPIPE instead.
+    await request(`${front.url}/up`, { method: 'POST', body: generated(16 * 1024 * 1024) }).catch(() => undefined);
+    const r = await result;
+    assert.equal(r.responded, false);
+    assert.equal(r.error?.code, 'upstream_error');
+    assert.equal(await (await request(`${front.url}/still-alive`)).body.text(), 'ok');
   });
 });

@@ -57,6 +57,7 @@ async function handle(runtime: Runtime, req: IncomingMessage, res: ServerRespons
       bearer: verdict.bearer, ...(verdict.detail ? { detail: verdict.detail } : {}), ...(verdict.headers ? { headers: verdict.headers } : {}),
     });
     record.error = verdict.code;
+    record.bytesOut = Number(res.getHeader('content-length') ?? 0);
     return publish(record, start);
   }
 
@@ -73,7 +74,11 @@ async function handle(runtime: Runtime, req: IncomingMessage, res: ServerRespons
   record.upstreamMs = result.upstreamMs;
   if (result.error) record.error = result.error.code;
   if (result.error?.code === 'client_aborted') record.status = 499;
-  else record.status = result.responded ? result.status : sendProblem(res, result.error?.code ?? 'upstream_error', requestId, result.error ? { detail: result.error.detail } : {});
+  else if (result.responded) record.status = result.status;
+  else {
+    record.status = sendProblem(res, result.error?.code ?? 'upstream_error', requestId, result.error ? { detail: result.error.detail } : {});
+    record.bytesOut = Number(res.getHeader('content-length') ?? 0);
+  }
   publish(record, start);
 }
 

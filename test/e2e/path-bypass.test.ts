@@ -96,4 +96,5 @@ test('audit records the normalized path and the refusal reason', async () => {
   assert.equal(line.route, 'admin');
   assert.deepEqual(line.authn, { result: 'refused', reason: 'token_missing' });
   assert.equal(line.status, 401);
+  assert.ok(Number(line.bytes_out) > 100, 'the problem body is counted');
 });

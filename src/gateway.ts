@@ -53,11 +53,12 @@ async function handle(runtime: Runtime, req: IncomingMessage, res: ServerRespons
   };
 
   if (verdict.kind === 'refuse') {
-    record.status = sendProblem(res, verdict.code, requestId, {
+    const sent = sendProblem(res, verdict.code, requestId, {
       bearer: verdict.bearer, ...(verdict.detail ? { detail: verdict.detail } : {}), ...(verdict.headers ? { headers: verdict.headers } : {}),
     });
+    record.status = sent.status;
+    record.bytesOut = sent.bytes;
     record.error = verdict.code;
-    record.bytesOut = Number(res.getHeader('content-length') ?? 0);
     return publish(record, start);
   }
 
@@ -76,8 +77,9 @@ async function handle(runtime: Runtime, req: IncomingMessage, res: ServerRespons
   if (result.error?.code === 'client_aborted') record.status = 499;
   else if (result.responded) record.status = result.status;
   else {
-    record.status = sendProblem(res, result.error?.code ?? 'upstream_error', requestId, result.error ? { detail: result.error.detail } : {});
-    record.bytesOut = Number(res.getHeader('content-length') ?? 0);
+    const sent = sendProblem(res, result.error?.code ?? 'upstream_error', requestId, result.error ? { detail: result.error.detail } : {});
+    record.status = sent.status;
+    record.bytesOut = sent.bytes;
   }
   publish(record, start);
 }

@@ -33,7 +33,7 @@ export function sendProblem(
   code: ErrorCode,
   requestId: string,
   opts: { detail?: string; bearer?: boolean; headers?: Record<string, string> } = {},
-): number {
+): { status: number; bytes: number } {
   const { status, title } = ERRORS[code];
   const body = JSON.stringify({
     type: PROBLEM_TYPE_BASE + code,
@@ -56,8 +56,8 @@ export function sendProblem(
   }
   if (res.req?.method === 'HEAD') {
     res.writeHead(status, headers).end();
-  } else {
-    res.writeHead(status, headers).end(body);
+    return { status, bytes: 0 };
   }
-  return status;
+  res.writeHead(status, headers).end(body);
+  return { status, bytes: headers['content-length'] as number };
 }

@@ -1,15 +1,34 @@
 import type { Config, RouteConfig } from './config/schema.js';
+
+type ProviderConfig = NonNullable<Config['providers']>[string];
 import { parseDuration, parseSize } from './config/units.js';
 import { RouteTable, type RouteSpec } from './routing/table.js';
 import { analyzeRoutes, type RouteWarning } from './routing/analyze.js';
 import { jwtProviderFromConfig, type JwtProvider } from './authn/jwt.js';
-import { createBearerAuthenticator, type Authenticator } from './authn/bearer.js';
+import { createBearerAuthenticator } from './authn/bearer.js';
+import type { Authenticator } from './authn/authenticator.js';
+import { createApiKeyAuthenticator } from './authn/apikey.js';
+import { createSigV4Authenticator } from './authn/sigv4.js';
+import { createMtlsAuthenticator } from './authn/mtls.js';
+import { createIntrospectionAuthenticator } from './authn/introspection.js';
 import { loadDevIssuer, type DevIssuer } from './authn/dev-issuer.js';
 import { compilePolicy, type Policy } from './authz/evaluate.js';
 import { compileTrustedProxies, type TrustedProxies } from './forward/client.js';
 import { compileHeaderPolicy, type HeaderPolicy } from './forward/headers.js';
 import { createAssertionSigner, type AssertionSigner } from './forward/assertion.js';
 import { createHttpUpstream, type HttpUpstream } from './upstream/http.js';
+import { compileLimit } from './limits/compile.js';
+import { compilePlans, type PlanSet } from './limits/plans.js';
+import { RouteLimiter, type LimitStores } from './limits/stage.js';
+import { InFlight } from './limits/concurrency.js';
+import { MemoryStore } from './limits/memory-store.js';
+import { RedisStore } from './limits/redis-store.js';
+
+/** Where compile reports dependency state changes (e.g. Redis down/up): once per change, not per request. */
+export interface CompileLog {
+  warn(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+}
 
 /** A route ready to serve: every stage instance built once at load. */
 export interface CompiledRoute {
@@ -24,6 +43,10 @@ export interface CompiledRoute {
   readonly upstreamLabel: string;
   readonly headerPolicy: HeaderPolicy;
   readonly assertionTtlSec: number | undefined;
+  /** Rate limits, quotas and plan limits; undefined when the route has none. */
+  readonly limiter: RouteLimiter | undefined;
+  /** Concurrency caps to take before forwarding: the route's, then its upstream origin's. */
+  readonly inFlight: readonly InFlight[];
 }
 
 /** The whole compiled configuration. Reload builds a new one and swaps the reference. */
@@ -31,7 +54,7 @@ export interface Runtime {
   readonly config: Config;
   readonly table: RouteTable<CompiledRoute>;
   readonly routes: readonly CompiledRoute[];
-  readonly providers: ReadonlyMap<string, JwtProvider>;
+  readonly providers: ReadonlyMap<string, ProviderEntry>;
   readonly devIssuer: DevIssuer | undefined;
   readonly signer: AssertionSigner;
   readonly trusted: TrustedProxies;
@@ -47,8 +70,46 @@ export interface CompileOptions {
   readonly baseDir: string;
   /** Reuse the signing key across reloads so assertions stay verifiable. */
   readonly signer?: AssertionSigner;
-  /** Build upstream pools (off for `explain` and `validate`, which send no traffic). */
+  /** Build upstream pools and store connections (off for `explain` and `validate`, which send no traffic). */
   readonly upstreams?: boolean;
+  readonly log?: CompileLog;
+}
+
+interface Shared {
+  readonly stores: LimitStores;
+  readonly plans: PlanSet | undefined;
+  readonly upstreamCaps: Map<string, InFlight>;
+}
+
+function buildStores(config: Config, opts: CompileOptions): LimitStores {
+  const settings = config.limits!;
+  const fallback = new MemoryStore({ maxKeys: settings.maxKeys });
+  if (settings.store !== 'redis' || opts.upstreams === false) return { primary: fallback, fallback };
+  const redis = settings.redis!;
+  const primary = new RedisStore({
+    url: redis.url, prefix: redis.prefix, timeoutMs: parseDuration(redis.timeout),
+    onStateChange(state, err) {
+      if (state === 'down') opts.log?.warn({ store: 'redis', error: err?.message, fail: settings.fail }, 'rate-limit store unavailable');
+      else opts.log?.info({ store: 'redis' }, 'rate-limit store available again');
+    },
+  });
+  return { primary, fallback };
+}
+
+/** One cap per upstream origin, shared by every route using it; the smallest configured maximum wins. */
+function upstreamCaps(config: Config): Map<string, InFlight> {
+  const max = new Map<string, number>();
+  for (const route of config.routes) {
+    const m = route.upstream.maxInFlight;
+    if (m === undefined) continue;
+    const origin = new URL(route.upstream.url).origin;
+    max.set(origin, Math.min(m, max.get(origin) ?? m));
+  }
+  return new Map([...max].map(([origin, m]) => [origin, new InFlight(m)]));
+}
+
+function upstreamCap(route: RouteConfig, caps: Map<string, InFlight>): InFlight | undefined {
+  return route.upstream.maxInFlight === undefined ? undefined : caps.get(new URL(route.upstream.url).origin);
 }
 
 const NO_UPSTREAM: HttpUpstream = {
@@ -61,21 +122,65 @@ function upstreamLabel(url: string): string {
   return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
 }
 
-function buildProviders(config: Config, dev: DevIssuer | undefined): Map<string, JwtProvider> {
-  const providers = new Map<string, JwtProvider>();
-  if (dev) providers.set('dev', dev.provider);
-  for (const [name, cfg] of Object.entries(config.providers ?? {})) providers.set(name, jwtProviderFromConfig(name, cfg));
+/** A configured provider: a JWT issuer (grouped per route into one bearer authenticator) or an authenticator of its own. */
+export type ProviderEntry = { readonly kind: 'jwt'; readonly jwt: JwtProvider } | { readonly kind: 'other'; readonly authenticator: Authenticator };
+
+function buildProvider(name: string, cfg: ProviderConfig, baseDir: string): ProviderEntry {
+  const ctx = { baseDir };
+  switch (cfg.type) {
+    case 'oidc': return { kind: 'jwt', jwt: jwtProviderFromConfig(name, cfg) };
+    case 'api-key': return { kind: 'other', authenticator: createApiKeyAuthenticator(name, cfg, ctx) };
+    case 'sigv4': return { kind: 'other', authenticator: createSigV4Authenticator(name, cfg, ctx) };
+    case 'mtls': return { kind: 'other', authenticator: createMtlsAuthenticator(name, cfg, ctx) };
+    case 'introspection': return { kind: 'other', authenticator: createIntrospectionAuthenticator(name, cfg, ctx) };
+  }
+}
+
+function buildProviders(config: Config, dev: DevIssuer | undefined, baseDir: string): Map<string, ProviderEntry> {
+  const providers = new Map<string, ProviderEntry>();
+  if (dev) providers.set('dev', { kind: 'jwt', jwt: dev.provider });
+  for (const [name, cfg] of Object.entries(config.providers ?? {})) providers.set(name, buildProvider(name, cfg, baseDir));
   return providers;
 }
 
-function compileRoute(route: RouteConfig, config: Config, providers: Map<string, JwtProvider>, opts: CompileOptions): CompiledRoute {
-  const listen = config.listen!;
-  const routeProviders = (route.authenticate ?? []).map((name) => {
+/**
+ * The route's authenticators in its `authenticate` order; its JWT providers form one bearer
+ * authenticator (the token's `iss` picks among them) placed where the first of them is listed.
+ */
+function routeAuthenticators(route: RouteConfig, providers: Map<string, ProviderEntry>): Authenticator[] {
+  const entries = (route.authenticate ?? []).map((name) => {
     const p = providers.get(name);
     if (!p) throw new Error(`route "${route.name}": unknown provider "${name}"`);
     return p;
   });
-  const authenticators = routeProviders.length === 0 ? [] : [createBearerAuthenticator(routeProviders, route.token ?? { header: true })];
+  const jwts = entries.flatMap((e) => (e.kind === 'jwt' ? [e.jwt] : []));
+  const opaque = entries.some((e) => e.kind === 'other' && e.authenticator.kind === 'introspection');
+  const out: Authenticator[] = [];
+  let bearerPlaced = false;
+  for (const e of entries) {
+    if (e.kind === 'other') out.push(e.authenticator);
+    else if (!bearerPlaced) {
+      out.push(createBearerAuthenticator(jwts, route.token ?? { header: true }, { opaqueNotMine: opaque }));
+      bearerPlaced = true;
+    }
+  }
+  return out;
+}
+
+function entryReady(e: ProviderEntry): boolean {
+  return e.kind === 'jwt' ? e.jwt.ready : e.authenticator.ready ?? true;
+}
+
+function compileLimiter(route: RouteConfig, config: Config, shared: Shared): RouteLimiter | undefined {
+  const limits = (route.limits ?? []).map((l) => compileLimit(l, `route:${route.name}`, config.limits!.fail));
+  const plans = route.plan === true ? shared.plans : undefined;
+  if (limits.length === 0 && plans === undefined) return undefined;
+  return new RouteLimiter(limits, plans, shared.stores, route.rateLimitHeaders === true);
+}
+
+function compileRoute(route: RouteConfig, config: Config, providers: Map<string, ProviderEntry>, opts: CompileOptions, shared: Shared): CompiledRoute {
+  const listen = config.listen!;
+  const authenticators = routeAuthenticators(route, providers);
   const assertion = route.upstream.assertion;
   const assertionTtlSec = assertion === undefined || assertion === false ? undefined : parseDuration(assertion === true ? '60s' : assertion.ttl) / 1000;
   return {
@@ -89,14 +194,20 @@ function compileRoute(route: RouteConfig, config: Config, providers: Map<string,
     upstreamLabel: upstreamLabel(route.upstream.url),
     headerPolicy: compileHeaderPolicy(route.upstream, listen.forwardedHeaders, new URL(route.upstream.url).host),
     assertionTtlSec,
+    limiter: compileLimiter(route, config, shared),
+    inFlight: [
+      ...(route.concurrency !== undefined ? [new InFlight(route.concurrency)] : []),
+      ...[upstreamCap(route, shared.upstreamCaps)].filter((c): c is InFlight => c !== undefined),
+    ],
   };
 }
 
 /** Compile a loaded, validated config into runtime objects. Nothing here runs per request. */
 export async function compileRuntime(config: Config, opts: CompileOptions): Promise<Runtime> {
   const dev = config.dev ? await loadDevIssuer(config.dev, opts.baseDir) : undefined;
-  const providers = buildProviders(config, dev);
-  const routes = config.routes.map((r) => compileRoute(r, config, providers, opts));
+  const providers = buildProviders(config, dev, opts.baseDir);
+  const shared: Shared = { stores: buildStores(config, opts), plans: compilePlans(config), upstreamCaps: upstreamCaps(config) };
+  const routes = config.routes.map((r) => compileRoute(r, config, providers, opts, shared));
   const specs: RouteSpec<CompiledRoute>[] = config.routes.map((r, i) => ({
     name: r.name, path: r.match.path, value: routes[i]!,
     ...(r.match.host ? { host: r.match.host } : {}),
@@ -116,16 +227,16 @@ export async function compileRuntime(config: Config, opts: CompileOptions): Prom
     trusted: compileTrustedProxies(config.listen!.trustedProxies),
     warnings: analyzeRoutes(specs),
     async start() {
-      await Promise.allSettled([...providers.values()].map((p) => p.start()));
+      await Promise.allSettled([...providers.values()].map((p) => (p.kind === 'jwt' ? p.jwt.start() : p.authenticator.start?.())));
     },
     readiness() {
       const status: Record<string, boolean> = {};
-      for (const [name, p] of providers) status[name] = p.ready;
+      for (const [name, p] of providers) status[name] = entryReady(p);
       return { ready: Object.values(status).every(Boolean), providers: status };
     },
     async close() {
-      for (const p of providers.values()) p.close();
-      await Promise.allSettled(routes.map((r) => r.upstream.close()));
+      for (const p of providers.values()) (p.kind === 'jwt' ? p.jwt.close() : p.authenticator.close?.());
+      await Promise.allSettled([...routes.map((r) => r.upstream.close()), shared.stores.primary.close(), shared.stores.fallback.close()]);
     },
   };
 }

@@ -1,19 +1,25 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { CompiledRoute, Runtime } from './compile.js';
-import type { ErrorCode } from './errors.js';
+import { GatehouseError, type ErrorCode } from './errors.js';
 import type { Identity } from './identity/identity.js';
 import type { Decision } from './authz/evaluate.js';
 import { PUBLIC_DECISION } from './authz/evaluate.js';
 import { parseTarget } from './routing/normalize.js';
 import { normalizeHost } from './routing/table.js';
 import type { RequestRecord } from './observe/events.js';
+import type { AuthnRequest, ClientTls } from './authn/authenticator.js';
 
 /** What the pipeline needs of a request to decide (the same for live traffic and `explain`). */
 export interface DecideInput {
   readonly method: string;
   readonly url: string;
   readonly headers: IncomingHttpHeaders;
+  readonly tls?: ClientTls;
+  /** Reads the body (bounded); explain passes none (an empty body). */
+  readonly body?: (limit: number) => Promise<Buffer>;
 }
+
+const EMPTY_BODY = (): Promise<Buffer> => Promise.resolve(Buffer.alloc(0));
 
 interface Common {
   /** Normalized path ('' when the target could not be parsed). */
@@ -33,6 +39,18 @@ export type Verdict =
 const SKIPPED: RequestRecord['authn'] = { result: 'skipped' };
 const PUBLIC: RequestRecord['authn'] = { result: 'public' };
 
+/** The path part of the request target as sent (origin-form or absolute-form). */
+function rawPathOf(url: string): string {
+  let start = 0;
+  if (url.charCodeAt(0) !== 0x2f) {
+    const scheme = url.indexOf('://');
+    start = scheme === -1 ? 0 : url.indexOf('/', scheme + 3);
+    if (start === -1) return '/';
+  }
+  const q = url.indexOf('?', start);
+  return q === -1 ? url.slice(start) : url.slice(start, q);
+}
+
 /** Route match → authenticate → authorize. Pure with respect to the network except key fetches. */
 export async function decide(runtime: Runtime, input: DecideInput): Promise<Verdict> {
   const target = parseTarget(input.url);
@@ -50,9 +68,21 @@ export async function decide(runtime: Runtime, input: DecideInput): Promise<Verd
   }
   if (route.public) return { kind: 'forward', route, decision: PUBLIC_DECISION, path, query, authn: PUBLIC };
 
-  const authnInput = { headers: input.headers, query };
+  const readBody = input.body;
+  const authnInput: AuthnRequest = {
+    method: input.method, path, rawPath: rawPathOf(input.url), query, headers: input.headers,
+    ...(input.tls ? { tls: input.tls } : {}),
+    body: readBody ? () => readBody(route.maxBodyBytes) : EMPTY_BODY,
+  };
   for (const authenticator of route.authenticators) {
-    const outcome = await authenticator.authenticate(authnInput);
+    let outcome;
+    try {
+      outcome = await authenticator.authenticate(authnInput);
+    } catch (err) {
+      // A stage that cannot decide refuses (fail closed); a coded error keeps its code.
+      const code: ErrorCode = err instanceof GatehouseError ? err.code : 'internal_error';
+      return { kind: 'refuse', code, bearer: false, path, query, route, authn: { result: 'refused', reason: code } };
+    }
     if (outcome === undefined) continue;
     if (!outcome.ok) {
       const { code, detail } = outcome.refusal;

@@ -30,6 +30,11 @@ export const ERRORS = {
   // authorization
   no_rule_matched: { status: 403, title: 'No allow rule matched' },
   denied_by_rule: { status: 403, title: 'Denied by a deny rule' },
+  // throttling
+  rate_limited: { status: 429, title: 'Rate limit exceeded' },
+  quota_exhausted: { status: 429, title: 'Quota for this period is used up' },
+  concurrency_limited: { status: 503, title: 'Too many requests in flight' },
+  limiter_unavailable: { status: 503, title: 'Rate limiter cannot decide (store unavailable)' },
   // request limits
   body_too_large: { status: 413, title: 'Request body exceeds the route limit' },
   request_timeout: { status: 408, title: 'Request was not received in time' },

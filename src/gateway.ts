@@ -2,10 +2,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import type { Runtime } from './compile.js';
+import type { ErrorCode } from './errors.js';
 import { decide } from './decide.js';
 import { resolveClient } from './forward/client.js';
 import { buildUpstreamHeaders } from './forward/headers.js';
 import { sendProblem } from './server/respond.js';
+import { bodyReader } from './server/body.js';
 import { newRequestId, nextTraceparent } from './observe/trace.js';
 import { requestEnd, type RequestRecord } from './observe/events.js';
 
@@ -43,7 +45,12 @@ async function handle(runtime: Runtime, req: IncomingMessage, res: ServerRespons
     serveJwks(runtime, res);
     return;
   }
-  const verdict = await decide(runtime, { method, url: req.url ?? '/', headers: req.headers });
+  const body = bodyReader(req);
+  const socket = req.socket as TLSSocket;
+  const tls = socket.encrypted === true && socket.getPeerCertificate !== undefined
+    ? { authorized: socket.authorized, ...(socket.authorizationError ? { authorizationError: String(socket.authorizationError) } : {}), peerCertificate: socket.getPeerCertificate(true) }
+    : undefined;
+  const verdict = await decide(runtime, { method, url: req.url ?? '/', headers: req.headers, body: body.read, ...(tls ? { tls } : {}) });
   const record: RequestRecord = {
     time: Date.now(), requestId, traceparent, method, path: verdict.path, host: client.host, clientAddress: client.address,
     authn: verdict.authn, status: 0, bytesIn: 0, bytesOut: 0, durationMs: 0,
@@ -63,13 +70,31 @@ async function handle(runtime: Runtime, req: IncomingMessage, res: ServerRespons
   }
 
   const { route, identity } = verdict;
+  if (route.limiter) {
+    const outcome = await route.limiter.check({ identity, clientAddress: client.address });
+    record.limit = {
+      result: outcome.allowed ? 'allowed' : outcome.code!,
+      ...(outcome.limit ? { name: outcome.limit } : {}), ...(outcome.plan ? { plan: outcome.plan } : {}), ...(outcome.fallback ? { fallback: true } : {}),
+    };
+    if (!outcome.allowed) return refuseLimited(res, record, start, outcome.code!, outcome.limit, outcome.headers);
+    if (outcome.headers) for (const name in outcome.headers) res.setHeader(name, outcome.headers[name]!);
+  }
+  for (let i = 0; i < route.inFlight.length; i++) {
+    const cap = route.inFlight[i]!;
+    if (cap.tryAcquire()) {
+      res.once('close', () => cap.release());
+      continue;
+    }
+    record.limit = { result: 'concurrency_limited' };
+    return refuseLimited(res, record, start, 'concurrency_limited', undefined, { 'retry-after': '1' });
+  }
   const assertion = identity && route.assertionTtlSec !== undefined ? await runtime.signer.mint(identity, route.name, route.assertionTtlSec) : undefined;
   const headers = buildUpstreamHeaders(req.headers, client, identity, assertion, route.headerPolicy);
   headers.traceparent = traceparent;
   headers['x-request-id'] = requestId;
   res.setHeader('x-request-id', requestId);
   record.upstream = route.upstreamLabel;
-  const result = await route.upstream.forward(req, res, verdict.path, verdict.query, headers, route.maxBodyBytes);
+  const result = await route.upstream.forward(req, res, verdict.path, verdict.query, headers, route.maxBodyBytes, body.buffered);
   record.bytesIn = result.bytesIn;
   record.bytesOut = result.bytesOut;
   record.upstreamMs = result.upstreamMs;
@@ -81,6 +106,14 @@ async function handle(runtime: Runtime, req: IncomingMessage, res: ServerRespons
     record.status = sent.status;
     record.bytesOut = sent.bytes;
   }
+  publish(record, start);
+}
+
+function refuseLimited(res: ServerResponse, record: RequestRecord, start: number, code: ErrorCode, limit: string | undefined, headers: Record<string, string> | undefined): void {
+  const sent = sendProblem(res, code, record.requestId, { ...(limit ? { detail: `limit "${limit}"` } : {}), ...(headers ? { headers } : {}) });
+  record.status = sent.status;
+  record.bytesOut = sent.bytes;
+  record.error = code;
   publish(record, start);
 }
 

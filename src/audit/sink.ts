@@ -20,6 +20,7 @@ function toLine(r: RequestRecord): Record<string, unknown> {
       : null,
     authn: r.authn,
     decision: r.decision ?? null,
+    limit: r.limit ?? null,
     upstream: r.upstream ?? null,
     status: r.status,
     error: r.error ?? null,

@@ -4,21 +4,15 @@ import { decodeJwt } from 'jose';
 import type { Refusal } from '../errors.js';
 import type { Identity } from '../identity/identity.js';
 import type { JwtProvider } from './jwt.js';
+import type { AuthnOutcome, Authenticator, AuthnRequest as FullAuthnRequest } from './authenticator.js';
 
-/** What an authenticator may look at. */
-export interface AuthnRequest {
-  readonly headers: IncomingHttpHeaders;
-  /** Raw query string, without or with its leading `?`. */
-  readonly query: string;
-}
+/** The subset of the request a bearer authenticator reads. */
+export type AuthnRequest = Pick<FullAuthnRequest, 'headers' | 'query'>;
 
-/** A decision of one authenticator; `provider` names who refused, when known. */
-export type AuthnOutcome = { ok: true; identity: Identity } | { ok: false; refusal: Refusal; provider?: string };
+export type { AuthnOutcome, Authenticator };
 
-/** One way of authenticating callers (bearer JWT here; API key, mTLS… elsewhere). */
-export interface Authenticator {
-  readonly kind: string;
-  /** undefined = no credential of this kind present ("not mine") */
+/** A bearer authenticator needs only the headers and the query. */
+export interface BearerAuthenticator extends Authenticator {
   authenticate(req: AuthnRequest): Promise<AuthnOutcome | undefined> | AuthnOutcome | undefined;
 }
 
@@ -89,7 +83,10 @@ function extract(req: AuthnRequest, source: TokenSource): Found {
 }
 
 /** Create the bearer authenticator of one route; providers are told apart by their issuer. */
-export function createBearerAuthenticator(providers: readonly JwtProvider[], source: TokenSource): Authenticator {
+/** A compact JWS has three base64url parts; anything else is an opaque token (for introspection). */
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
+export function createBearerAuthenticator(providers: readonly JwtProvider[], source: TokenSource, opts: { opaqueNotMine?: boolean } = {}): BearerAuthenticator {
   if (providers.length === 0) throw new Error('a bearer authenticator needs at least one provider');
   const byIssuer = new Map<string, JwtProvider>();
   for (const p of providers) {
@@ -120,6 +117,8 @@ export function createBearerAuthenticator(providers: readonly JwtProvider[], sou
     authenticate(req) {
       const found = extract(req, source);
       if (typeof found !== 'string') return found;
+      // With an introspection provider on the route, opaque tokens are its to decide.
+      if (opts.opaqueNotMine && !JWT_SHAPE.test(found)) return undefined;
       const provider = only ?? pick(found);
       return 'verify' in provider ? verify(provider, found) : provider;
     },

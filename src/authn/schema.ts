@@ -1,5 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import { Duration, StringOrList, Strict } from '../config/types.js';
+import { ApiKeyProviderSchema } from './apikey-schema.js';
+import { SigV4ProviderSchema } from './sigv4-schema.js';
+import { MtlsProviderSchema } from './mtls-schema.js';
+import { IntrospectionProviderSchema } from './introspection-schema.js';
 
 export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
 
@@ -31,7 +35,9 @@ export const OidcProviderSchema = Strict({
   claims: Type.Optional(ClaimMapping),
 }, 'An OpenID Connect provider or any issuer of JWT bearer tokens.');
 
-export const ProviderSchema = Type.Union([OidcProviderSchema], { description: 'An identity provider; `type` selects the kind.' });
+export const ProviderSchema = Type.Union([OidcProviderSchema, ApiKeyProviderSchema, SigV4ProviderSchema, MtlsProviderSchema, IntrospectionProviderSchema], {
+  description: 'An identity provider; `type` selects the kind: `oidc`, `api-key`, `sigv4`, `mtls`, `introspection`.',
+});
 
 export const TokenSourceSchema = Strict({
   header: Type.Boolean({ default: true, description: 'Accept `Authorization: Bearer <token>`.' }),

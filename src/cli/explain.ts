@@ -29,6 +29,7 @@ function summary(verdict: Verdict, trace: ReturnType<NonNullable<NonNullable<Ver
     authn: verdict.authn,
     identity: id ? { provider: id.provider, issuer: id.issuer, subject: id.subject, clientId: id.clientId, tenant: id.tenant, roles: id.roles, groups: id.groups, scopes: id.scopes, authMethod: id.authMethod } : null,
     rules: trace ?? [],
+    limits: verdict.route?.limiter ? verdict.route.limiter.describe({ identity: id, clientAddress: '127.0.0.1' }) : null,
     result: verdict.kind === 'forward'
       ? { outcome: 'forward', status: null, rule: verdict.decision.rule, reason: verdict.decision.reason }
       : { outcome: 'refuse', status: ERRORS[verdict.code].status, code: verdict.code, detail: verdict.detail ?? ERRORS[verdict.code].title, rule: verdict.decision?.rule },
@@ -46,6 +47,9 @@ function print(s: ReturnType<typeof summary>, method: string, rawPath: string): 
   }
   for (const [n, r] of s.rules.entries()) {
     lines.push(`${n === 0 ? 'rules     ' : '          '}${r.kind} ${r.rule}: ${r.matched ? 'matches' : `no (${r.why})`}`);
+  }
+  if (s.limits) {
+    s.limits.limits.forEach((l, n) => lines.push(`${n === 0 ? 'limits    ' : '          '}${l.policy} key ${l.key}${n === 0 && s.limits!.plan ? ` (plan ${s.limits!.plan})` : ''}`));
   }
   const r = s.result;
   lines.push(r.outcome === 'forward'

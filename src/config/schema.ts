@@ -6,6 +6,7 @@ import { MatchSchema } from '../routing/schema.js';
 import { RuleSchema } from '../authz/schema.js';
 import { AssertionKeySchema, UpstreamSchema } from '../forward/schema.js';
 import { AuditSchema, LogSchema } from '../audit/schema.js';
+import { LimitSchema, LimitsSettingsSchema, PlanSchema } from '../limits/schema.js';
 
 export const RouteSchema = Strict({
   name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', description: 'Unique route name (audit, metrics, assertion audience).' }),
@@ -17,6 +18,10 @@ export const RouteSchema = Strict({
   deny: Type.Optional(Type.Array(RuleSchema, { description: 'Checked before `allow`; any match refuses (403 `denied_by_rule`).' })),
   allowEncodedSlash: Type.Optional(Type.Boolean({ description: 'Accept `%2F`/`%5C` inside a path segment (forwarded still encoded). Off: 400.' })),
   maxBodySize: Type.Optional(Size('Largest request body for this route.')),
+  limits: Type.Optional(Type.Array(LimitSchema, { description: 'Rate limits and quotas for this route, all enforced (429 `rate_limited` / `quota_exhausted`).' })),
+  plan: Type.Optional(Type.Boolean({ description: 'Also enforce the limits of the caller\'s usage plan (see `plans`).' })),
+  concurrency: Type.Optional(Type.Integer({ minimum: 1, description: 'Most requests in flight on this route, per gateway process; beyond it 503 `concurrency_limited` with `Retry-After`.' })),
+  rateLimitHeaders: Type.Optional(Type.Boolean({ description: 'Send `RateLimit-Policy` and `RateLimit` on successful responses too (always sent on 429).' })),
   upstream: UpstreamSchema,
 }, 'A route: match → authenticate → authorize → forward.');
 
@@ -28,6 +33,8 @@ export const ConfigSchema = Strict({
   audit: Type.Optional(AuditSchema),
   log: Type.Optional(LogSchema),
   assertion: Type.Optional(AssertionKeySchema),
+  limits: Type.Optional(LimitsSettingsSchema),
+  plans: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' }), PlanSchema, { additionalProperties: false, description: 'Usage plans by name.' })),
   providers: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' }), ProviderSchema, { additionalProperties: false, description: 'Identity providers by name.' })),
   routes: Type.Array(RouteSchema, { minItems: 1, description: 'Routes, matched most specific first.' }),
 }, 'Gatehouse configuration.');

@@ -5,6 +5,7 @@ import { fromPointer, toPointer } from './pointer.js';
 import { ConfigSchema, type Config, type RouteConfig } from './schema.js';
 import { parseDuration, parseSize } from './units.js';
 import { closest, type ShowValue } from './validate.js';
+import { limitIssues } from '../limits/check.js';
 
 /** Checks the schema cannot express: references between sections, uniqueness, URLs, addresses. */
 export function semanticIssues(config: Config, show: ShowValue): ConfigIssue[] {
@@ -30,13 +31,14 @@ export function semanticIssues(config: Config, show: ShowValue): ConfigIssue[] {
     if (!isAddressOrCidr(entry)) issues.push({ path, message: `expected an IP address or CIDR such as 10.0.0.0/8, got ${show(path, entry)}` });
   });
   for (const [name, provider] of Object.entries(config.providers ?? {})) {
+    if (provider.type !== 'oidc') continue;
     const path = `/providers/${toPointer([name]).slice(1)}`;
     if (!isUrl(provider.issuer)) issues.push({ path: `${path}/issuer`, message: `expected a URL, got ${show(`${path}/issuer`, provider.issuer)}` });
     if (provider.jwksUri !== undefined && !isUrl(provider.jwksUri)) {
       issues.push({ path: `${path}/jwksUri`, message: `expected a URL, got ${show(`${path}/jwksUri`, provider.jwksUri)}` });
     }
   }
-  return [...issues, ...unitIssues(config, show)];
+  return [...issues, ...limitIssues(config), ...unitIssues(config, show)];
 }
 
 function routeIssues(route: RouteConfig, path: string, known: readonly string[], show: ShowValue): ConfigIssue[] {

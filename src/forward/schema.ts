@@ -12,6 +12,7 @@ export const UpstreamSchema = Strict({
   headersTimeout: Duration('Time for the upstream to send response headers (504 on expiry).', '30s'),
   bodyTimeout: Duration('Longest silence while streaming the response body (the response is cut on expiry).', '60s'),
   connections: Type.Integer({ minimum: 1, default: 128, description: 'Most keep-alive connections per upstream.' }),
+  maxInFlight: Type.Optional(Type.Integer({ minimum: 1, description: 'Most requests in flight to this upstream origin across all routes that use it, per gateway process; beyond it 503 `concurrency_limited`.' })),
   forwardAuthorization: Type.Boolean({ default: false, description: 'Forward the inbound `Authorization` header. Off by default: credentials meant for the gateway stay at the gateway.' }),
   preserveHost: Type.Boolean({ default: false, description: 'Send the inbound `Host` to the upstream instead of the upstream URL host.' }),
   identityHeaders: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9-]+$' }), Type.Union(IDENTITY_FIELDS.map((f) => Type.Literal(f))), {

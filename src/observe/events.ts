@@ -18,6 +18,8 @@ export interface RequestRecord {
   identity?: { provider: string; issuer?: string; subject: string; clientId?: string; tenant?: string; authMethod: AuthMethod };
   authn: { result: 'ok' | 'refused' | 'public' | 'skipped'; reason?: ErrorCode; provider?: string };
   decision?: { allow: boolean; rule?: string; reason: string };
+  /** The limit stage's outcome, when the route has limits or caps. */
+  limit?: { result: 'allowed' | 'rate_limited' | 'quota_exhausted' | 'limiter_unavailable' | 'concurrency_limited'; name?: string; plan?: string; fallback?: boolean };
   upstream?: string;
   status: number;
   error?: ErrorCode;

@@ -7,6 +7,7 @@ import { createGateway, type RuntimeRef } from '../gateway.js';
 import { startListener, type Listener } from './listen.js';
 import { startAdmin, type AdminServer } from '../admin/server.js';
 import { startAuditSink, type AuditSink } from '../audit/sink.js';
+import { startMetrics } from '../observe/metrics.js';
 
 /** A running gateway process: public listener, admin listener, audit sink, config watcher. */
 export interface RunningGateway {
@@ -40,13 +41,14 @@ export async function runGateway(configFile: string, log: Logger, overrides: { p
   let loaded = await loadConfig(configFile);
   const listenCfg = { ...loaded.config.listen!, ...(overrides.port !== undefined ? { port: overrides.port } : {}) };
   const adminCfg = { ...loaded.config.admin!, ...(overrides.adminPort !== undefined ? { port: overrides.adminPort } : {}) };
-  const runtime = await compileRuntime(loaded.config, { baseDir: loaded.baseDir });
+  const runtime = await compileRuntime(loaded.config, { baseDir: loaded.baseDir, log });
   logWarnings(loaded, runtime, log);
   const ref: RuntimeRef = { current: runtime };
   const audit: AuditSink = startAuditSink(loaded.config.audit!);
+  const metrics = startMetrics();
   const started = runtime.start();
   const listener: Listener = await startListener(listenCfg, createGateway(ref, (err) => log.error({ err }, 'request failed')));
-  const admin: AdminServer = await startAdmin(adminCfg.host, adminCfg.port, ref);
+  const admin: AdminServer = await startAdmin(adminCfg.host, adminCfg.port, ref, metrics);
   await started;
   log.info({ port: listener.port, admin: admin.port, routes: runtime.routes.length, ready: runtime.readiness() }, 'gatehouse listening');
 
@@ -55,7 +57,7 @@ export async function runGateway(configFile: string, log: Logger, overrides: { p
     reloading = reloading.then(async () => {
       try {
         const next = await loadConfig(configFile);
-        const nextRuntime = await compileRuntime(next.config, { baseDir: next.baseDir, signer: ref.current.signer });
+        const nextRuntime = await compileRuntime(next.config, { baseDir: next.baseDir, signer: ref.current.signer, log });
         await nextRuntime.start();
         const old = ref.current;
         ref.current = nextRuntime;
@@ -87,6 +89,7 @@ export async function runGateway(configFile: string, log: Logger, overrides: { p
       await ref.current.close();
       await admin.close();
       await audit.close();
+      metrics.close();
       return result;
     },
   };

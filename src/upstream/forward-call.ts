@@ -48,8 +48,11 @@ export class ForwardCall implements Dispatcher.DispatchHandler {
   readonly #meter: BodyMeter | undefined;
   readonly #maxBodyBytes: number;
 
-  constructor(req: IncomingMessage, res: ServerResponse, meter: BodyMeter | undefined, maxBodyBytes: number) {
+  readonly #bufferedBytes: number;
+
+  constructor(req: IncomingMessage, res: ServerResponse, meter: BodyMeter | undefined, maxBodyBytes: number, bufferedBytes = 0) {
     this.done = new Promise((resolve) => (this.#resolve = resolve));
+    this.#bufferedBytes = bufferedBytes;
     this.#req = req;
     this.#res = res;
     this.#meter = meter;
@@ -136,7 +139,7 @@ export class ForwardCall implements Dispatcher.DispatchHandler {
     if (!this.#responded && !this.#req.complete) closeAfterResponse(this.#req, this.#res);
     this.#resolve({
       status: this.#responded ? this.#status : failureStatus(error?.code),
-      bytesIn: this.#meter?.bytes ?? 0,
+      bytesIn: this.#meter?.bytes ?? this.#bufferedBytes,
       bytesOut: this.#bytesOut,
       upstreamMs: this.#upstreamMs >= 0 ? this.#upstreamMs : performance.now() - this.#t0,
       responded: this.#responded,

@@ -18,7 +18,8 @@ export interface HttpUpstream {
    * `query` the raw query without `?`, `headers` from buildUpstreamHeaders. Never rejects. When the
    * result has `responded: false`, nothing was written to `res` and the caller renders the error.
    */
-  forward(req: IncomingMessage, res: ServerResponse, path: string, query: string, headers: Record<string, string | string[]>, maxBodyBytes: number): Promise<ForwardResult>;
+  /** Stream `req`'s body to the upstream, or send `buffered` when an authenticator already read it (SigV4). */
+  forward(req: IncomingMessage, res: ServerResponse, path: string, query: string, headers: Record<string, string | string[]>, maxBodyBytes: number, buffered?: Buffer): Promise<ForwardResult>;
   /** Stop taking requests and close the pool once in-flight requests finish. */
   close(): Promise<void>;
 }
@@ -40,8 +41,9 @@ export function createHttpUpstream(cfg: Static<typeof UpstreamSchema>): HttpUpst
   });
 
   return {
-    forward(req, res, path, query, headers, maxBodyBytes) {
+    forward(req, res, path, query, headers, maxBodyBytes, buffered) {
       if (req.destroyed || res.destroyed) return Promise.resolve(immediate('client_aborted', 'client closed the connection'));
+      if (buffered !== undefined) return forwardBuffered(pool, target, servername, req, res, path, query, headers, buffered);
       const declared = req.headers['content-length'];
       if (declared !== undefined && Number(declared) > maxBodyBytes) {
         closeAfterResponse(req, res);
@@ -67,6 +69,25 @@ export function createHttpUpstream(cfg: Static<typeof UpstreamSchema>): HttpUpst
     },
     close: () => pool.close(),
   };
+}
+
+/** Forward a body that was already read (and bounded) by the authentication stage. */
+function forwardBuffered(
+  pool: Pool, target: ReturnType<typeof compileTarget>, servername: string | undefined, req: IncomingMessage, res: ServerResponse,
+  path: string, query: string, headers: Record<string, string | string[]>, body: Buffer,
+): Promise<ForwardResult> {
+  const call = new ForwardCall(req, res, undefined, body.length, body.length);
+  delete headers['transfer-encoding'];
+  headers['content-length'] = String(body.length);
+  const opts: Dispatcher.DispatchOptions & { servername?: string } = {
+    path: upstreamPath(target, path, query),
+    method: req.method as Dispatcher.HttpMethod,
+    headers,
+    body: body.length > 0 || req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH' ? body : null,
+    ...(servername !== undefined ? { servername } : {}),
+  };
+  pool.dispatch(opts, call);
+  return call.done;
 }
 
 /** A result decided before contacting the upstream. */

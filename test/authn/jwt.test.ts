@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { exportSPKI, SignJWT, UnsecuredJWT } from 'jose';
-import { createBearerAuthenticator, type AuthnOutcome, type Authenticator } from '../../src/authn/bearer.js';
+import { createBearerAuthenticator, type AuthnOutcome, type BearerAuthenticator as Authenticator } from '../../src/authn/bearer.js';
 import type { JwtProvider } from '../../src/authn/jwt.js';
 import { AUDIENCE, now, providerFor, sign, startJwksServer, testKey, type JwksServer, type TestKey } from './fixtures.js';
 

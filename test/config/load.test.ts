@@ -1,9 +1,17 @@
+import type { Config } from '../../src/config/schema.js';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig, loadConfigText } from '../../src/config/load.js';
 import { tempDir, VALID_YAML } from './fixtures.js';
+
+/** The `main` provider, which the fixtures declare as `type: oidc`. */
+function oidc(config: Config): Extract<NonNullable<Config['providers']>[string], { type: 'oidc' }> {
+  const p = config.providers?.main;
+  assert.equal(p?.type, 'oidc');
+  return p as Extract<NonNullable<Config['providers']>[string], { type: 'oidc' }>;
+}
 
 describe('loadConfig', () => {
   it('loads YAML and applies defaults everywhere', async () => {
@@ -21,8 +29,8 @@ describe('loadConfig', () => {
     assert.equal(config.audit?.sink, 'stdout');
     assert.equal(config.log?.level, 'info');
     assert.equal(config.assertion?.issuer, 'gatehouse');
-    assert.equal(config.providers?.main?.clockSkew, '60s');
-    assert.deepEqual(config.providers?.main?.algorithms, ['RS256', 'PS256', 'ES256', 'EdDSA']);
+    assert.equal(oidc(config).clockSkew, '60s');
+    assert.deepEqual(oidc(config).algorithms, ['RS256', 'PS256', 'ES256', 'EdDSA']);
     assert.equal(config.routes[0]?.upstream.connections, 128);
     assert.equal(config.routes[0]?.upstream.forwardAuthorization, false);
   });
@@ -62,8 +70,8 @@ describe('secret references', () => {
     writeFileSync(join(dir, 'issuer.txt'), 'https://login.example.com\n');
     const text = VALID_YAML.replace('issuer: https://id.example.com', 'issuer: ${file:issuer.txt}').replace('audience: api', 'audience: ${env:AUD}');
     const loaded = loadConfigText(text, join(dir, 'gatehouse.yaml'), { AUD: 'orders-api' });
-    assert.equal(loaded.config.providers?.main?.issuer, 'https://login.example.com');
-    assert.equal(loaded.config.providers?.main?.audience, 'orders-api');
+    assert.equal(oidc(loaded.config).issuer, 'https://login.example.com');
+    assert.equal(oidc(loaded.config).audience, 'orders-api');
     assert.deepEqual(loaded.secretFiles, [join(dir, 'issuer.txt')]);
   });
 
@@ -79,7 +87,7 @@ describe('secret references', () => {
     // (a replacer function: in a replacement string `$$` would itself mean `$`)
     const text = VALID_YAML.replace('audience: api', () => 'audience: "$${env:NOT_A_REF} and $${x}"');
     const { config } = loadConfigText(text, '/etc/gatehouse/gatehouse.yaml', {});
-    assert.equal(config.providers?.main?.audience, '${env:NOT_A_REF} and ${x}');
+    assert.equal(oidc(config).audience, '${env:NOT_A_REF} and ${x}');
   });
 
   it('converts a whole reference to a number or boolean where the schema wants one', () => {
@@ -94,6 +102,6 @@ describe('secret references', () => {
   it('leaves a number-shaped reference a string where the schema wants a string', () => {
     const text = VALID_YAML.replace('audience: api', 'audience: ${env:AUD}');
     const { config } = loadConfigText(text, '/etc/gatehouse/gatehouse.yaml', { AUD: '12345' });
-    assert.equal(config.providers?.main?.audience, '12345');
+    assert.equal(oidc(config).audience, '12345');
   });
 });

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { runGateway, type RunningGateway } from '../../src/server/run.js';
 
 export interface TestGateway {
@@ -18,7 +18,7 @@ export interface TestGateway {
 }
 
 /** Start a real gateway in-process on port 0 from a config object (written as a JSON file, which is YAML). */
-export async function startGateway(config: Record<string, unknown>): Promise<TestGateway> {
+export async function startGateway(config: Record<string, unknown>, opts: { log?: Logger } = {}): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
   const auditFile = join(dir, 'audit.log');
   const full = {
@@ -26,10 +26,11 @@ export async function startGateway(config: Record<string, unknown>): Promise<Tes
     listen: { port: 0, host: '127.0.0.1', ...(config.listen as object | undefined) },
     admin: { port: 0, host: '127.0.0.1', ...(config.admin as object | undefined) },
     audit: { sink: 'file', path: auditFile },
+    ...(config.audit ? { audit: config.audit } : {}),
   };
   const configFile = join(dir, 'gatehouse.yaml');
   writeFileSync(configFile, JSON.stringify(full, null, 2));
-  const gateway = await runGateway(configFile, pino({ level: 'silent' }));
+  const gateway = await runGateway(configFile, opts.log ?? pino({ level: 'silent' }));
   const read = (): Record<string, unknown>[] =>
     existsSync(auditFile) ? readFileSync(auditFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) : [];
   return {

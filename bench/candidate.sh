@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Gatehouse as a candidate of the shared gateway harness (/work/shared/bench, see its README):
+#
+#   gatehouse-rs256       rs256 yes bash "${GATEHOUSE_DIR:-/work/main}/bench/candidate.sh"
+#   gatehouse-es256       es256 yes bash "${GATEHOUSE_DIR:-/work/main}/bench/candidate.sh"
+#   gatehouse-rs256-miss  rs256 yes env MODE=miss bash "${GATEHOUSE_DIR:-/work/main}/bench/candidate.sh"
+#
+# Reads the harness's environment: PORT UPSTREAM_URL JWKS_PATH ISSUER AUDIENCE REQUIRED_ROLE RUN_DIR.
+# Serves one route `/api/*` (GET) that requires a bearer token from provider `bench` (type oidc,
+# RS256 + ES256, keys fetched over HTTP from a tiny local JWKS server that serves JWKS_PATH) and the
+# role REQUIRED_ROLE, forwards to UPSTREAM_URL with the default identity headers, and writes one audit
+# line per request to $RUN_DIR/audit.log (audit is part of the product, so it stays on).
+#
+# Knobs:
+#   MODE=hit (default)  the harness sends one token over and over: Gatehouse verifies it once and then
+#                       serves it from its verified-token cache.
+#   MODE=miss           additionally mints MISS_TOKENS (default 12000, more than the gateway's 10,000-entry
+#                       token cache) distinct tokens with the harness's private key into
+#                       $(dirname JWKS_PATH)/rotate-$PORT.txt. bench/wrk-rotate.lua, used as the harness's
+#                       wrk script with BENCH_ROTATE_DIR=$(dirname JWKS_PATH), then cycles through them, so
+#                       every request misses the cache (FIFO over a cycle longer than the cache = no hits).
+#                       MISS_ALG=rs256|es256 (default rs256) picks the key.
+#   GATEHOUSE_RUNTIME   dist (default when dist/cli/main.js exists; build with `npx tsc -p tsconfig.build.json`)
+#                       or tsx (runs src/ through tsx: slower start, same steady state).
+#   NODE_EXTRA          extra node flags, e.g. NODE_EXTRA="--cpu-prof --cpu-prof-dir=/tmp/prof".
+#   AUDIT_PATH          default $RUN_DIR/audit.log (grows ~0.5 kB per request).
+#
+# The last step execs node, so the PID the harness started is the gateway itself and SIGTERM reaches it
+# (Gatehouse drains and exits 0). The JWKS server is its child and exits as soon as its parent is gone.
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+GATEHOUSE_DIR=${GATEHOUSE_DIR:-$(cd "$HERE/.." && pwd)}
+: "${PORT:?}" "${UPSTREAM_URL:?}" "${JWKS_PATH:?}" "${ISSUER:?}" "${AUDIENCE:?}"
+REQUIRED_ROLE=${REQUIRED_ROLE:-reader}
+RUN_DIR=${RUN_DIR:-$(mktemp -d /tmp/gatehouse-candidate.XXXXXX)}
+MODE=${MODE:-hit}
+mkdir -p "$RUN_DIR"
+AUDIT_PATH=${AUDIT_PATH:-$RUN_DIR/audit.log}
+export PORT UPSTREAM_URL ISSUER AUDIENCE REQUIRED_ROLE AUDIT_PATH
+
+# 1. JWKS over HTTP (the provider fetches jwksUri at start and every refreshInterval).
+node "$HERE/jwks-server.mjs" "$JWKS_PATH" > "$RUN_DIR/jwks.port" 2> "$RUN_DIR/jwks.log" &
+for _ in $(seq 1 100); do [ -s "$RUN_DIR/jwks.port" ] && break; sleep 0.05; done
+JWKS_PORT=$(head -1 "$RUN_DIR/jwks.port")
+[ -n "$JWKS_PORT" ] || { echo "candidate.sh: JWKS server did not start" >&2; exit 1; }
+export BENCH_JWKS_URI="http://127.0.0.1:$JWKS_PORT/jwks.json"
+
+# 2. Distinct tokens for cache-miss load.
+if [ "$MODE" = miss ]; then
+  KEYS_DIR=$(dirname "$JWKS_PATH")
+  MISS_ALG=${MISS_ALG:-rs256}
+  ALG=$(echo "$MISS_ALG" | tr a-z A-Z)
+  KID=$(node -e 'const j=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));const k=j.keys.find(k=>k.alg===process.argv[2]);if(!k)process.exit(1);console.log(k.kid)' "$JWKS_PATH" "$ALG")
+  node "$HERE/mint-tokens.mjs" --key "$KEYS_DIR/$MISS_ALG.key.pem" --alg "$ALG" --kid "$KID" --iss "$ISSUER" --aud "$AUDIENCE" \
+    --role "$REQUIRED_ROLE" --n "${MISS_TOKENS:-12000}" --out "$KEYS_DIR/rotate-$PORT.txt"
+elif [ "$MODE" != hit ]; then
+  echo "candidate.sh: MODE must be hit or miss" >&2; exit 2
+fi
+
+# 3. Config: every value comes from the environment through ${env:} references (no quoting issues).
+CONFIG="$RUN_DIR/gatehouse.yaml"
+cat > "$CONFIG" <<'YAML'
+listen: { host: 127.0.0.1, port: "${env:PORT}" }
+admin: { host: 127.0.0.1, port: 0 }
+audit: { sink: file, path: "${env:AUDIT_PATH}" }
+log: { level: info }
+providers:
+  bench:
+    type: oidc
+    issuer: "${env:ISSUER}"
+    jwksUri: "${env:BENCH_JWKS_URI}"
+    audience: "${env:AUDIENCE}"
+    algorithms: [RS256, ES256]
+routes:
+  - name: api
+    match: { path: /api/*, methods: [GET] }
+    authenticate: [bench]
+    allow: [ { name: readers, roles: ["${env:REQUIRED_ROLE}"] } ]
+    upstream: { url: "${env:UPSTREAM_URL}" }
+YAML
+
+# 4. The gateway, exec'd (same PID as this script).
+if [ -z "${GATEHOUSE_RUNTIME:-}" ]; then
+  if [ -f "$GATEHOUSE_DIR/dist/cli/main.js" ]; then GATEHOUSE_RUNTIME=dist; else GATEHOUSE_RUNTIME=tsx; fi
+fi
+# shellcheck disable=SC2086
+case $GATEHOUSE_RUNTIME in
+  dist) exec node ${NODE_EXTRA:-} "$GATEHOUSE_DIR/bin/gatehouse.js" start -c "$CONFIG" ;;
+  tsx)  cd "$GATEHOUSE_DIR" && exec node ${NODE_EXTRA:-} --import tsx "$GATEHOUSE_DIR/test/harness/cli.ts" start -c "$CONFIG" ;;
+  *) echo "candidate.sh: GATEHOUSE_RUNTIME must be dist or tsx" >&2; exit 2 ;;
+esac

@@ -1,0 +1,142 @@
+/**
+ * Limit state in Redis, shared by a fleet of gateways. One pipeline (one round trip) per call;
+ * each check is one Lua script on one key, timed by the server's clock. Fails fast with
+ * StoreUnavailableError while Redis is unreachable and reconnects by itself forever.
+ */
+import { Redis } from 'ioredis';
+import { emissionInterval } from './gcra.js';
+import { QUOTA_LUA, RATE_LUA } from './redis-scripts.js';
+import { redisTag } from './storage-key.js';
+import { StoreUnavailableError, type LimitCheck, type LimitResult, type LimitStore } from './store.js';
+
+export interface RedisStoreOptions {
+  /** `redis://[user:password@]host:port[/db]` or `rediss://…` for TLS. */
+  url: string;
+  /** Prepended to every key (default `gatehouse:`). */
+  prefix?: string;
+  /** Per-command timeout in ms (default 250); a slow Redis counts as unavailable. */
+  timeoutMs?: number;
+  /** Called once per transition: `down` on the first failure of an outage, `up` when ready again. */
+  onStateChange?: (state: 'up' | 'down', err?: Error) => void;
+}
+
+type Reply = [allowed: number, remaining: number, resetMs: number, retryAfterMs: number];
+
+/** The pipeline with the two scripts defined by `defineCommand` (EVALSHA, falling back to EVAL). */
+interface LimitPipeline {
+  gatehouseRate(key: string, intervalMs: string, burst: number): unknown;
+  gatehouseQuota(key: string, limit: number, windowMs: number): unknown;
+  exec(): Promise<[Error | null, unknown][] | null>;
+}
+
+const MAX_BACKOFF_MS = 2000;
+
+/** Redis-backed LimitStore; see the module comment. */
+export class RedisStore implements LimitStore {
+  readonly kind = 'redis' as const;
+  readonly #client: Redis;
+  readonly #prefix: string;
+  readonly #secret: string;
+  readonly #onStateChange: RedisStoreOptions['onStateChange'];
+  readonly #timeoutMs: number;
+  #state: 'up' | 'down' | undefined;
+  #closing = false;
+  /** Settles on the first `up` or `down`: the first checks after start wait for it (bounded). */
+  readonly #started: Promise<void>;
+  #markStarted!: () => void;
+
+  constructor(opts: RedisStoreOptions) {
+    this.#prefix = opts.prefix ?? 'gatehouse:';
+    this.#timeoutMs = opts.timeoutMs ?? 250;
+    this.#onStateChange = opts.onStateChange;
+    this.#secret = passwordOf(opts.url);
+    this.#started = new Promise((resolve) => { this.#markStarted = resolve; });
+    this.#client = new Redis(opts.url, {
+      lazyConnect: false,
+      enableOfflineQueue: false,
+      // 0: commands in flight when the connection drops fail at once instead of being replayed.
+      maxRetriesPerRequest: 0,
+      commandTimeout: this.#timeoutMs,
+      retryStrategy: (attempt) => Math.min(attempt * 100, MAX_BACKOFF_MS),
+    });
+    this.#client.defineCommand('gatehouseRate', { numberOfKeys: 1, lua: RATE_LUA });
+    this.#client.defineCommand('gatehouseQuota', { numberOfKeys: 1, lua: QUOTA_LUA });
+    this.#client.on('ready', () => this.#report('up'));
+    this.#client.on('error', (err: unknown) => this.#report('down', err));
+    this.#client.on('close', () => this.#report('down', new Error('connection closed')));
+  }
+
+  /** True while the connection is ready for commands. */
+  get connected(): boolean {
+    return this.#client.status === 'ready';
+  }
+
+  /** Counts one request against every check in one round trip; see LimitStore. */
+  async check(checks: readonly LimitCheck[]): Promise<LimitResult[]> {
+    if (checks.length === 0) return [];
+    if (!this.connected) await this.#awaitStart();
+    const pipeline = this.#client.pipeline() as unknown as LimitPipeline;
+    for (const { spec, key } of checks) {
+      const tag = this.#prefix + redisTag(spec.id, key);
+      if (spec.kind === 'rate') pipeline.gatehouseRate(`${tag}:r`, String(emissionInterval(spec)), spec.burst);
+      else pipeline.gatehouseQuota(`${tag}:q`, spec.count, spec.window.kind === 'fixed' ? spec.window.ms : 0);
+    }
+    let replies: [Error | null, unknown][] | null;
+    try {
+      replies = await pipeline.exec();
+    } catch (err) {
+      throw this.#unavailable(err);
+    }
+    return checks.map((c, i) => this.#parse(replies?.[i], c.spec.kind === 'rate' ? c.spec.burst : c.spec.count));
+  }
+
+  /** Disconnects for good (no reconnect); in-flight checks reject. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    this.#markStarted();
+    if (this.#client.status === 'end') return;
+    const ended = new Promise<void>((resolve) => this.#client.once('end', () => resolve()));
+    this.#client.disconnect();
+    await ended;
+  }
+
+  #parse(entry: [Error | null, unknown] | undefined, limit: number): LimitResult {
+    if (entry === undefined || entry[0]) throw this.#unavailable(entry?.[0] ?? new Error('no reply'));
+    const r = entry[1] as Reply;
+    return { allowed: r[0] === 1, limit, remaining: r[1], resetMs: r[2], retryAfterMs: r[3] };
+  }
+
+  /** Right after start the connection may still be opening; wait for it at most one timeout. */
+  async #awaitStart(): Promise<void> {
+    if (this.#state === undefined && !this.#closing) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => { timer = setTimeout(resolve, this.#timeoutMs); });
+      await Promise.race([this.#started, timeout]);
+      clearTimeout(timer);
+    }
+    if (!this.connected) throw new StoreUnavailableError(`redis unavailable: not connected (${this.#client.status})`);
+  }
+
+  #report(state: 'up' | 'down', err?: unknown): void {
+    this.#markStarted();
+    if (this.#state === state || this.#closing) return;
+    this.#state = state;
+    this.#onStateChange?.(state, err === undefined ? undefined : this.#unavailable(err));
+  }
+
+  /** A StoreUnavailableError whose message cannot carry the password (ioredis errors may hold AUTH args). */
+  #unavailable(err: unknown): StoreUnavailableError {
+    if (err instanceof StoreUnavailableError) return err;
+    let message = err instanceof Error ? err.message : String(err);
+    if (this.#secret) message = message.split(this.#secret).join('***');
+    return new StoreUnavailableError(`redis unavailable: ${message}`);
+  }
+}
+
+function passwordOf(url: string): string {
+  try {
+    return decodeURIComponent(new URL(url).password);
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,45 @@
+import { Type } from '@sinclair/typebox';
+import { Duration, Strict } from '../config/types.js';
+import { RuleSchema } from '../authz/schema.js';
+
+const KEY_PARTS = ['subject', 'client', 'apikey', 'tenant', 'ip', 'route'] as const;
+
+export const LimitKeySchema = Type.Array(Type.Union([
+  ...KEY_PARTS.map((k) => Type.Literal(k)),
+  Type.String({ pattern: '^claim:.+$', description: '`claim:<name or dotted path>`' }),
+]), {
+  minItems: 1,
+  description: 'Who shares one budget: any combination of `subject` (provider + subject), `client` (client id), `apikey`, `tenant`, `ip` (client address), `claim:<name>`, or `route` (one budget for everyone on the route). A missing part (no tenant, say) counts as `-`, shared by all callers without it.',
+});
+
+export const LimitSchema = Strict({
+  name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', description: 'Name shown in `RateLimit-Policy`, audit and metrics.' }),
+  key: LimitKeySchema,
+  rate: Type.Optional(Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?/([0-9]+(\\.[0-9]+)?)?(ms|s|m|h|d)$', description: 'Steady rate such as `50/s`, `1000/m` or `100/10s`.' })),
+  burst: Type.Optional(Type.Integer({ minimum: 1, description: 'Requests a caller may send at once from a full bucket (default: one period\'s count).' })),
+  quota: Type.Optional(Type.String({
+    pattern: '^[0-9]+/(minute|hour|day|month|[0-9]+(ms|s|m|h|d))$',
+    description: 'Requests per calendar-aligned UTC period: `10000/day`, `500/hour`, `100000/month`, or a fixed period such as `100/10s`.',
+  })),
+  fail: Type.Optional(Type.Union([Type.Literal('closed'), Type.Literal('open')], { description: 'Overrides `limits.fail` for this limit.' })),
+}, 'One limit: either `rate` (with optional `burst`) or `quota`.');
+
+export const PlanSchema = Strict({
+  limits: Type.Array(LimitSchema, { minItems: 1, description: 'Limits every caller on this plan gets, on every route with `plan: true`; budgets are shared across those routes.' }),
+  assign: Type.Optional(Type.Array(RuleSchema, { description: 'Callers whose identity matches any rule are on this plan (first plan in file order wins).' })),
+  default: Type.Optional(Type.Boolean({ description: 'The plan for callers no other plan assigns.' })),
+}, 'A usage plan: a named set of limits that identities or API keys are assigned to.');
+
+export const LimitsSettingsSchema = Strict({
+  store: Type.Union([Type.Literal('memory'), Type.Literal('redis')], { default: 'memory', description: '`memory`: one process. `redis`: one shared budget across every gateway replica.' }),
+  redis: Type.Optional(Strict({
+    url: Type.String({ minLength: 1, description: 'e.g. `redis://127.0.0.1:6379` or `${env:REDIS_URL}`.' }),
+    prefix: Type.String({ default: 'gatehouse:', description: 'Key prefix.' }),
+    timeout: Duration('Per-check timeout; past it the store counts as unavailable.', '250ms'),
+  }, 'Redis connection for `store: redis`.')),
+  fail: Type.Union([Type.Literal('closed'), Type.Literal('open')], {
+    default: 'closed',
+    description: 'When the store cannot decide (Redis down): `closed` answers 503 `limiter_unavailable`; `open` keeps serving under a local in-memory limiter with the same limits.',
+  }),
+  maxKeys: Type.Integer({ minimum: 1000, default: 100000, description: 'Most caller keys the in-memory store (and the fail-open fallback) keeps; the oldest are evicted beyond it.' }),
+}, 'Where rate-limit and quota state lives.');

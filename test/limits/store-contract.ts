@@ -36,11 +36,8 @@ export function runStoreContract(name: string, makeStore: () => LimitStore | Pro
 
     it('a full bucket allows `burst` at once, then refuses with sane retry and reset', async () => {
       const check = { spec: rate(10, 60_000, 5), key: 'client:a' }; // T = 6 s: no refill during the test
-      const first = await Promise.all([0, 1, 2, 3, 4].map(() => 0)).then(async () => {
-        const out: LimitResult[] = [];
-        for (let i = 0; i < 5; i++) out.push(await one(store, check));
-        return out;
-      });
+      const first: LimitResult[] = [];
+      for (let i = 0; i < 5; i++) first.push(await one(store, check));
       assert.deepEqual(first.map((r) => [r.allowed, r.limit, r.remaining, r.retryAfterMs]), [4, 3, 2, 1, 0].map((n) => [true, 5, n, 0]));
       assert.ok(first[0]!.resetMs > 5000 && first[0]!.resetMs <= 6000, `one used: full again in ~T (${first[0]!.resetMs})`);
       assert.ok(first[4]!.resetMs > 29_000 && first[4]!.resetMs <= 30_000, `all used: full in ~5T (${first[4]!.resetMs})`);
@@ -106,7 +103,7 @@ export function runStoreContract(name: string, makeStore: () => LimitStore | Pro
       assert.deepEqual(await store.check([]), []);
     });
 
-    it('holds the steady rate: driven at ~2x for 3 s, accepts burst + rate x 3 s (±5%)', async () => {
+    it('holds the steady rate: driven at 2x or more for 3 s, accepts burst + rate x 3 s (±5%)', async () => {
       const burst = 20;
       const perSecond = 50;
       const check = { spec: rate(perSecond, 1000, burst), key: 'client:precise' };

@@ -1,0 +1,135 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
+import { Redis } from 'ioredis';
+import { RedisStore } from '../../src/limits/redis-store.js';
+import { StoreUnavailableError, type LimitCheck, type RateSpec } from '../../src/limits/store.js';
+import { runStoreContract } from './store-contract.js';
+import { REDIS_URL, redisAvailable } from './redis-env.js';
+
+const available = await redisAvailable();
+const prefix = `gatehouse-test-${randomBytes(4).toString('hex')}:`;
+const slow: RateSpec = { kind: 'rate', id: 'layout', count: 1, periodMs: 60_000, burst: 5 };
+
+runStoreContract('redis', () => new RedisStore({ url: REDIS_URL, prefix }), available);
+
+/** A TCP relay in front of Redis that counts client writes and can hold them (a stalled server). */
+interface Relay { port: number; writes: number; hold: boolean; close(): Promise<void> }
+
+async function startRelay(target: URL): Promise<Relay> {
+  const sockets = new Set<Socket>();
+  const relay: Relay = { port: 0, writes: 0, hold: false, close: () => new Promise((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }) };
+  const server: Server = createServer((client) => {
+    const upstream = connect(Number(target.port), target.hostname);
+    const held: Buffer[] = [];
+    sockets.add(client).add(upstream);
+    client.on('data', (chunk: Buffer) => {
+      relay.writes++;
+      if (relay.hold) held.push(chunk);
+      else upstream.write(chunk);
+    });
+    const flush = setInterval(() => { if (!relay.hold) while (held.length) upstream.write(held.shift()!); }, 10).unref();
+    upstream.pipe(client);
+    const end = (): void => { clearInterval(flush); client.destroy(); upstream.destroy(); };
+    client.on('close', end).on('error', end);
+    upstream.on('close', end).on('error', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  relay.port = (server.address() as AddressInfo).port;
+  return relay;
+}
+
+describe('RedisStore on a real Redis', { skip: !available }, () => {
+  let admin: Redis;
+  let store: RedisStore;
+  before(async () => {
+    admin = new Redis(REDIS_URL);
+    store = new RedisStore({ url: REDIS_URL, prefix });
+    await store.check([{ spec: slow, key: 'warm-up' }]);
+  });
+  after(async () => {
+    await store.close();
+    const keys = await admin.keys(`${prefix}*`);
+    if (keys.length) await admin.del(...keys);
+    admin.disconnect();
+  });
+
+  it('keys are Cluster-safe: one hash tag per caller, braces escaped, long keys hashed', async () => {
+    const id = 'route{a}:lim';
+    await store.check([
+      { spec: { ...slow, id }, key: 'client:{x}' },
+      { spec: { kind: 'quota', id, count: 5, window: { kind: 'fixed', ms: 60_000 } }, key: 'client:{x}' },
+      { spec: { ...slow, id }, key: 'k'.repeat(5000) },
+    ]);
+    const keys = (await admin.keys(`${prefix}{route%7Ba%7D%3Alim:*`)).sort();
+    const tag = `${prefix}{route%7Ba%7D%3Alim:client:%7Bx%7D}`;
+    assert.deepEqual(keys.slice(0, 2), [`${tag}:q`, `${tag}:r`]);
+    assert.match(keys[2]!, new RegExp(`^${prefix}\\{route%7Ba%7D%3Alim:%H[0-9a-f]{64}\\}:r$`));
+    const rateTtl = await admin.pttl(`${tag}:r`);
+    assert.ok(rateTtl > 0 && rateTtl <= 60_000, `a rate key expires when its bucket is full again (${rateTtl})`);
+    const quotaTtl = await admin.pttl(`${tag}:q`);
+    assert.ok(quotaTtl > 0 && quotaTtl <= 61_000, `a quota key expires after its window (${quotaTtl})`);
+  });
+
+  it('one round trip per check() call, however many checks', async () => {
+    const relay = await startRelay(new URL(REDIS_URL));
+    const viaRelay = new RedisStore({ url: `redis://127.0.0.1:${relay.port}`, prefix });
+    try {
+      const checks: LimitCheck[] = [
+        { spec: { ...slow, id: 'rt-a' }, key: 'k' },
+        { spec: { kind: 'quota', id: 'rt-b', count: 100, window: { kind: 'month' } }, key: 'k' },
+        { spec: { ...slow, id: 'rt-c' }, key: 'k' },
+      ];
+      await viaRelay.check(checks); // the connection handshake and first EVALs
+      relay.writes = 0;
+      for (let i = 0; i < 5; i++) assert.equal((await viaRelay.check(checks)).length, 3);
+      assert.equal(relay.writes, 5);
+    } finally {
+      await viaRelay.close();
+      await relay.close();
+    }
+  });
+
+  it('a stalled Redis times out as StoreUnavailableError, then serves again', async () => {
+    const relay = await startRelay(new URL(REDIS_URL));
+    const viaRelay = new RedisStore({ url: `redis://127.0.0.1:${relay.port}`, prefix, timeoutMs: 100 });
+    try {
+      await viaRelay.check([{ spec: slow, key: 'stall' }]);
+      relay.hold = true;
+      const hang = new Promise((_, reject) => setTimeout(() => reject(new Error('check() hung')), 5000).unref());
+      await assert.rejects(Promise.race([viaRelay.check([{ spec: slow, key: 'stall' }]), hang]), StoreUnavailableError);
+      relay.hold = false;
+      let ok = false;
+      for (let i = 0; i < 50 && !ok; i++) ok = await viaRelay.check([{ spec: slow, key: 'stall' }]).then(() => true, () => false);
+      assert.ok(ok, 'serves again once Redis answers');
+    } finally {
+      await viaRelay.close();
+      await relay.close();
+    }
+  });
+
+  it('an unreachable Redis: down reported once, checks reject, and the password never shows', async () => {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const events: [string, string | undefined][] = [];
+    const dead = new RedisStore({ url: `redis://user:s3cr3t-pw@127.0.0.1:${port}`, prefix, onStateChange: (s, e) => events.push([s, e?.message]) });
+    try {
+      for (let i = 0; i < 20; i++) {
+        await assert.rejects(dead.check([{ spec: slow, key: 'k' }]), (err: unknown) => {
+          assert.ok(err instanceof StoreUnavailableError);
+          assert.equal(err.code, 'limiter_unavailable');
+          assert.ok(!err.message.includes('s3cr3t'), err.message);
+          return true;
+        });
+      }
+      assert.equal(dead.connected, false);
+      assert.deepEqual(events.map(([s]) => s), ['down']);
+      assert.ok(!String(events[0]![1]).includes('s3cr3t'));
+    } finally {
+      await dead.close();
+    }
+  });
+});

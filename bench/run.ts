@@ -11,7 +11,8 @@
 // bin/gatehouse.js, needs a build), BENCH_ONLY (comma-separated scenario ids), BENCH_ROUTES_LARGE (default
 // 10000), BENCH_MISS_TOKENS (default 12000; must exceed the gateway's 10,000-entry token cache),
 // BENCH_NODE_FLAGS (extra node flags for the gateways, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"),
-// BENCH_JSON (write every measurement to this file), BENCH_KEEP=1 (keep the scratch folder).
+// BENCH_JSON (write every measurement to this file), BENCH_KEEP=1 (keep the scratch folder), BENCH_LABEL (names the
+// build in the table header when git cannot).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createPrivateKey, sign as cryptoSign } from 'node:crypto';
 import { once } from 'node:events';
@@ -300,12 +301,12 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 };
 function gitDescribe(): string {
+  if (env.BENCH_LABEL) return env.BENCH_LABEL;
   try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8' }).trim() !== '';
-    return `${head}${dirty ? ' + uncommitted changes in src/' : ''}`;
+    const git = (...args: string[]): string => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--', 'src') !== '' ? ' + uncommitted changes in src/' : ''}`;
   } catch {
-    return 'unknown';
+    return '(unknown version: set BENCH_LABEL)';
   }
 }
 
@@ -361,6 +362,9 @@ try {
     '*CPU µs/req*: gateway CPU time per request, the figure to compare across machines and changes. See bench/README.md.');
   console.log(lines.join('\n'));
   if (env.BENCH_JSON) writeFileSync(env.BENCH_JSON, JSON.stringify({ date: new Date().toISOString(), settings: { DURATION, WARMUP, ROUNDS, CONNS, PIN, RUNTIME }, gateways: Object.fromEntries([...gateways].map(([k, g]) => [k, { startMs: g.startMs, rssStart: g.rssStart }])), results }, null, 2));
+} catch (err) {
+  console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 1;
 } finally {
   await stopAll();
   jwksServer.close();

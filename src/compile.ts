@@ -45,6 +45,10 @@ export interface CompiledRoute {
   readonly assertionTtlSec: number | undefined;
   /** Rate limits, quotas and plan limits; undefined when the route has none. */
   readonly limiter: RouteLimiter | undefined;
+  /** The route accepts bearer tokens (refusals then carry an RFC 6750 challenge). */
+  readonly bearer: boolean;
+  /** What to tell a caller who presented no credential at all. */
+  readonly missingCredential: string;
   /** Concurrency caps to take before forwarding: the route's, then its upstream origin's. */
   readonly inFlight: readonly InFlight[];
 }
@@ -122,11 +126,19 @@ function upstreamLabel(url: string): string {
   return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
 }
 
+const CREDENTIAL_HINT: Record<string, string> = {
+  bearer: 'a bearer token in the Authorization header',
+  introspection: 'a bearer token in the Authorization header',
+  apikey: 'an API key',
+  sigv4: 'an AWS SigV4-signed request',
+  mtls: 'a client certificate',
+};
+
 /** A configured provider: a JWT issuer (grouped per route into one bearer authenticator) or an authenticator of its own. */
 export type ProviderEntry = { readonly kind: 'jwt'; readonly jwt: JwtProvider } | { readonly kind: 'other'; readonly authenticator: Authenticator };
 
-function buildProvider(name: string, cfg: ProviderConfig, baseDir: string): ProviderEntry {
-  const ctx = { baseDir };
+function buildProvider(name: string, cfg: ProviderConfig, baseDir: string, log: CompileLog | undefined): ProviderEntry {
+  const ctx = { baseDir, ...(log ? { log } : {}) };
   switch (cfg.type) {
     case 'oidc': return { kind: 'jwt', jwt: jwtProviderFromConfig(name, cfg) };
     case 'api-key': return { kind: 'other', authenticator: createApiKeyAuthenticator(name, cfg, ctx) };
@@ -136,10 +148,10 @@ function buildProvider(name: string, cfg: ProviderConfig, baseDir: string): Prov
   }
 }
 
-function buildProviders(config: Config, dev: DevIssuer | undefined, baseDir: string): Map<string, ProviderEntry> {
+function buildProviders(config: Config, dev: DevIssuer | undefined, baseDir: string, log?: CompileLog): Map<string, ProviderEntry> {
   const providers = new Map<string, ProviderEntry>();
   if (dev) providers.set('dev', { kind: 'jwt', jwt: dev.provider });
-  for (const [name, cfg] of Object.entries(config.providers ?? {})) providers.set(name, buildProvider(name, cfg, baseDir));
+  for (const [name, cfg] of Object.entries(config.providers ?? {})) providers.set(name, buildProvider(name, cfg, baseDir, log));
   return providers;
 }
 
@@ -181,6 +193,8 @@ function compileLimiter(route: RouteConfig, config: Config, shared: Shared): Rou
 function compileRoute(route: RouteConfig, config: Config, providers: Map<string, ProviderEntry>, opts: CompileOptions, shared: Shared): CompiledRoute {
   const listen = config.listen!;
   const authenticators = routeAuthenticators(route, providers);
+  const credentialHeaders = authenticators.flatMap((a) => a.credentialHeaders ?? []);
+  const bearer = authenticators.some((a) => a.kind === 'bearer' || a.kind === 'introspection');
   const assertion = route.upstream.assertion;
   const assertionTtlSec = assertion === undefined || assertion === false ? undefined : parseDuration(assertion === true ? '60s' : assertion.ttl) / 1000;
   return {
@@ -192,9 +206,11 @@ function compileRoute(route: RouteConfig, config: Config, providers: Map<string,
     maxBodyBytes: parseSize(route.maxBodySize ?? listen.maxBodySize),
     upstream: opts.upstreams === false ? NO_UPSTREAM : createHttpUpstream(route.upstream),
     upstreamLabel: upstreamLabel(route.upstream.url),
-    headerPolicy: compileHeaderPolicy(route.upstream, listen.forwardedHeaders, new URL(route.upstream.url).host),
+    headerPolicy: compileHeaderPolicy(route.upstream, listen.forwardedHeaders, new URL(route.upstream.url).host, credentialHeaders),
     assertionTtlSec,
     limiter: compileLimiter(route, config, shared),
+    bearer,
+    missingCredential: `send ${authenticators.map((a) => CREDENTIAL_HINT[a.kind] ?? a.kind).join(' or ')}`,
     inFlight: [
       ...(route.concurrency !== undefined ? [new InFlight(route.concurrency)] : []),
       ...[upstreamCap(route, shared.upstreamCaps)].filter((c): c is InFlight => c !== undefined),
@@ -205,7 +221,7 @@ function compileRoute(route: RouteConfig, config: Config, providers: Map<string,
 /** Compile a loaded, validated config into runtime objects. Nothing here runs per request. */
 export async function compileRuntime(config: Config, opts: CompileOptions): Promise<Runtime> {
   const dev = config.dev ? await loadDevIssuer(config.dev, opts.baseDir) : undefined;
-  const providers = buildProviders(config, dev, opts.baseDir);
+  const providers = buildProviders(config, dev, opts.baseDir, opts.log);
   const shared: Shared = { stores: buildStores(config, opts), plans: compilePlans(config), upstreamCaps: upstreamCaps(config) };
   const routes = config.routes.map((r) => compileRoute(r, config, providers, opts, shared));
   const specs: RouteSpec<CompiledRoute>[] = config.routes.map((r, i) => ({

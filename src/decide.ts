@@ -87,16 +87,16 @@ export async function decide(runtime: Runtime, input: DecideInput): Promise<Verd
     if (!outcome.ok) {
       const { code, detail } = outcome.refusal;
       const authn: RequestRecord['authn'] = { result: 'refused', reason: code, ...(outcome.provider ? { provider: outcome.provider } : {}) };
-      return { kind: 'refuse', code, ...(detail ? { detail } : {}), bearer: true, path, query, route, authn };
+      return { kind: 'refuse', code, ...(detail ? { detail } : {}), bearer: route.bearer, path, query, route, authn };
     }
     const identity = outcome.identity;
     const authn: RequestRecord['authn'] = { result: 'ok', provider: identity.provider };
     const decision = route.policy!.evaluate(identity);
     if (decision.allow) return { kind: 'forward', route, identity, decision, path, query, authn };
-    return { kind: 'refuse', code: decision.reason, detail: decision.detail, bearer: true, path, query, route, identity, authn, decision };
+    return { kind: 'refuse', code: decision.reason, detail: decision.detail, bearer: route.bearer, path, query, route, identity, authn, decision };
   }
   return {
-    kind: 'refuse', code: 'token_missing', detail: 'send a bearer token in the Authorization header', bearer: true, path, query, route,
+    kind: 'refuse', code: 'token_missing', detail: route.missingCredential, bearer: route.bearer, path, query, route,
     authn: { result: 'refused', reason: 'token_missing' },
   };
 }

@@ -41,6 +41,8 @@ export interface Authenticator {
   readonly kind: string;
   /** undefined = no credential of this kind present ("not mine"); a present but invalid one is a refusal. */
   authenticate(req: AuthnRequest): Promise<AuthnOutcome | undefined> | AuthnOutcome | undefined;
+  /** Request headers that carry this method's credential; never forwarded upstream (unless `forwardAuthorization`). */
+  readonly credentialHeaders?: readonly string[];
   /** Whether provider state is loaded (keys fetched, key files read); feeds /readyz. */
   readonly ready?: boolean;
   start?(): Promise<void>;

@@ -1,8 +1,5 @@
 /** The route-level bearer-token authenticator: find the token, pick the provider by `iss`, verify. */
-import type { IncomingHttpHeaders } from 'node:http';
 import { decodeJwt } from 'jose';
-import type { Refusal } from '../errors.js';
-import type { Identity } from '../identity/identity.js';
 import type { JwtProvider } from './jwt.js';
 import type { AuthnOutcome, Authenticator, AuthnRequest as FullAuthnRequest } from './authenticator.js';
 
@@ -82,17 +79,28 @@ function extract(req: AuthnRequest, source: TokenSource): Found {
   return undefined;
 }
 
-/** Create the bearer authenticator of one route; providers are told apart by their issuer. */
 /** A compact JWS has three base64url parts; anything else is an opaque token (for introspection). */
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
+/**
+ * Create the bearer authenticator of one route; providers are told apart by the token's `iss`: the
+ * exact issuers first, then issuer templates (no trial verification against every provider).
+ */
 export function createBearerAuthenticator(providers: readonly JwtProvider[], source: TokenSource, opts: { opaqueNotMine?: boolean } = {}): BearerAuthenticator {
   if (providers.length === 0) throw new Error('a bearer authenticator needs at least one provider');
   const byIssuer = new Map<string, JwtProvider>();
   for (const p of providers) {
-    if (byIssuer.has(p.issuer)) throw new Error(`providers "${byIssuer.get(p.issuer)!.name}" and "${p.name}" share the issuer ${p.issuer}`);
-    byIssuer.set(p.issuer, p);
+    for (const iss of p.issuers ?? [p.issuer]) {
+      if (byIssuer.has(iss)) throw new Error(`providers "${byIssuer.get(iss)!.name}" and "${p.name}" share the issuer ${iss}`);
+      byIssuer.set(iss, p);
+    }
   }
+  // Issuer templates (Entra ID multi-tenant): tried in order after the exact map, one regex test each.
+  const templates = providers.filter((p) => p.issuerPattern !== undefined);
+  templates.forEach((p, i) => {
+    const twin = templates.slice(0, i).find((q) => q.issuerPattern!.source === p.issuerPattern!.source);
+    if (twin) throw new Error(`providers "${twin.name}" and "${p.name}" share the issuer ${p.issuer}`);
+  });
   // One provider: its own `iss` check answers issuer_unknown, no need to decode twice.
   const only = providers.length === 1 ? providers[0] : undefined;
   const unknownIssuer: AuthnOutcome = Object.freeze({ ok: false, refusal: Object.freeze({ code: 'issuer_unknown' }) });
@@ -104,7 +112,8 @@ export function createBearerAuthenticator(providers: readonly JwtProvider[], sou
     } catch {
       return malformed;
     }
-    return (typeof iss === 'string' ? byIssuer.get(iss) : undefined) ?? unknownIssuer;
+    if (typeof iss !== 'string') return unknownIssuer;
+    return byIssuer.get(iss) ?? templates.find((p) => p.issuerPattern!.test(iss)) ?? unknownIssuer;
   }
 
   async function verify(provider: JwtProvider, token: string): Promise<AuthnOutcome> {

@@ -3,7 +3,8 @@ import { decodeJwt, jwtVerify, type CryptoKey, type JWTPayload, type JWTVerifyGe
 import type { Static } from '@sinclair/typebox';
 import type { Refusal, ErrorCode } from '../errors.js';
 import type { Identity } from '../identity/identity.js';
-import { compileClaimMapping, identityFromClaims, type ClaimMapping } from '../identity/claims.js';
+import { identityFromClaims, type ClaimMapping } from '../identity/claims.js';
+import { compilePreset } from '../identity/presets.js';
 import { parseDuration } from '../config/units.js';
 import { JWT_ALGORITHMS, type OidcProviderSchema } from './schema.js';
 import { KeyStore } from './jwks.js';
@@ -28,6 +29,22 @@ export interface JwtProviderOptions {
   readonly keys: KeyResolver;
   /** Verified-token cache bound; default 10,000. */
   readonly cacheSize?: number;
+  /** Provider-specific issuer, audience and claim rules (from a preset). */
+  readonly rules?: TokenRules;
+}
+
+/** Rules beyond the standard checks, built once per provider by a preset (src/identity/presets.ts). */
+export interface TokenRules {
+  /** Exact `iss` values accepted (default: `issuer`); the bearer authenticator routes tokens on them. */
+  readonly issuers?: readonly string[];
+  /** Routes tokens whose `iss` matches to this provider (issuer templates); `acceptIssuer` then decides. */
+  readonly issuerPattern?: RegExp;
+  /** Decides an unverified `iss` before any key lookup, in place of the comparison with `issuers`. */
+  readonly acceptIssuer?: (iss: string) => Refusal | undefined;
+  /** false: jose does not check `aud` because `checkClaims` checks the audience (Cognito access tokens have none). */
+  readonly checkAudience?: boolean;
+  /** Checks on the verified claims; refusals carry a caller-facing detail. */
+  readonly checkClaims?: (claims: JWTPayload) => Refusal | undefined;
 }
 
 /** The outcome of one verification: data, never an exception. */
@@ -36,7 +53,12 @@ export type VerifyResult = { readonly ok: true; readonly identity: Identity } | 
 /** A configured issuer of JWT bearer tokens. */
 export interface JwtProvider {
   readonly name: string;
+  /** The configured issuer (an issuer template for Entra ID multi-tenant apps). */
   readonly issuer: string;
+  /** Exact `iss` values this provider accepts; absent means `[issuer]`. */
+  readonly issuers?: readonly string[];
+  /** Matches accepted template issuers; tried by the bearer authenticator after the exact ones. */
+  readonly issuerPattern?: RegExp;
   /** True once the keys were loaded; stays true while the IdP is down (cached keys are used). */
   readonly ready: boolean;
   verify(token: string): Promise<VerifyResult>;
@@ -63,6 +85,13 @@ function refuse(code: ErrorCode): VerifyResult {
   return r;
 }
 
+const UNKNOWN_ISSUER: Refusal = Object.freeze({ code: 'issuer_unknown' });
+
+/** A refusal with a detail is per-token data; without one, the shared frozen result serves. */
+function fail(refusal: Refusal): VerifyResult {
+  return refusal.detail === undefined ? refuse(refusal.code) : Object.freeze({ ok: false, refusal });
+}
+
 function checkOptions(opts: JwtProviderOptions): void {
   const bad = opts.algorithms.filter((a) => !ALLOWED.has(a));
   if (opts.algorithms.length === 0 || bad.length > 0) {
@@ -70,6 +99,7 @@ function checkOptions(opts: JwtProviderOptions): void {
   }
   if (opts.audience.length === 0) throw new Error(`provider "${opts.name}": audience must not be empty`);
   if (!(opts.clockSkewSec >= 0)) throw new Error(`provider "${opts.name}": clock skew must be >= 0`);
+  if (opts.rules?.issuerPattern && !opts.rules.acceptIssuer) throw new Error(`provider "${opts.name}": an issuer pattern needs acceptIssuer`);
 }
 
 /** The window [from, until) in which a verified token may be served from the cache. */
@@ -93,10 +123,15 @@ function issuerOf(token: string): unknown {
 export function createJwtProvider(opts: JwtProviderOptions): JwtProvider {
   checkOptions(opts);
   const { keys, name, claims, clockSkewSec } = opts;
-  // Built once: jose reads these on every call.
+  const rules = opts.rules ?? {};
+  const issuers = Object.freeze([...(rules.issuers ?? (rules.issuerPattern ? [] : [opts.issuer]))]);
+  const exact = new Set(issuers);
+  const acceptIssuer = rules.acceptIssuer ?? ((iss: string): Refusal | undefined => (exact.has(iss) ? undefined : UNKNOWN_ISSUER));
+  // Built once: jose reads these on every call. A template issuer was checked by acceptIssuer on
+  // the same (then verified) payload, so jose is given no issuer for it.
   const verifyOptions: JWTVerifyOptions = Object.freeze({
-    issuer: opts.issuer,
-    audience: [...opts.audience],
+    ...(rules.issuerPattern ? {} : { issuer: [...issuers] }),
+    ...(rules.checkAudience === false ? {} : { audience: [...opts.audience] }),
     algorithms: [...opts.algorithms],
     clockTolerance: clockSkewSec,
     requiredClaims: ['exp'],
@@ -114,7 +149,9 @@ export function createJwtProvider(opts: JwtProviderOptions): JwtProvider {
     verifications++;
     // A foreign issuer's token is refused before key lookup, so it cannot trigger unknown-kid refetches.
     const unverifiedIssuer = issuerOf(token);
-    if (unverifiedIssuer !== opts.issuer) return refuse(unverifiedIssuer === null ? 'token_malformed' : 'issuer_unknown');
+    if (unverifiedIssuer === null) return refuse('token_malformed');
+    const wrongIssuer = typeof unverifiedIssuer === 'string' ? acceptIssuer(unverifiedIssuer) : UNKNOWN_ISSUER;
+    if (wrongIssuer !== undefined) return fail(wrongIssuer);
     let payload: JWTPayload;
     let key: CryptoKey;
     try {
@@ -127,6 +164,8 @@ export function createJwtProvider(opts: JwtProviderOptions): JwtProvider {
     const now = Date.now() / 1000;
     // jose checks a future iat only together with maxTokenAge; it is refused here in every case.
     if (typeof payload.iat === 'number' && payload.iat > now + clockSkewSec) return refuse('token_issued_in_future');
+    const bad = rules.checkClaims?.(payload);
+    if (bad !== undefined) return fail(bad);
     const identity = identityFromClaims(name, payload, claims, 'jwt');
     if (identity === undefined) return refuse('claim_invalid');
     const result: VerifyResult = Object.freeze({ ok: true, identity });
@@ -138,6 +177,8 @@ export function createJwtProvider(opts: JwtProviderOptions): JwtProvider {
   return {
     name,
     issuer: opts.issuer,
+    issuers,
+    ...(rules.issuerPattern ? { issuerPattern: rules.issuerPattern } : {}),
     get ready() { return keys.ready; },
     verify,
     health: () => keys.health(),
@@ -149,8 +190,9 @@ export function createJwtProvider(opts: JwtProviderOptions): JwtProvider {
 
 const list = (v: string | readonly string[]): readonly string[] => (typeof v === 'string' ? [v] : v);
 
-/** Build from the schema config (OidcProviderSchema static type + name) — parses durations, compiles claim mapping. */
+/** Build from the schema config (OidcProviderSchema static type + name) — parses durations, compiles claim mapping and preset. */
 export function jwtProviderFromConfig(name: string, cfg: Static<typeof OidcProviderSchema>): JwtProvider {
+  const { claims, rules } = compilePreset(name, cfg);
   const algorithms = cfg.algorithms ?? ['RS256', 'PS256', 'ES256', 'EdDSA'];
   const keys = new KeyStore({
     issuer: cfg.issuer,
@@ -170,7 +212,8 @@ export function jwtProviderFromConfig(name: string, cfg: Static<typeof OidcProvi
     clockSkewSec: parseDuration(cfg.clockSkew ?? '60s') / 1000,
     ...(cfg.maxTokenAge !== undefined ? { maxTokenAgeSec: parseDuration(cfg.maxTokenAge) / 1000 } : {}),
     ...(cfg.typ !== undefined ? { typ: cfg.typ } : {}),
-    claims: compileClaimMapping(cfg.claims),
+    claims,
+    ...(rules !== undefined ? { rules } : {}),
     keys,
   });
 }

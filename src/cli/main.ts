@@ -3,6 +3,7 @@ import { validateCommand } from './validate.js';
 import { explainCommand } from './explain.js';
 import { devTokenCommand } from './dev-token.js';
 import { sampleUpstreamCommand } from './sample-upstream.js';
+import { apikeyCommand } from './apikey.js';
 
 const USAGE = `Usage: gatehouse <command> [options]
 
@@ -14,6 +15,8 @@ Commands:
   dev-token [-c FILE] --sub S [--roles a,b] [--groups g] [--scope "a b"] [--ttl 1h] [--aud A]
                                Print a token from the development issuer (config with dev: true)
   sample-upstream [--port N]   Run the sample echo upstream used by the quick start
+  apikey create --name N [--roles a,b] [--scopes a,b] [--owner O] [--expires DATE] [--plan P]
+                               Print a new API key once and the hashed entry for the key file
 `;
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
@@ -22,6 +25,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   explain: explainCommand,
   'dev-token': devTokenCommand,
   'sample-upstream': sampleUpstreamCommand,
+  apikey: apikeyCommand,
 };
 
 /** CLI entry: returns the process exit code (long-running commands resolve when they stop). */

@@ -58,7 +58,9 @@ const STRIPPED_PREFIXES = ['x-gatehouse-', 'x-forwarded-', 'x-auth-request-'];
 const RESERVED = new Set([...HOP_BY_HOP, 'host', 'content-length', 'content-type', 'content-encoding', 'expect', 'forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
 
 /** Compile an upstream's header rules. `upstreamHost` is the upstream URL's `host` (with port). */
-export function compileHeaderPolicy(cfg: Static<typeof UpstreamSchema>, forwarded: ForwardedMode, upstreamHost: string): HeaderPolicy {
+export function compileHeaderPolicy(
+  cfg: Static<typeof UpstreamSchema>, forwarded: ForwardedMode, upstreamHost: string, credentialHeaders: readonly string[] = [],
+): HeaderPolicy {
   const identityHeaders = cfg.identityHeaders
     ? Object.entries(cfg.identityHeaders).map(([name, field]) => [name.toLowerCase(), field] as const)
     : DEFAULT_IDENTITY_HEADERS;
@@ -69,7 +71,8 @@ export function compileHeaderPolicy(cfg: Static<typeof UpstreamSchema>, forwarde
   if (assertionHeader) injected.push(assertionHeader);
   // A claim value must never be able to reframe the request (Content-Length...) or redirect it (Host).
   for (const name of injected) if (RESERVED.has(name)) throw new Error(`upstream: "${name}" cannot carry identity (reserved header)`);
-  const strip = new Set([...HOP_BY_HOP, ...SPOOFABLE, ...injected]);
+  // Credentials meant for the gateway (API key headers, SigV4 session tokens…) stay at the gateway.
+  const strip = new Set([...HOP_BY_HOP, ...SPOOFABLE, ...injected, ...(cfg.forwardAuthorization ? [] : credentialHeaders.map((h) => h.toLowerCase()))]);
   if (!cfg.forwardAuthorization) strip.add('authorization');
   return { forwardAuthorization: cfg.forwardAuthorization, preserveHost: cfg.preserveHost, identityHeaders, assertionHeader, forwarded, upstreamHost, strip };
 }

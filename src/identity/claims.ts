@@ -31,9 +31,12 @@ export const DEFAULT_CLAIMS: ClaimMapping = Object.freeze({
 
 const FIELDS = ['subject', 'roles', 'groups', 'scopes', 'tenant', 'clientId'] as const;
 
-/** Merge a provider's (partial, string-or-list) mapping over the defaults, field by field. */
-export function compileClaimMapping(partial?: ClaimMappingConfig): ClaimMapping {
-  const out: Record<(typeof FIELDS)[number], readonly string[]> = { ...DEFAULT_CLAIMS };
+/**
+ * Merge a provider's (partial, string-or-list) mapping over `base` (the defaults, or a preset's
+ * mapping already merged over them), field by field.
+ */
+export function compileClaimMapping(partial?: ClaimMappingConfig, base: ClaimMapping = DEFAULT_CLAIMS): ClaimMapping {
+  const out: Record<(typeof FIELDS)[number], readonly string[]> = { ...base };
   for (const field of FIELDS) {
     const value = partial?.[field];
     if (value !== undefined) out[field] = Object.freeze(typeof value === 'string' ? [value] : [...value]);

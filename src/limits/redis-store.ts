@@ -68,7 +68,8 @@ export class RedisStore implements LimitStore {
 
   /** True while the connection is ready for commands. */
   get connected(): boolean {
-    return this.#client.status === 'ready';
+    // A dead peer ends the socket a few ticks before ioredis leaves `ready`.
+    return this.#client.status === 'ready' && this.#client.stream?.writable === true;
   }
 
   /** Counts one request against every check in one round trip; see LimitStore. */
@@ -94,8 +95,10 @@ export class RedisStore implements LimitStore {
   async close(): Promise<void> {
     this.#closing = true;
     this.#markStarted();
-    if (this.#client.status === 'end') return;
-    const ended = new Promise<void>((resolve) => this.#client.once('end', () => resolve()));
+    const status = this.#client.status;
+    if (status === 'end') return;
+    // Between reconnect attempts there is no socket, so ioredis never emits `end`: nothing to wait for.
+    const ended = status === 'reconnecting' ? undefined : new Promise<void>((resolve) => this.#client.once('end', () => resolve()));
     this.#client.disconnect();
     await ended;
   }

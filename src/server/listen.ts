@@ -15,6 +15,17 @@ export interface Listener {
   drain(graceMs: number): Promise<{ forced: number }>;
 }
 
+type TlsConfig = NonNullable<NonNullable<Config['listen']>['tls']>;
+
+/** Server TLS options: the certificate, and client-certificate verification when `clientAuth` asks for it. */
+export function tlsServerOptions(tls: TlsConfig): https.ServerOptions {
+  const mode = tls.clientAuth ?? (tls.clientCa !== undefined ? 'optional' : 'none');
+  if (mode === 'none') return { cert: tls.cert, key: tls.key };
+  if (tls.clientCa === undefined) throw new Error(`listen.tls.clientAuth: ${mode} needs listen.tls.clientCa (the CAs that issue client certificates)`);
+  // optional: the handshake accepts any client and records the verdict (socket.authorized) for the mtls authenticator.
+  return { cert: tls.cert, key: tls.key, ca: tls.clientCa, requestCert: true, rejectUnauthorized: mode === 'required' };
+}
+
 /** Bind the public listener with the configured head/body/time limits (HTTP, or HTTPS when `tls` is set). */
 export async function startListener(listen: NonNullable<Config['listen']>, handler: Handler): Promise<Listener> {
   const options = {
@@ -35,7 +46,7 @@ export async function startListener(listen: NonNullable<Config['listen']>, handl
     handler(req, res);
   };
   const server: Server = listen.tls
-    ? https.createServer({ ...options, cert: listen.tls.cert, key: listen.tls.key }, counted)
+    ? https.createServer({ ...options, ...tlsServerOptions(listen.tls) }, counted)
     : http.createServer(options, counted);
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     // Malformed requests and over-large heads get a bare status line, never a stack trace.

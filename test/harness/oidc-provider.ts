@@ -1,6 +1,8 @@
 /**
  * A real OpenID Provider (panva/oidc-provider) running in-process on 127.0.0.1 for tests. It issues
- * RFC 9068 JWT access tokens through the client_credentials grant for the resource `api://test`.
+ * RFC 9068 JWT access tokens through the client_credentials grant for the resource `api://test`, and
+ * opaque access tokens for the resource `api://opaque`, which its RFC 7662 introspection endpoint
+ * checks and its RFC 7009 revocation endpoint revokes.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,9 +15,17 @@ export interface TestOidcProvider {
   /** The audience every access token carries. */
   readonly audience: string;
   readonly clientId: string;
+  /** Secret of `clientId` (it authenticates with client_secret_post). */
+  readonly clientSecret: string;
+  /** The resource whose access tokens are opaque (`clientCredentialsToken({ resource: opaqueAudience })`). */
+  readonly opaqueAudience: string;
+  /** The introspection endpoint and a client registered for client_secret_basic to call it with. */
+  readonly introspection: { readonly endpoint: string; readonly clientId: string; readonly clientSecret: string };
   /** Kid of the key that signs new tokens. */
   readonly currentKid: string;
   clientCredentialsToken(opts?: { scope?: string; resource?: string }): Promise<string>;
+  /** Revoke an opaque token at the revocation endpoint (as the client it was issued to). */
+  revoke(token: string): Promise<void>;
   /** Put a new signing key first (the old one stays published), so new tokens carry a new kid. */
   rotateKeys(): Promise<void>;
   /** Close the server: the port then refuses connections. */
@@ -32,6 +42,9 @@ const AUDIENCE = 'api://test';
 const CLIENT_ID = 'gatehouse-test';
 const CLIENT_SECRET = 'gatehouse-test-secret-not-for-production';
 const SCOPES = 'read write admin';
+const OPAQUE_AUDIENCE = 'api://opaque';
+const INTROSPECTOR_ID = 'gatehouse-introspector';
+const INTROSPECTOR_SECRET = 'gatehouse-introspector-secret-not-for-production';
 
 let loaded: Promise<{ Provider: ProviderCtor; createAdapter: () => unknown }> | undefined;
 
@@ -63,11 +76,18 @@ function configuration(keys: JWK[], createAdapter: () => unknown): Record<string
   const resourceServer = {
     scope: SCOPES, audience: AUDIENCE, accessTokenFormat: 'jwt', accessTokenTTL: 600, jwt: { sign: { alg: 'RS256' } },
   };
+  const opaqueServer = { scope: SCOPES, audience: OPAQUE_AUDIENCE, accessTokenFormat: 'opaque', accessTokenTTL: 600 };
+  // Any authenticated client may introspect; a token's own client may revoke it.
+  const mayIntrospect = (): boolean => true;
+  const mayRevoke = (_ctx: unknown, client: { clientId: string }, token: { clientId: string }): boolean => client.clientId === token.clientId;
   return {
     adapter: createAdapter(),
     clients: [{
       client_id: CLIENT_ID, client_secret: CLIENT_SECRET, grant_types: ['client_credentials'],
       redirect_uris: [], response_types: [], token_endpoint_auth_method: 'client_secret_post', scope: SCOPES,
+    }, {
+      client_id: INTROSPECTOR_ID, client_secret: INTROSPECTOR_SECRET, grant_types: ['client_credentials'],
+      redirect_uris: [], response_types: [], token_endpoint_auth_method: 'client_secret_basic',
     }],
     jwks: { keys },
     scopes: SCOPES.split(' '),
@@ -75,11 +95,13 @@ function configuration(keys: JWK[], createAdapter: () => unknown): Record<string
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
+      introspection: { enabled: true, allowedPolicy: mayIntrospect },
+      revocation: { enabled: true, allowedPolicy: mayRevoke },
       resourceIndicators: {
         enabled: true,
         defaultResource: () => AUDIENCE,
         useGrantedResource: () => true,
-        getResourceServerInfo: () => resourceServer,
+        getResourceServerInfo: (_ctx: unknown, indicator: string) => (indicator === OPAQUE_AUDIENCE ? opaqueServer : resourceServer),
       },
     },
   };
@@ -109,7 +131,8 @@ export async function startOidcProvider(opts: { port?: number } = {}): Promise<T
   build();
 
   return {
-    issuer, port, audience: AUDIENCE, clientId: CLIENT_ID,
+    issuer, port, audience: AUDIENCE, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, opaqueAudience: OPAQUE_AUDIENCE,
+    introspection: { endpoint: `${issuer}/token/introspection`, clientId: INTROSPECTOR_ID, clientSecret: INTROSPECTOR_SECRET },
     get currentKid() { return keys[0]!.kid!; },
     async clientCredentialsToken(o = {}) {
       const body = new URLSearchParams({ grant_type: 'client_credentials', client_id: CLIENT_ID, client_secret: CLIENT_SECRET });
@@ -119,6 +142,11 @@ export async function startOidcProvider(opts: { port?: number } = {}): Promise<T
       const json = (await res.json()) as { access_token?: string; error?: string };
       if (!res.ok || !json.access_token) throw new Error(`token request failed: ${res.status} ${json.error ?? ''}`);
       return json.access_token;
+    },
+    async revoke(token) {
+      const body = new URLSearchParams({ token, token_type_hint: 'access_token', client_id: CLIENT_ID, client_secret: CLIENT_SECRET });
+      const res = await fetch(`${issuer}/token/revocation`, { method: 'POST', body });
+      if (!res.ok) throw new Error(`revocation failed: ${res.status} ${await res.text()}`);
     },
     async rotateKeys() {
       keys = [await newSigningKey(), ...keys];

@@ -1,0 +1,48 @@
+/**
+ * Introspection results by token digest. Keyed by SHA-256 of the token so the cache never holds a
+ * usable credential; an entry only ever answers for the exact token that produced it.
+ */
+import { createHash } from 'node:crypto';
+
+/** The cache key of a token. */
+export function tokenDigest(token: string): string {
+  return createHash('sha256').update(token).digest('base64url');
+}
+
+/** A bounded map of results that expire; the oldest insertion is evicted when full. */
+export class ResultCache<T> {
+  readonly #max: number;
+  readonly #entries = new Map<string, { readonly value: T; readonly until: number }>();
+
+  constructor(max: number) {
+    this.#max = max;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** The value if `now` (ms) is before its expiry; expired entries are dropped on the way. */
+  get(key: string, now: number): T | undefined {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return undefined;
+    if (now < entry.until) return entry.value;
+    this.#entries.delete(key);
+    return undefined;
+  }
+
+  /** Keep `value` until `until` (ms); nothing is stored for a window already over. */
+  set(key: string, value: T, until: number, now: number): void {
+    if (until <= now) return;
+    this.#entries.delete(key);
+    if (this.#entries.size >= this.#max) {
+      const oldest = this.#entries.keys().next();
+      if (!oldest.done) this.#entries.delete(oldest.value);
+    }
+    this.#entries.set(key, { value, until });
+  }
+
+  clear(): void {
+    this.#entries.clear();
+  }
+}

@@ -112,6 +112,7 @@ export function createIntrospectionAuthenticator(name: string, cfg: Config, _ctx
 
   return {
     kind: 'introspection',
+    credentialHeaders: ['authorization'],
     get ready() { return endpoint !== undefined; },
     authenticate(req: AuthnRequest): Promise<AuthnOutcome> | AuthnOutcome | undefined {
       const token = bearerToken(req.headers.authorization);

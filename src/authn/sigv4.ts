@@ -82,7 +82,8 @@ export function buildSigV4Authenticator(name: string, opts: SigV4Options): Authe
   /** The payload hash the client claims (x-amz-content-sha256, as header or presign parameter). */
   function claimedPayload(req: SigV4Request, p: SignedParts): Payload | AuthnOutcome {
     const header = req.headers['x-amz-content-sha256'];
-    const param = p.form === 'query' ? p.query['X-Amz-Content-Sha256'] : undefined;
+    // The SDK's presign hoists the header into the query under its own spelling.
+    const param = p.form === 'query' ? Object.entries(p.query).find(([k]) => k.toLowerCase() === 'x-amz-content-sha256')?.[1] : undefined;
     const claimed = typeof param === 'string' ? param : typeof header === 'string' ? header : undefined;
     if (claimed === undefined) return p.form === 'query' ? { presignDefault: true } : { hash: '', checkBody: false };
     if (claimed === UNSIGNED_PAYLOAD) {

@@ -51,7 +51,7 @@ function v2AppToken(tid = T1, extra: JWTPayload = {}): Promise<string> {
 }
 
 /** A v1.0 token of an Azure Data Factory managed identity: App ID URI audience, appid, roles, no scp. */
-function v1ManagedIdentityToken(tid = T1, extra: JWTPayload = {}): Promise<string> {
+function v1ManagedIdentityToken(tid = T1): Promise<string> {
   const t = now();
   return sign(key, v1(tid), {
     aud: APP_ID_URI, iat: t, nbf: t, exp: t + 86_400, aio: 'k2BgYDD7u5eUm9u2jXf4AQA=', appid: '8d2b7e44-1f0c-4a65-9e3b-5c7a1d9f2e60',

@@ -5,6 +5,7 @@ import { monthStart, nextMonthStart, quotaDecide, windowEnd, windowStart } from 
 import { MONTH_LUA } from '../../src/limits/redis-scripts.js';
 import { REDIS_URL, redisAvailable } from './redis-env.js';
 
+const available = await redisAvailable();
 const DAY = 86_400_000;
 const at = (iso: string): number => Date.parse(iso);
 
@@ -30,8 +31,6 @@ describe('quota windows (JS)', () => {
     assert.deepEqual(quotaDecide(2, 2, 1000, 400), { allowed: false, limit: 2, remaining: 0, resetMs: 600, retryAfterMs: 600 });
   });
 });
-
-const available = await redisAvailable();
 
 /** Instants around month ends over several years, leap Februaries and Dec→Jan included. */
 function samples(): number[] {

@@ -53,10 +53,17 @@ export function runStoreContract(name: string, makeStore: () => LimitStore | Pro
 
     it('refills at the steady rate', async () => {
       const check = { spec: rate(10, 1000, 10), key: 'client:b' }; // one token per 100 ms
-      assert.equal(await countAllowed(store, check, 12), 10);
+      // Expected counts come from measured times, so a loaded machine widens them instead of failing.
+      const drainStart = Date.now();
+      const drained = await countAllowed(store, check, 12);
+      const drainedAt = Date.now();
+      assert.ok(drained >= 10 && drained <= 10 + Math.ceil((drainedAt - drainStart) / 100), `drained ${drained}`);
       await sleep(400);
+      const refillStart = Date.now();
       const refilled = await countAllowed(store, check, 10);
-      assert.ok(refilled >= 3 && refilled <= 7, `~4 tokens back after ~400 ms, got ${refilled}`);
+      const low = Math.floor((refillStart - drainedAt) / 100) - 1;
+      const high = Math.ceil((Date.now() - drainStart) / 100) + 1;
+      assert.ok(refilled >= Math.min(low, 10) && refilled <= high, `${refilled} tokens back, expected ${low}..${high}`);
     });
 
     it('keys are independent: a noisy key does not throttle another', async () => {
@@ -103,21 +110,27 @@ export function runStoreContract(name: string, makeStore: () => LimitStore | Pro
       assert.deepEqual(await store.check([]), []);
     });
 
-    it('holds the steady rate: driven at 2x or more for 3 s, accepts burst + rate x 3 s (±5%)', async () => {
-      const burst = 20;
+    it('holds the steady rate: driven at 2x for 3 s, accepts burst + rate x 3 s (±5%)', async () => {
+      // The burst holds 0.8 s of tokens, so event-loop stalls shorter than that lose none.
+      const burst = 40;
       const perSecond = 50;
       const check = { spec: rate(perSecond, 1000, burst), key: 'client:precise' };
       let accepted = 0;
       let sent = 0;
       const start = Date.now();
-      while (Date.now() - start < 3000) {
-        if ((await one(store, check)).allowed) accepted++;
-        sent++;
+      let last = start;
+      for (let elapsed = 0; elapsed < 3000; elapsed = Date.now() - start) {
+        // Catch up to twice the rate after any stall, then yield.
+        while (sent < burst + (2 * perSecond * elapsed) / 1000) {
+          last = Date.now();
+          if ((await one(store, check)).allowed) accepted++;
+          sent++;
+        }
         await sleep(5);
       }
-      const expected = burst + perSecond * 3;
-      assert.ok(sent >= expected * 1.5, `the caller must outpace the limit (sent ${sent})`);
-      assert.ok(Math.abs(accepted - expected) <= expected * 0.05, `accepted ${accepted}, expected ${expected} ± 5%`);
+      const expected = burst + (perSecond * (last - start)) / 1000; // ≈ 190 when the loop runs on time
+      const tolerance = 0.05 * (burst + perSecond * 3);
+      assert.ok(Math.abs(accepted - expected) <= tolerance, `accepted ${accepted} of ${sent}, expected ${expected.toFixed(1)} ± ${tolerance}`);
     });
   });
 }

@@ -38,6 +38,7 @@ export function semanticIssues(config: Config, show: ShowValue): ConfigIssue[] {
       issues.push({ path: `${path}/jwksUri`, message: `expected a URL, got ${show(`${path}/jwksUri`, provider.jwksUri)}` });
     }
   }
+  issues.push(...tlsIssues(config));
   return [...issues, ...limitIssues(config), ...unitIssues(config, show)];
 }
 
@@ -104,5 +105,23 @@ function unitIssues(config: Config, show: ShowValue): ConfigIssue[] {
     }
   };
   visit(config, '');
+  return issues;
+}
+
+/** Client-certificate settings that can never work. */
+function tlsIssues(config: Config): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const tls = config.listen?.tls;
+  if (tls && tls.clientAuth !== undefined && tls.clientAuth !== 'none' && tls.clientCa === undefined) {
+    issues.push({ path: '/listen/tls/clientCa', message: `missing required key "clientCa": \`clientAuth: ${tls.clientAuth}\` needs a CA bundle to verify client certificates` });
+  }
+  const mtls = Object.entries(config.providers ?? {}).filter(([, p]) => p.type === 'mtls').map(([n]) => n);
+  const seesCerts = tls !== undefined && tls.clientCa !== undefined && tls.clientAuth !== 'none';
+  config.routes.forEach((route, i) => {
+    const used = (route.authenticate ?? []).filter((n) => mtls.includes(n));
+    if (used.length > 0 && !seesCerts) {
+      issues.push({ path: `/routes/${i}/authenticate`, message: `route "${route.name}" uses mTLS provider "${used[0]}" but the listener requests no client certificates: set listen.tls.clientCa (and clientAuth: optional or required)` });
+    }
+  });
   return issues;
 }

@@ -7,7 +7,7 @@ export const PROBLEM_TYPE_BASE = 'https://gatehouse.dev/errors/';
 const INVALID_TOKEN_CODES = new Set<ErrorCode>([
   'token_location_not_allowed', 'token_malformed', 'algorithm_not_allowed', 'issuer_unknown', 'audience_mismatch',
   'token_expired', 'token_not_yet_valid', 'token_issued_in_future', 'token_too_old', 'signature_invalid',
-  'unknown_key', 'token_type_invalid', 'claim_invalid',
+  'unknown_key', 'token_type_invalid', 'claim_invalid', 'token_inactive',
 ]);
 
 function quoted(text: string): string {

@@ -1,5 +1,6 @@
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
@@ -10,6 +11,7 @@ import type { IntrospectionProviderSchema } from '../../src/authn/introspection-
 import { createBearerAuthenticator } from '../../src/authn/bearer.js';
 import type { JwtProvider } from '../../src/authn/jwt.js';
 import type { AuthnOutcome, Authenticator } from '../../src/authn/authenticator.js';
+import { loadConfigText } from '../../src/config/load.js';
 
 // A scripted authorization server on port 0: each test says what the introspection endpoint answers.
 interface Call { headers: IncomingHttpHeaders; form: URLSearchParams }
@@ -47,9 +49,10 @@ after(() => { server.closeAllConnections(); server.close(); });
 beforeEach(() => { calls = []; docs.clear(); reply = () => ({ body: { active: true, sub: 'alice', exp: now() + 600 } }); });
 
 type Cfg = Static<typeof IntrospectionProviderSchema>;
+const DEFAULTS = { clientAuth: 'client_secret_basic', timeout: '5s', cacheTtl: '60s', negativeCacheTtl: '0s' } as const;
 const now = (): number => Math.floor(Date.now() / 1000);
 const make = (over: Partial<Cfg> = {}): Authenticator =>
-  createIntrospectionAuthenticator('opaque', { type: 'introspection', endpoint: `${base}/introspect`, clientId: 'gw', clientSecret: 'secret', ...over }, { baseDir: '.' });
+  createIntrospectionAuthenticator('opaque', { type: 'introspection', endpoint: `${base}/introspect`, clientId: 'gw', clientSecret: 'secret', ...DEFAULTS, ...over }, { baseDir: '.' });
 const request = (authorization?: string) => ({
   method: 'GET', path: '/', rawPath: '/', query: '', headers: authorization ? { authorization } : {}, body: () => Promise.resolve(Buffer.alloc(0)),
 });
@@ -180,7 +183,7 @@ test('endpoint failures fail closed with introspection_failed (503), are publish
       assert.match(String((seen.at(-1) as { reason: string }).reason), new RegExp(reason.replace(/[.*"]/g, '.')), reason);
     }
     assert.equal(calls.length, cases.length, 'each failure asked again');
-    const down = createIntrospectionAuthenticator('gone', { type: 'introspection', endpoint: 'http://127.0.0.1:1/introspect', clientId: 'a', clientSecret: 'b' }, { baseDir: '.' });
+    const down = createIntrospectionAuthenticator('gone', { type: 'introspection', endpoint: 'http://127.0.0.1:1/introspect', clientId: 'a', clientSecret: 'b', ...DEFAULTS }, { baseDir: '.' });
     assert.equal(await code(down, 'tok'), 'introspection_failed');
     assert.deepEqual(seen.at(-1), { provider: 'gone', reason: 'ECONNREFUSED' });
     assert.equal(JSON.stringify(seen).includes('tok-fail'), false, 'no token in events');
@@ -207,7 +210,7 @@ test('audience, token_type and cnf are checked', async () => {
 test('discovery: the issuer metadata names the endpoint; a mismatched issuer is refused', async () => {
   const issuer = `${base}/as`;
   docs.set('/as/.well-known/oauth-authorization-server', { issuer, introspection_endpoint: `${base}/introspect` });
-  const a = createIntrospectionAuthenticator('d', { type: 'introspection', issuer, clientId: 'gw', clientSecret: 's' }, { baseDir: '.' });
+  const a = createIntrospectionAuthenticator('d', { type: 'introspection', issuer, clientId: 'gw', clientSecret: 's', ...DEFAULTS }, { baseDir: '.' });
   assert.equal(a.ready, false);
   await a.start!();
   assert.equal(a.ready, true, 'found through RFC 8414 after OIDC discovery 404');
@@ -215,14 +218,25 @@ test('discovery: the issuer metadata names the endpoint; a mismatched issuer is 
   assert.equal((await run(a, 'tok-disc')) !== undefined, true);
 
   docs.set('/evil/.well-known/openid-configuration', { issuer: 'https://other', introspection_endpoint: `${base}/introspect` });
-  const b = createIntrospectionAuthenticator('e', { type: 'introspection', issuer: `${base}/evil`, clientId: 'gw', clientSecret: 's' }, { baseDir: '.' });
+  const b = createIntrospectionAuthenticator('e', { type: 'introspection', issuer: `${base}/evil`, clientId: 'gw', clientSecret: 's', ...DEFAULTS }, { baseDir: '.' });
   await b.start!();
   assert.equal(b.ready, false);
   assert.equal(await code(b, 'tok'), 'introspection_failed');
 });
 
 test('config: endpoint or issuer is required, and must be http(s)', () => {
-  const cfg = { type: 'introspection' as const, clientId: 'a', clientSecret: 'b' };
+  const cfg = { type: 'introspection' as const, clientId: 'a', clientSecret: 'b', ...DEFAULTS };
   assert.throws(() => createIntrospectionAuthenticator('x', cfg, { baseDir: '.' }), /set `endpoint` or `issuer`/);
   assert.throws(() => createIntrospectionAuthenticator('x', { ...cfg, endpoint: 'ftp://x' }, { baseDir: '.' }), /endpoint must be an http\(s\) URL/);
+});
+
+test('docs/providers/introspection.md: the example configs load', () => {
+  const doc = readFileSync(new URL('../../docs/providers/introspection.md', import.meta.url), 'utf8');
+  const blocks = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!.replace(/\$\{file:[^}]+\}/g, 'secret'));
+  const { config } = loadConfigText(blocks[0]!, '/tmp/gatehouse.yaml');
+  const p = config.providers!.opaque!;
+  assert.equal(p.type, 'introspection');
+  if (p.type !== 'introspection') return;
+  assert.equal(createIntrospectionAuthenticator('opaque', p, { baseDir: '.' }).kind, 'introspection');
+  assert.equal(blocks.length, 2);
 });

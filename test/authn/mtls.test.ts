@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import type { PeerCertificate } from 'node:tls';
 import { createMtlsAuthenticator } from '../../src/authn/mtls.js';
 import { splitAltNames } from '../../src/authn/mtls-certificate.js';
@@ -152,4 +153,17 @@ routes:
   assert.equal(loadConfigText(yaml('{ cn: a }'), '/tmp/g.yaml').config.providers!.mesh!.type, 'mtls');
   assert.throws(() => loadConfigText(yaml('{}'), '/tmp/g.yaml'), ConfigError);
   assert.throws(() => loadConfigText(yaml('{ subject: a }'), '/tmp/g.yaml'), ConfigError);
+});
+
+test('docs/providers/mtls.md: the example config loads and builds', () => {
+  const doc = readFileSync(new URL('../../docs/providers/mtls.md', import.meta.url), 'utf8');
+  const yaml = /```yaml\n([\s\S]*?)```/.exec(doc)![1]!.replace(/\$\{file:[^}]+\}/g, 'PEM');
+  const { config } = loadConfigText(yaml, '/tmp/gatehouse.yaml');
+  assert.deepEqual(tlsServerOptions(config.listen!.tls!), { cert: 'PEM', key: 'PEM', ca: 'PEM', requestCert: true, rejectUnauthorized: false });
+  const mesh = config.providers!.mesh!;
+  assert.equal(mesh.type, 'mtls');
+  if (mesh.type !== 'mtls') return;
+  const a = createMtlsAuthenticator('mesh', mesh, ctx);
+  const id = identityOf(a.authenticate(ok(cert({ subjectaltname: 'URI:spiffe://prod.example/ns/billing/sa/api' }))));
+  assert.deepEqual(id.roles, ['billing']);
 });

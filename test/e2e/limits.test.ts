@@ -48,7 +48,9 @@ test('rate 50/s with burst 100 over 10 s: accepted within ±5% of 600, and a noi
     trickle(gw.url, '/rate/x', auth('quiet'), 10_000, 100),
   ]);
   const accepted = noisy.get(200) ?? 0;
-  assert.ok(Math.abs(accepted - 600) <= 30, `accepted ${accepted} of ${[...noisy.values()].reduce((a, b) => a + b, 0)} (want 600 ± 30)`);
+  // burst + rate × the time the load actually ran (≈ 600 for 10 s; measured, so a slow machine is fair).
+  const expected = 100 + 50 * (noisy.elapsedMs! / 1000);
+  assert.ok(Math.abs(accepted - expected) <= expected * 0.05, `accepted ${accepted} of ${[...noisy.values()].reduce((a, b) => a + b, 0)} (want ${expected.toFixed(0)} ± 5%)`);
   assert.ok((noisy.get(429) ?? 0) > 0, 'the noisy caller was throttled');
   assert.equal(quiet.get(429) ?? 0, 0, 'the quiet caller was never throttled');
   assert.ok((quiet.get(200) ?? 0) > 50);

@@ -4,9 +4,10 @@ import { Pool } from 'undici';
  * Send GETs as fast as `connections` parallel loops allow for `ms` milliseconds (bounded in time and
  * count), and count statuses. Loopback only.
  */
-export async function hammer(base: string, path: string, headers: Record<string, string>, ms: number, connections = 8, maxRequests = 200_000): Promise<Map<number, number>> {
+export async function hammer(base: string, path: string, headers: Record<string, string>, ms: number, connections = 8, maxRequests = 200_000): Promise<Map<number, number> & { elapsedMs?: number }> {
   const pool = new Pool(base, { connections });
-  const counts = new Map<number, number>();
+  const counts: Map<number, number> & { elapsedMs?: number } = new Map<number, number>();
+  const started = Date.now();
   const deadline = Date.now() + ms;
   let sent = 0;
   const loop = async (): Promise<void> => {
@@ -18,6 +19,7 @@ export async function hammer(base: string, path: string, headers: Record<string,
     }
   };
   await Promise.all(Array.from({ length: connections }, loop));
+  counts.elapsedMs = Date.now() - started;
   await pool.close();
   return counts;
 }

@@ -145,6 +145,7 @@ test('listener options: none, optional, required; clientAuth without clientCa is
 
 test('config: a role rule must have at least one condition; unknown match keys are refused', () => {
   const yaml = (match: string) => `
+listen: { tls: { cert: PEM, key: PEM, clientCa: PEM } }
 providers:
   mesh: { type: mtls, roles: [{ match: ${match}, roles: [a] }] }
 routes:

@@ -63,7 +63,7 @@ describe('config errors: schema', () => {
 
   it('picks the provider kind by `type` instead of reporting every union member', () => {
     const error = loadError(VALID_YAML.replace('type: oidc', 'type: saml'));
-    issueAt(error, '/providers/main/type', '"oidc"', 'got string "saml"');
+    issueAt(error, '/providers/main/type', 'expected one of: oidc, api-key, sigv4, mtls, introspection', 'got string "saml"');
     assert.equal(error.issues.length, 1, error.message);
   });
 

@@ -14,6 +14,7 @@ export interface DecideInput {
   readonly method: string;
   readonly url: string;
   readonly headers: IncomingHttpHeaders;
+  readonly rawHeaders?: readonly string[];
   readonly tls?: ClientTls;
   /** Reads the body (bounded); explain passes none (an empty body). */
   readonly body?: (limit: number) => Promise<Buffer>;
@@ -71,6 +72,7 @@ export async function decide(runtime: Runtime, input: DecideInput): Promise<Verd
   const readBody = input.body;
   const authnInput: AuthnRequest = {
     method: input.method, path, rawPath: rawPathOf(input.url), query, headers: input.headers,
+    ...(input.rawHeaders ? { rawHeaders: input.rawHeaders } : {}),
     ...(input.tls ? { tls: input.tls } : {}),
     body: readBody ? () => readBody(route.maxBodyBytes) : EMPTY_BODY,
   };

@@ -50,7 +50,7 @@ async function handle(runtime: Runtime, req: IncomingMessage, res: ServerRespons
   const tls = socket.encrypted === true && socket.getPeerCertificate !== undefined
     ? { authorized: socket.authorized, ...(socket.authorizationError ? { authorizationError: String(socket.authorizationError) } : {}), peerCertificate: socket.getPeerCertificate(true) }
     : undefined;
-  const verdict = await decide(runtime, { method, url: req.url ?? '/', headers: req.headers, body: body.read, ...(tls ? { tls } : {}) });
+  const verdict = await decide(runtime, { method, url: req.url ?? '/', headers: req.headers, rawHeaders: req.rawHeaders, body: body.read, ...(tls ? { tls } : {}) });
   const record: RequestRecord = {
     time: Date.now(), requestId, traceparent, method, path: verdict.path, host: client.host, clientAddress: client.address,
     authn: verdict.authn, status: 0, bytesIn: 0, bytesOut: 0, durationMs: 0,

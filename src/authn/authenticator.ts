@@ -23,6 +23,8 @@ export interface AuthnRequest {
   /** Raw query string, without the leading `?`. */
   readonly query: string;
   readonly headers: IncomingHttpHeaders;
+  /** Header lines as received, name/value alternating (node joins repeats with ", "; SigV4 needs ","). */
+  readonly rawHeaders?: readonly string[];
   /** Present on TLS connections. */
   readonly tls?: ClientTls;
   /**

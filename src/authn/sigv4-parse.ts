@@ -33,6 +33,7 @@ export type ParseOutcome = { ok: true; parts: SignedParts } | { ok: false; refus
 const MAX_PRESIGN_SEC = 7 * 24 * 3600;
 const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 const SIGNATURE = /^[0-9a-f]{64}$/;
+const PRESIGN_PARAM = /(?:^|&)X-Amz-Algorithm=/;
 // Lower-case tchar (RFC 9110) names separated by `;`.
 const SIGNED_HEADERS = /^[a-z0-9!#$%&'*+.^_`|~-]+(?:;[a-z0-9!#$%&'*+.^_`|~-]+)*$/;
 
@@ -40,7 +41,7 @@ const malformed = (detail: string): ParseOutcome => ({ ok: false, refusal: { cod
 
 /** Whether the request carries a SigV4 credential at all (cheap; no parsing). */
 export function hasSigV4Credential(headers: IncomingHttpHeaders, rawQuery: string): boolean {
-  return headers.authorization?.startsWith('AWS4-') === true || rawQuery.includes('X-Amz-Algorithm=');
+  return headers.authorization?.startsWith('AWS4-') === true || PRESIGN_PARAM.test(rawQuery);
 }
 
 /** Parse the credential; refusals here are all `token_malformed`. Call only when hasSigV4Credential. */

@@ -29,8 +29,12 @@ export interface SigV4Options {
 /** The request as the authenticator may see it; `rawHeaders` (Node's, name/value pairs) when the pipeline passes them. */
 type SigV4Request = AuthnRequest & { readonly rawHeaders?: readonly string[] };
 
-/** How the body enters the canonical request, once the claimed payload hash is read. */
-type Payload = { readonly hash: string; readonly checkBody: boolean } | { readonly presignDefault: true };
+/**
+ * How the body enters the canonical request: `declared` by x-amz-content-sha256 (a hex hash the body
+ * must match, or UNSIGNED-PAYLOAD), the `body`'s own hash, or for a presigned URL that declares
+ * nothing, either of those (`presign`).
+ */
+type Payload = { readonly kind: 'declared'; readonly hash: string } | { readonly kind: 'body' } | { readonly kind: 'presign' };
 
 const HEX_HASH = /^[0-9a-f]{64}$/;
 
@@ -85,13 +89,13 @@ export function buildSigV4Authenticator(name: string, opts: SigV4Options): Authe
     // The SDK's presign hoists the header into the query under its own spelling.
     const param = p.form === 'query' ? Object.entries(p.query).find(([k]) => k.toLowerCase() === 'x-amz-content-sha256')?.[1] : undefined;
     const claimed = typeof param === 'string' ? param : typeof header === 'string' ? header : undefined;
-    if (claimed === undefined) return p.form === 'query' ? { presignDefault: true } : { hash: '', checkBody: false };
+    if (claimed === undefined) return { kind: p.form === 'query' ? 'presign' : 'body' };
     if (claimed === UNSIGNED_PAYLOAD) {
-      return opts.allowUnsignedPayload ? { hash: UNSIGNED_PAYLOAD, checkBody: false } : refuse('unsigned_payload_not_allowed', 'this provider requires a signed payload hash');
+      return opts.allowUnsignedPayload ? { kind: 'declared', hash: UNSIGNED_PAYLOAD } : refuse('unsigned_payload_not_allowed', 'this provider requires a signed payload hash');
     }
     if (claimed.startsWith('STREAMING-')) return refuse('token_malformed', 'chunked (STREAMING-*) payload signing is not supported');
     if (!HEX_HASH.test(claimed)) return refuse('payload_hash_mismatch', 'x-amz-content-sha256 is neither a SHA-256 hex digest nor UNSIGNED-PAYLOAD');
-    return { hash: claimed, checkBody: true };
+    return { kind: 'declared', hash: claimed };
   }
 
   async function verify(req: SigV4Request, p: SignedParts): Promise<AuthnOutcome> {
@@ -110,22 +114,26 @@ export function buildSigV4Authenticator(name: string, opts: SigV4Options): Authe
     const ok: AuthnOutcome = { ok: true, identity: key.identity };
     const invalid = refuse('signature_invalid', 'the signature does not match the request');
 
-    if ('presignDefault' in payload) {
+    if (payload.kind === 'presign') {
       // A presigned URL without X-Amz-Content-Sha256: S3-style signers sign UNSIGNED-PAYLOAD, the SDK's
       // generic presign signs the body's hash (empty for a GET). Either is accepted; the first only when allowed.
       if (opts.allowUnsignedPayload && matches(UNSIGNED_PAYLOAD)) return ok;
       if (matches(sha256Hex(await req.body()))) return ok;
       return !opts.allowUnsignedPayload && matches(UNSIGNED_PAYLOAD) ? refuse('unsigned_payload_not_allowed', 'this provider requires a signed payload hash') : invalid;
     }
-    if (!payload.checkBody && payload.hash === '') return matches(sha256Hex(await req.body())) ? ok : invalid;
+    if (payload.kind === 'body') return matches(sha256Hex(await req.body())) ? ok : invalid;
     if (!matches(payload.hash)) return invalid;
-    // The signature covers the claimed hash; only now is the body worth reading.
-    if (payload.checkBody && sha256Hex(await req.body()) !== payload.hash) return refuse('payload_hash_mismatch', 'the body does not match x-amz-content-sha256');
+    // The signature covers the declared hash; only now is the body worth reading (never for UNSIGNED-PAYLOAD).
+    if (payload.hash !== UNSIGNED_PAYLOAD && sha256Hex(await req.body()) !== payload.hash) {
+      return refuse('payload_hash_mismatch', 'the body does not match x-amz-content-sha256');
+    }
     return ok;
   }
 
   return {
     kind: 'sigv4',
+    // The session token is a credential; the signature headers are useless upstream but harmless.
+    credentialHeaders: ['authorization', 'x-amz-security-token'],
     ready: true,
     start() {
       opts.keys.watch();

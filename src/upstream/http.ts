@@ -42,7 +42,8 @@ export function createHttpUpstream(cfg: Static<typeof UpstreamSchema>): HttpUpst
 
   return {
     forward(req, res, path, query, headers, maxBodyBytes, buffered) {
-      if (req.destroyed || res.destroyed) return Promise.resolve(immediate('client_aborted', 'client closed the connection'));
+      // A body fully read by an authenticator (SigV4) leaves req destroyed but complete: not an abort.
+      if ((req.destroyed && !req.complete) || res.destroyed) return Promise.resolve(immediate('client_aborted', 'client closed the connection'));
       if (buffered !== undefined) return forwardBuffered(pool, target, servername, req, res, path, query, headers, buffered);
       const declared = req.headers['content-length'];
       if (declared !== undefined && Number(declared) > maxBodyBytes) {

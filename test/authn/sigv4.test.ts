@@ -10,6 +10,8 @@ import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { buildSigV4Authenticator } from '../../src/authn/sigv4.js';
 import { KeyStore } from '../../src/authn/sigv4-keys.js';
+import { CanonicalRequestBuilder, deriveSigningKey, sha256Hex, signature, stringToSign } from '../../src/authn/sigv4-canonical.js';
+import { basicDate } from '../../src/authn/sigv4-parse.js';
 import type { AuthnOutcome, AuthnRequest } from '../../src/authn/authenticator.js';
 
 // The authenticator against requests signed by the AWS SDK's own signer, clock pinned.
@@ -83,6 +85,7 @@ test('no SigV4 credential is "not mine"', async () => {
   const req = await signed();
   assert.equal(await auth.authenticate({ ...req, headers: { host: 'api.example.com' } }), undefined);
   assert.equal(await auth.authenticate({ ...req, headers: { host: 'a', authorization: 'Bearer x.y.z' } }), undefined);
+  assert.equal(await auth.authenticate({ ...req, headers: { host: 'a' }, query: 'q=X-Amz-Algorithm=AWS4-HMAC-SHA256' }), undefined);
 });
 
 test('an SDK-signed request yields the key file identity', async () => {
@@ -187,6 +190,21 @@ test('session tokens: required, and only the one from the key file', async () =>
   assert.equal(await code(auth.authenticate(await signed({}, { token: TOKEN }))), 'unknown_access_key');
   const later = NOW + 2 * 3600_000;
   assert.equal(await code(make({ now: later }).authenticate(await signed({}, { ...temp, token: TOKEN, at: later }))), 'request_expired');
+});
+
+test('the HTTP date header stands in for x-amz-date, and must then be signed', async () => {
+  const date = new Date(NOW - 60_000).toUTCString();
+  const headers = { host: 'api.example.com', date };
+  const creq = new CanonicalRequestBuilder('execute-api').build({
+    method: 'GET', rawPath: '/orders', query: {}, signedHeaders: ['date', 'host'], header: (n) => headers[n as 'host'], payloadHash: sha256Hex(''),
+  })!;
+  const amzDate = basicDate(NOW - 60_000);
+  const scope = `${amzDate.slice(0, 8)}/us-east-1/execute-api/aws4_request`;
+  const sig = signature(deriveSigningKey(SECRET, amzDate.slice(0, 8), 'us-east-1', 'execute-api'), stringToSign(amzDate, scope, creq)).toString('hex');
+  const req = { ...(await signed()), headers: { ...headers, authorization: `AWS4-HMAC-SHA256 Credential=${AKID}/${scope}, SignedHeaders=date;host, Signature=${sig}` } };
+  assert.equal(await code(auth.authenticate(req)), 'ok');
+  const unsigned = String(req.headers.authorization).replace('SignedHeaders=date;host', 'SignedHeaders=host');
+  assert.equal(await code(auth.authenticate({ ...req, headers: { ...req.headers, authorization: unsigned } })), 'signed_headers_invalid');
 });
 
 test('signing keys are derived once per key and day', () => {

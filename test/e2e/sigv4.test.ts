@@ -37,6 +37,7 @@ before(async () => {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({
         sha256: createHash('sha256').update(body).digest('hex'), bytes: body.length,
         subject: req.headers['x-gatehouse-subject'], method: req.headers['x-gatehouse-auth-method'], url: req.url,
+        credentials: ['authorization', 'x-amz-security-token'].filter((h) => req.headers[h] !== undefined),
       }));
     });
   });
@@ -60,7 +61,7 @@ after(async () => { await gw.stop(); await upstream.close(); });
 interface Reply { status: number; json: Record<string, unknown> }
 
 async function curl(args: string[], user = `${AKID}:${SECRET}`): Promise<Reply> {
-  const { stdout } = await run('curl', ['-s', '--aws-sigv4', 'aws:amz:us-east-1:execute-api', '--user', user, '-w', '\n%{http_code}', ...args]);
+  const { stdout } = await run('curl', ['-s', '-m', '10', '--aws-sigv4', 'aws:amz:us-east-1:execute-api', '--user', user, '-w', '\n%{http_code}', ...args]);
   const nl = stdout.lastIndexOf('\n');
   return { status: Number(stdout.slice(nl + 1)), json: JSON.parse(stdout.slice(0, nl)) as Record<string, unknown> };
 }
@@ -93,6 +94,7 @@ async function send(r: HttpRequest, tamper: { body?: string | Buffer; headers?: 
   const { host: _host, ...headers } = r.headers;
   const res = await request(`${gw.url}${r.path}${query ? `?${query}` : ''}`, {
     method: r.method as 'GET', headers: { ...headers, ...tamper.headers }, body: tamper.body ?? (r.body as string | Buffer | undefined),
+    headersTimeout: 10_000, bodyTimeout: 10_000,
   });
   return { status: res.statusCode, json: (await res.body.json()) as Record<string, unknown> };
 }
@@ -134,6 +136,7 @@ test('AWS SDK signer over undici: GET, POST with body, presigned URL, session to
   assert.match(String(presigned.json.url), /X-Amz-Signature=/, 'the query string reaches the upstream unchanged');
   const session = await sdk({}, { akid: TEMP_AKID, secret: TEMP_SECRET, token: TOKEN });
   assert.equal(session.status, 200, JSON.stringify(session.json));
+  assert.deepEqual(session.json.credentials, [], 'neither the signature nor the session token reaches the upstream');
   assert.equal((await sdk({}, { akid: TEMP_AKID, secret: TEMP_SECRET, token: TOKEN, presign: 60 })).status, 200);
 });
 

@@ -251,7 +251,10 @@ export async function compileRuntime(config: Config, opts: CompileOptions): Prom
       return { ready: Object.values(status).every(Boolean), providers: status };
     },
     async close() {
-      for (const p of providers.values()) (p.kind === 'jwt' ? p.jwt.close() : p.authenticator.close?.());
+      for (const p of providers.values()) {
+        if (p.kind === 'jwt') p.jwt.close();
+        else p.authenticator.close?.();
+      }
       await Promise.allSettled([...routes.map((r) => r.upstream.close()), shared.stores.primary.close(), shared.stores.fallback.close()]);
     },
   };

@@ -1,7 +1,11 @@
 // Aggregates a V8 .cpuprofile (node --cpu-prof) into markdown tables:
 //   1. self time by function (name + file:line), 2. self time by module/package,
-//   3. inclusive (total) time by function: time with the function anywhere on the stack.
-//   node bench/cpuprofile-top.mjs FILE.cpuprofile [--top 30] [--root /work/main]
+//   3. inclusive (total) time by module group and 4. by function: time with it anywhere on the stack;
+//   5. with --match REGEX: inclusive time of the functions whose label matches (e.g. 'decide|verify');
+//   6. with --under REGEX: for samples below the outermost frame matching REGEX, the time split by the
+//      frame directly called from it (what that function spends its time on).
+//   node bench/cpuprofile-top.mjs FILE.cpuprofile [--top 30] [--root /work/main] [--match REGEX] [--under REGEX] [--requests N]
+// --requests N (requests served while profiling) adds a µs-per-request column.
 // Time per sample is taken from timeDeltas (the sampling interval actually observed), so the figures are
 // milliseconds of CPU profile time; percentages are of all samples, `(idle)` included.
 import { readFileSync } from 'node:fs';
@@ -17,6 +21,11 @@ if (!file) {
   process.exit(2);
 }
 const TOP = Number(opt('top', '30'));
+const MATCH = opt('match', undefined);
+const UNDER = opt('under', undefined);
+const underRe = UNDER ? new RegExp(UNDER) : undefined;
+const under = new Map();
+const REQUESTS = Number(opt('requests', '0'));
 const ROOT = opt('root', process.cwd());
 const profile = JSON.parse(readFileSync(file, 'utf8'));
 
@@ -57,6 +66,7 @@ const label = (cf) => `${cf.functionName || '(anonymous)'} ${cf.url ? `${where(c
 const self = new Map();
 const byGroup = new Map();
 const inclusive = new Map();
+const inclusiveGroup = new Map();
 let total = 0;
 const add = (m, k, v) => m.set(k, (m.get(k) ?? 0) + v);
 const { samples, timeDeltas } = profile;
@@ -67,10 +77,29 @@ for (let i = 0; i < samples.length; i++) {
   const leaf = nodes.get(samples[i]);
   add(self, label(leaf.callFrame), dt);
   add(byGroup, group(leaf.callFrame), dt);
+  if (underRe) {
+    // stack from leaf to root; find the outermost (closest to root) match, report its callee
+    const stack = [];
+    for (let id = samples[i]; id !== undefined; id = parent.get(id)) stack.push(label(nodes.get(id).callFrame));
+    for (let k = stack.length - 1; k >= 0; k--) {
+      if (underRe.test(stack[k])) {
+        add(under, k === 0 ? `(self) ${stack[k]}` : stack[k - 1], dt);
+        break;
+      }
+    }
+  }
   const seen = new Set();
+  const seenGroups = new Set();
   for (let id = samples[i]; id !== undefined; id = parent.get(id)) {
-    const l = label(nodes.get(id).callFrame);
-    if (l === '(root)' || seen.has(l)) continue;
+    const cf = nodes.get(id).callFrame;
+    const l = label(cf);
+    if (l === '(root)') continue;
+    const g = group(cf);
+    if (!seenGroups.has(g)) {
+      seenGroups.add(g);
+      add(inclusiveGroup, g, dt);
+    }
+    if (seen.has(l)) continue;
     seen.add(l);
     add(inclusive, l, dt);
   }
@@ -82,12 +111,19 @@ const pct = (v, of) => `${((100 * v) / of).toFixed(1)}%`;
 const table = (title, m, n, note) => {
   console.log(`\n### ${title}\n`);
   if (note) console.log(`${note}\n`);
-  console.log('| # | function / group | ms | % of busy |\n|--:|---|--:|--:|');
+  const us = REQUESTS > 0;
+  console.log(`| # | function / group | ms | % of busy |${us ? ' µs/req |' : ''}\n|--:|---|--:|--:|${us ? '--:|' : ''}`);
   [...m].filter(([k]) => k !== '(idle)').sort((a, b) => b[1] - a[1]).slice(0, n)
-    .forEach(([k, v], i) => console.log(`| ${i + 1} | \`${k}\` | ${v.toFixed(0)} | ${pct(v, busy)} |`));
+    .forEach(([k, v], i) => console.log(`| ${i + 1} | \`${k}\` | ${v.toFixed(0)} | ${pct(v, busy)} |${us ? ` ${((v * 1000) / REQUESTS).toFixed(1)} |` : ''}`));
 };
 console.log(`Profile ${file}: ${(total / 1000).toFixed(1)} s sampled, ${samples.length} samples, ` +
   `busy ${(busy / 1000).toFixed(1)} s (${pct(busy, total)}), idle ${(idle / 1000).toFixed(1)} s.`);
 table('Self time by module group', byGroup, TOP);
 table('Self time by function', self, TOP);
+table('Inclusive time by module group', inclusiveGroup, TOP, 'Time with any frame of the group on the stack (each group counted once per sample; groups overlap).');
 table('Inclusive time by function', inclusive, TOP, 'Time with the function anywhere on the stack (each function counted once per sample).');
+if (MATCH) {
+  const re = new RegExp(MATCH);
+  table(`Inclusive time of functions matching /${MATCH}/`, new Map([...inclusive].filter(([k]) => re.test(k))), TOP);
+}
+if (underRe) table(`Below the outermost frame matching /${UNDER}/, by callee`, under, TOP);

@@ -3,6 +3,7 @@ import type { TLSSocket } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import type { Runtime } from './compile.js';
 import type { ErrorCode } from './errors.js';
+import type { ClientTls } from './authn/authenticator.js';
 import { decide } from './decide.js';
 import { resolveClient } from './forward/client.js';
 import { buildUpstreamHeaders } from './forward/headers.js';
@@ -46,10 +47,7 @@ async function handle(runtime: Runtime, req: IncomingMessage, res: ServerRespons
     return;
   }
   const body = bodyReader(req);
-  const socket = req.socket as TLSSocket;
-  const tls = socket.encrypted === true && socket.getPeerCertificate !== undefined
-    ? { authorized: socket.authorized, ...(socket.authorizationError ? { authorizationError: String(socket.authorizationError) } : {}), peerCertificate: socket.getPeerCertificate(true) }
-    : undefined;
+  const tls = clientTls(req.socket as TLSSocket);
   const verdict = await decide(runtime, { method, url: req.url ?? '/', headers: req.headers, rawHeaders: req.rawHeaders, body: body.read, ...(tls ? { tls } : {}) });
   const record: RequestRecord = {
     time: Date.now(), requestId, traceparent, method, path: verdict.path, host: client.host, clientAddress: client.address,
@@ -115,6 +113,19 @@ function refuseLimited(res: ServerResponse, record: RequestRecord, start: number
   record.bytesOut = sent.bytes;
   record.error = code;
   publish(record, start);
+}
+
+// The client certificate cannot change on a connection: read it once per socket, not per request.
+const tlsBySocket = new WeakMap<TLSSocket, ClientTls>();
+
+function clientTls(socket: TLSSocket): ClientTls | undefined {
+  if (socket.encrypted !== true) return undefined;
+  let tls = tlsBySocket.get(socket);
+  if (tls === undefined) {
+    tls = { authorized: socket.authorized, ...(socket.authorizationError ? { authorizationError: String(socket.authorizationError) } : {}), peerCertificate: socket.getPeerCertificate(true) };
+    tlsBySocket.set(socket, tls);
+  }
+  return tls;
 }
 
 function publish(record: RequestRecord, start: number): void {

@@ -6,7 +6,8 @@
 // RSS, and the ratio to the direct upstream. On a machine with ≥ 2 CPUs and taskset, wrk and the upstream
 // are pinned to CPU 0 and every gateway to CPU 1 (as in the shared harness /work/shared/bench).
 //
-// Knobs (environment): BENCH_DURATION (s, default 5), BENCH_WARMUP (s, default 2), BENCH_ROUNDS (default 3),
+// Knobs (environment): BENCH_DURATION (s, default 5), BENCH_WARMUP (s, default 2), BENCH_FIRST_WARMUP (s, round 1,
+// default 6), BENCH_ROUNDS (default 3),
 // BENCH_CONNS (default 64), BENCH_PIN (auto | 0), BENCH_RUNTIME (tsx = src/ through tsx, default | dist =
 // bin/gatehouse.js, needs a build), BENCH_ONLY (comma-separated scenario ids), BENCH_ROUTES_LARGE (default
 // 10000), BENCH_MISS_TOKENS (default 12000; must exceed the gateway's 10,000-entry token cache),
@@ -31,6 +32,9 @@ const env = process.env;
 const seconds = (v: string | undefined, def: number): number => (v === undefined || v === '' ? def : Number(v.replace(/s$/, '')));
 const DURATION = seconds(env.BENCH_DURATION, 5);
 const WARMUP = seconds(env.BENCH_WARMUP, 2);
+// Fresh Node processes are still compiling hot code during their first seconds (round 1 ran ~20 % slower
+// with only 2 s of warm-up), so round 1 gets a longer warm-up.
+const FIRST_WARMUP = seconds(env.BENCH_FIRST_WARMUP, Math.max(WARMUP, 6));
 const ROUNDS = Number(env.BENCH_ROUNDS ?? 3);
 const CONNS = Number(env.BENCH_CONNS ?? 64);
 const ROUTES_LARGE = Number(env.BENCH_ROUTES_LARGE ?? 10_000);
@@ -42,8 +46,8 @@ const ONLY = env.BENCH_ONLY ? new Set(env.BENCH_ONLY.split(',').map((s) => s.tri
 const ISSUER = 'https://issuer.bench.invalid/';
 const AUDIENCE = 'bench-api';
 const ROLE = 'reader';
-for (const [k, v] of Object.entries({ DURATION, WARMUP, ROUNDS, CONNS, ROUTES_LARGE, MISS_TOKENS })) {
-  if (!Number.isFinite(v) || v < (k === 'WARMUP' ? 0 : 1)) throw new Error(`bad value for ${k}: ${v}`);
+for (const [k, v] of Object.entries({ DURATION, WARMUP, FIRST_WARMUP, ROUNDS, CONNS, ROUTES_LARGE, MISS_TOKENS })) {
+  if (!Number.isFinite(v) || v < (k.endsWith('WARMUP') ? 0 : 1)) throw new Error(`bad value for ${k}: ${v}`);
 }
 if (RUNTIME !== 'tsx' && RUNTIME !== 'dist') throw new Error('BENCH_RUNTIME must be tsx or dist');
 
@@ -271,7 +275,8 @@ const results: Measurement[] = [];
 async function measure(s: Scenario, round: number): Promise<Measurement> {
   const gw = gateways.get(s.id);
   const url = gw ? gw.url : `${UPSTREAM_URL}${s.path}`;
-  if (WARMUP > 0) await wrk(s, url, WARMUP, false);
+  const warmup = round === 1 ? FIRST_WARMUP : WARMUP;
+  if (warmup > 0) await wrk(s, url, warmup, false);
   const c0 = cpuTicks(gw?.pid);
   const t0 = performance.now();
   const w = await wrk(s, url, DURATION, true);
@@ -311,8 +316,8 @@ function gitDescribe(): string {
 }
 
 try {
-  const perRound = scenarios.length * (WARMUP + DURATION + 0.5);
-  console.error(`bench: scratch ${DIR}; ${scenarios.length} measurements x ${ROUNDS} rounds ≈ ${Math.round(perRound * ROUNDS)} s of load`);
+  const load = scenarios.length * ((WARMUP + DURATION + 0.5) * ROUNDS + FIRST_WARMUP - WARMUP);
+  console.error(`bench: scratch ${DIR}; ${scenarios.length} measurements x ${ROUNDS} rounds ≈ ${Math.round(load)} s of load`);
   if (scenarios.some((s) => s.tokens === 'rotating')) {
     const t = performance.now();
     await mintMany(MISS_TOKENS, TOKENS_FILE);
@@ -341,7 +346,7 @@ try {
   const lines = [
     '',
     `Gatehouse ${gitDescribe()}, runtime ${RUNTIME}, node ${process.version}, ${availableParallelism()} CPUs; ` +
-      `wrk -t1 -c${CONNS}, ${ROUNDS} alternating rounds of ${WARMUP} s warm-up + ${DURATION} s; ` +
+      `wrk -t1 -c${CONNS}, ${ROUNDS} alternating rounds of ${WARMUP} s warm-up (round 1: ${FIRST_WARMUP} s) + ${DURATION} s; ` +
       (PIN ? `wrk + upstream (node:http) pinned to CPU ${LOAD_CPU}, each gateway to CPU ${GATEWAY_CPU}` : 'no CPU pinning (gateway, upstream and wrk share the cores)'),
     '',
     '| scenario | req/s (median) | min – max | × direct | p50 ms | p99 ms | gateway CPU | CPU µs/req | RSS MiB (start → max) | start ms | non-2xx |',

@@ -2,11 +2,11 @@
 // keep-alive, 16 connections) against the same gateway build, one route per method, each with an
 // audit line per request. Reports req/s and the ratio to a public route on the same listener.
 // Usage: npm run bench:methods   (knobs: BENCH_SECONDS, BENCH_ROUNDS)
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { benchFile, GATEWAY_READY, measureLoad, median, startChild, stopChildren } from './lib.js';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
@@ -17,26 +17,9 @@ import { makeTestPki } from '../test/harness/tls.js';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const CONNECTIONS = 16;
-const run = promisify(execFile);
-const here = (f: string): string => new URL(f, import.meta.url).pathname;
+const here = benchFile;
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-methods-'));
-const children: ChildProcess[] = [];
 
-async function startChild(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}): Promise<RegExpMatchArray> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  children.push(child);
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const onData = (d: Buffer): void => {
-      out += d.toString();
-      const m = ready.exec(out);
-      if (m) resolve(m);
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}: ${out.slice(-500)}`)));
-  });
-}
 
 function clientCert(pkiDir: string): { cert: string; key: string } {
   const f = (n: string): string => join(pkiDir, n);
@@ -93,7 +76,7 @@ writeFileSync(join(dir, 'https.yaml'), JSON.stringify({
   ],
 }));
 
-const READY = /"port":(\d+),"admin":(\d+)[^\n]*gatehouse listening/;
+const READY = GATEWAY_READY;
 const [, httpPort] = (await startChild([here('../bin/gatehouse.js'), 'start', '-c', join(dir, 'http.yaml')], READY)) as RegExpMatchArray;
 const [, httpsPort] = (await startChild([here('../bin/gatehouse.js'), 'start', '-c', join(dir, 'https.yaml')], READY)) as RegExpMatchArray;
 const http = `http://127.0.0.1:${httpPort}`;
@@ -119,18 +102,14 @@ async function measure(s: Scenario): Promise<number> {
     url: s.url, seconds: SECONDS, connections: CONNECTIONS, headers: s.headers ?? {},
     ...(s.tls ? { ca: pki.caPem } : {}), ...(s.cert ? { cert: client.cert, key: client.key } : {}),
   };
-  const { stdout } = await run(process.execPath, [here('./load.mjs'), JSON.stringify(opts)], { maxBuffer: 1 << 20 });
-  const r = JSON.parse(stdout) as { rps: number; non2xx: number };
-  if (r.non2xx > 0) throw new Error(`${s.name}: ${r.non2xx} non-2xx responses`);
-  return r.rps;
+  return measureLoad(opts);
 }
 
 try {
   const results = new Map<string, number[]>(scenarios.map((s) => [s.name, []]));
   for (const s of scenarios) await measure({ ...s }); // JIT warm-up pass, not recorded
   for (let round = 0; round < ROUNDS; round++) for (const s of scenarios) results.get(s.name)!.push(await measure(s));
-  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  console.log(`\n${ROUNDS} alternating rounds of ${SECONDS} s (+1 s warm-up), bench/load.mjs with ${CONNECTIONS} keep-alive connections;`);
+    console.log(`\n${ROUNDS} alternating rounds of ${SECONDS} s (+1 s warm-up), bench/load.mjs with ${CONNECTIONS} keep-alive connections;`);
   console.log('gateway (compiled, one process), upstream and load generator share this machine\'s cores.\n');
   console.log('| method | req/s (median) | ratio to the public route on the same listener |\n|---|--:|--:|');
   for (const s of scenarios) {
@@ -139,6 +118,6 @@ try {
     console.log(`| ${s.name} | ${m.toFixed(0)} | ${(m / base).toFixed(2)} |`);
   }
 } finally {
-  for (const c of children) c.kill('SIGTERM');
+  stopChildren();
   await op.stop();
 }

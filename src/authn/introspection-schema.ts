@@ -1,15 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import { Duration, StringOrList, Strict } from '../config/types.js';
+import { claimMappingSchema } from './claims-schema.js';
 
-// The same shape as the OIDC provider's `claims` (schema.ts imports this file, so it cannot be imported back).
-const ClaimMapping = Strict({
-  subject: Type.Optional(StringOrList('Member(s) holding the subject; the first present wins. Default `sub`, then `client_id` (client-credentials tokens have no `sub`).')),
-  roles: Type.Optional(StringOrList('Member(s) holding roles (array or space-separated string; dotted paths allowed). Default `roles`.')),
-  groups: Type.Optional(StringOrList('Member(s) holding groups. Default `groups`.')),
-  scopes: Type.Optional(StringOrList('Member(s) holding scopes. Default `scope`, `scp`.')),
-  tenant: Type.Optional(StringOrList('Member(s) holding the tenant. Default `tid`, `tenant`.')),
-  clientId: Type.Optional(StringOrList('Member(s) holding the client id. Default `azp`, `client_id`, `cid`, `appid`.')),
-}, 'Which members of the introspection response fill the normalized identity. Each field overrides the default for that field only.');
+const ClaimMapping = claimMappingSchema('Member', '`sub`, then `client_id` (client-credentials tokens have no `sub`)', 'Which members of the introspection response fill the normalized identity. Each field overrides the default for that field only.');
 
 export const IntrospectionProviderSchema = Strict({
   type: Type.Literal('introspection', { description: 'Opaque tokens checked at an RFC 7662 introspection endpoint.' }),

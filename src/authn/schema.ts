@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { Duration, StringOrList, Strict } from '../config/types.js';
+import { claimMappingSchema } from './claims-schema.js';
 import { ApiKeyProviderSchema } from './apikey-schema.js';
 import { SigV4ProviderSchema } from './sigv4-schema.js';
 import { MtlsProviderSchema } from './mtls-schema.js';
@@ -7,14 +8,7 @@ import { IntrospectionProviderSchema } from './introspection-schema.js';
 
 export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
 
-const ClaimMapping = Strict({
-  subject: Type.Optional(StringOrList('Claim(s) holding the stable subject; the first present wins. Default `sub`.')),
-  roles: Type.Optional(StringOrList('Claim(s) holding roles (array or space-separated string; dotted paths such as `realm_access.roles` allowed). Default `roles`.')),
-  groups: Type.Optional(StringOrList('Claim(s) holding groups. Default `groups`.')),
-  scopes: Type.Optional(StringOrList('Claim(s) holding scopes (space-separated string or array). Default `scope`, `scp`.')),
-  tenant: Type.Optional(StringOrList('Claim(s) holding the tenant. Default `tid`, `tenant`.')),
-  clientId: Type.Optional(StringOrList('Claim(s) holding the client id. Default `azp`, `client_id`, `cid`, `appid`.')),
-}, 'Which claims fill the normalized identity. Each field overrides the default for that field only.');
+const ClaimMapping = claimMappingSchema('Claim', '`sub`', 'Which claims fill the normalized identity. Each field overrides the default for that field only.');
 
 export const OidcProviderSchema = Strict({
   type: Type.Literal('oidc', { description: 'OpenID Connect / JWT bearer tokens.' }),

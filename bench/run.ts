@@ -99,7 +99,10 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => {
     interrupted = true;
     console.error(`\nbench: ${sig}, stopping children`);
-    void stopAll().then(() => process.exit(130));
+    void stopAll().then(() => {
+      if (env.BENCH_KEEP !== '1') rmSync(DIR, { recursive: true, force: true });
+      process.exit(130);
+    });
   });
 }
 
@@ -349,7 +352,7 @@ try {
       `wrk -t1 -c${CONNS}, ${ROUNDS} alternating rounds of ${WARMUP} s warm-up (round 1: ${FIRST_WARMUP} s) + ${DURATION} s; ` +
       (PIN ? `wrk + upstream (node:http) pinned to CPU ${LOAD_CPU}, each gateway to CPU ${GATEWAY_CPU}` : 'no CPU pinning (gateway, upstream and wrk share the cores)'),
     '',
-    '| scenario | req/s (median) | min – max | × direct | p50 ms | p99 ms | gateway CPU | CPU µs/req | RSS MiB (start → max) | start ms | non-2xx |',
+    '| scenario | req/s (median) | min – max | × direct | p50 ms | p99 ms | gateway CPU | CPU µs/req | RSS MiB at start / max after a round | start ms | non-2xx |',
     '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const s of scenarios) {
@@ -361,14 +364,14 @@ try {
     lines.push(`| ${s.label} | ${fmt0(median(rps))} | ${fmt0(Math.min(...rps))} – ${fmt0(Math.max(...rps))} | ${fmt2(median(rps) / direct)} | ` +
       `${fmt2(median(rs.map((r) => r.p50)))} | ${fmt2(median(rs.map((r) => r.p99)))} | ` +
       `${gw ? `${fmt0(median(rs.map((r) => r.cpuPct ?? NaN)))}%` : '—'} | ${gw ? fmt0(median(rs.map((r) => r.cpuUsPerReq ?? NaN))) : '—'} | ` +
-      `${gw ? `${fmt0(gw.rssStart)} → ${fmt0(rssMax)}` : '—'} | ${gw ? fmt0(gw.startMs) : '—'} | ${rs.reduce((a, r) => a + r.non2xx + r.sockErr, 0)} |`);
+      `${gw ? `${fmt0(gw.rssStart)} / ${fmt0(rssMax)}` : '—'} | ${gw ? fmt0(gw.startMs) : '—'} | ${rs.reduce((a, r) => a + r.non2xx + r.sockErr, 0)} |`);
   }
   lines.push('', '*gateway CPU*: share of one core used by the gateway process during the measurement (≈ 100 % = the gateway is the bottleneck); ' +
     '*CPU µs/req*: gateway CPU time per request, the figure to compare across machines and changes. See bench/README.md.');
   console.log(lines.join('\n'));
   if (env.BENCH_JSON) writeFileSync(env.BENCH_JSON, JSON.stringify({ date: new Date().toISOString(), settings: { DURATION, WARMUP, ROUNDS, CONNS, PIN, RUNTIME }, gateways: Object.fromEntries([...gateways].map(([k, g]) => [k, { startMs: g.startMs, rssStart: g.rssStart }])), results }, null, 2));
 } catch (err) {
-  console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
+  if (!interrupted) console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
   process.exitCode = 1;
 } finally {
   await stopAll();

@@ -17,6 +17,7 @@ import { compileTrustedProxies, type TrustedProxies } from './forward/client.js'
 import { compileHeaderPolicy, type HeaderPolicy } from './forward/headers.js';
 import { createAssertionSigner, type AssertionSigner } from './forward/assertion.js';
 import { createHttpUpstream, type HttpUpstream } from './upstream/http.js';
+import { UpstreamPools } from './upstream/pools.js';
 import { compileLimit } from './limits/compile.js';
 import { compilePlans, type PlanSet } from './limits/plans.js';
 import { RouteLimiter, type LimitStores } from './limits/stage.js';
@@ -80,6 +81,7 @@ export interface CompileOptions {
 }
 
 interface Shared {
+  readonly pools: UpstreamPools;
   readonly stores: LimitStores;
   readonly plans: PlanSet | undefined;
   readonly upstreamCaps: Map<string, InFlight>;
@@ -204,7 +206,7 @@ function compileRoute(route: RouteConfig, config: Config, providers: Map<string,
     policy: route.public === true ? undefined : compilePolicy(route.allow, route.deny),
     allowEncodedSlash: route.allowEncodedSlash === true,
     maxBodyBytes: parseSize(route.maxBodySize ?? listen.maxBodySize),
-    upstream: opts.upstreams === false ? NO_UPSTREAM : createHttpUpstream(route.upstream),
+    upstream: opts.upstreams === false ? NO_UPSTREAM : createHttpUpstream(route.upstream, shared.pools),
     upstreamLabel: upstreamLabel(route.upstream.url),
     headerPolicy: compileHeaderPolicy(route.upstream, listen.forwardedHeaders, new URL(route.upstream.url).host, credentialHeaders),
     assertionTtlSec,
@@ -222,7 +224,7 @@ function compileRoute(route: RouteConfig, config: Config, providers: Map<string,
 export async function compileRuntime(config: Config, opts: CompileOptions): Promise<Runtime> {
   const dev = config.dev ? await loadDevIssuer(config.dev, opts.baseDir) : undefined;
   const providers = buildProviders(config, dev, opts.baseDir, opts.log);
-  const shared: Shared = { stores: buildStores(config, opts), plans: compilePlans(config), upstreamCaps: upstreamCaps(config) };
+  const shared: Shared = { pools: new UpstreamPools(), stores: buildStores(config, opts), plans: compilePlans(config), upstreamCaps: upstreamCaps(config) };
   const routes = config.routes.map((r) => compileRoute(r, config, providers, opts, shared));
   const specs: RouteSpec<CompiledRoute>[] = config.routes.map((r, i) => ({
     name: r.name, path: r.match.path, value: routes[i]!,
@@ -255,7 +257,7 @@ export async function compileRuntime(config: Config, opts: CompileOptions): Prom
         if (p.kind === 'jwt') p.jwt.close();
         else p.authenticator.close?.();
       }
-      await Promise.allSettled([...routes.map((r) => r.upstream.close()), shared.stores.primary.close(), shared.stores.fallback.close()]);
+      await Promise.allSettled([shared.pools.close(), shared.stores.primary.close(), shared.stores.fallback.close()]);
     },
   };
 }

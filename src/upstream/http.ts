@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import type { Static } from '@sinclair/typebox';
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher, Pool } from 'undici';
+import { UpstreamPools } from './pools.js';
 import type { UpstreamSchema } from '../forward/schema.js';
 import { BodyMeter } from './body-meter.js';
 import { ForwardCall, closeAfterResponse, failureStatus, type ForwardResult } from './forward-call.js';
@@ -25,19 +26,15 @@ export interface HttpUpstream {
 }
 
 /** Build the pool and per-request constants for one upstream, at config load. */
-export function createHttpUpstream(cfg: Static<typeof UpstreamSchema>): HttpUpstream {
+export function createHttpUpstream(cfg: Static<typeof UpstreamSchema>, pools?: UpstreamPools): HttpUpstream {
   const target = compileTarget(cfg);
   const tls = target.url.protocol === 'https:';
   const servername = tls ? cfg.serverName ?? nameForSni(target.url.hostname) : undefined;
-  const pool = new Pool(target.url.origin, {
-    connections: cfg.connections,
-    headersTimeout: target.headersTimeoutMs,
-    bodyTimeout: target.bodyTimeoutMs,
-    connect: {
-      timeout: target.connectTimeoutMs,
-      ...(cfg.ca !== undefined ? { ca: cfg.ca } : {}),
-      ...(servername !== undefined ? { servername } : {}),
-    },
+  // With a shared registry, routes to the same upstream share one pool and the registry closes it.
+  const own = pools === undefined;
+  const pool = (pools ?? new UpstreamPools()).get({
+    origin: target.url.origin, connections: cfg.connections, headersTimeoutMs: target.headersTimeoutMs, bodyTimeoutMs: target.bodyTimeoutMs,
+    connectTimeoutMs: target.connectTimeoutMs, ...(cfg.ca !== undefined ? { ca: cfg.ca } : {}), ...(servername !== undefined ? { servername } : {}),
   });
 
   return {
@@ -68,7 +65,7 @@ export function createHttpUpstream(cfg: Static<typeof UpstreamSchema>): HttpUpst
       pool.dispatch(opts, call);
       return call.done;
     },
-    close: () => pool.close(),
+    close: () => (own ? pool.close() : Promise.resolve()),
   };
 }
 

@@ -2,13 +2,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import type { Runtime } from './compile.js';
-import type { ErrorCode } from './errors.js';
+import { ERRORS, type ErrorCode } from './errors.js';
 import type { ClientTls } from './authn/authenticator.js';
 import { decide } from './decide.js';
 import { resolveClient } from './forward/client.js';
 import { buildUpstreamHeaders } from './forward/headers.js';
 import { sendProblem } from './server/respond.js';
-import { bodyReader } from './server/body.js';
+import { bufferedBody, readBody } from './server/body.js';
 import { newRequestId, nextTraceparent } from './observe/trace.js';
 import { requestEnd, type RequestRecord } from './observe/events.js';
 
@@ -39,33 +39,26 @@ async function handle(runtime: Runtime, req: IncomingMessage, res: ServerRespons
   const requestId = newRequestId();
   const traceparent = nextTraceparent(req.headers.traceparent as string | undefined);
   const method = req.method ?? 'GET';
-  const client = resolveClient(req.socket.remoteAddress ?? '', (req.socket as TLSSocket).encrypted === true, req.headers, runtime.trusted);
-
   if (req.url === JWKS_PATH && (method === 'GET' || method === 'HEAD')) {
     // Reserved path, answered before routing so that upstreams can always verify assertions.
     serveJwks(runtime, res);
     return;
   }
-  const body = bodyReader(req);
-  const tls = clientTls(req.socket as TLSSocket);
-  const verdict = await decide(runtime, { method, url: req.url ?? '/', headers: req.headers, rawHeaders: req.rawHeaders, body: body.read, ...(tls ? { tls } : {}) });
+  const socket = req.socket as TLSSocket;
+  const client = resolveClient(socket.remoteAddress ?? '', socket.encrypted === true, req.headers, runtime.trusted);
+  const tls = clientTls(socket);
+  const verdict = await decide(runtime, {
+    method, url: req.url ?? '/', headers: req.headers, rawHeaders: req.rawHeaders, body: (limit) => readBody(req, limit), ...(tls ? { tls } : {}),
+  });
   const record: RequestRecord = {
     time: Date.now(), requestId, traceparent, method, path: verdict.path, host: client.host, clientAddress: client.address,
     authn: verdict.authn, status: 0, bytesIn: 0, bytesOut: 0, durationMs: 0,
-    ...(verdict.route ? { route: verdict.route.name } : {}),
-    ...(verdict.identity ? { identity: verdict.identity } : {}),
-    ...(verdict.decision ? { decision: verdict.decision } : {}),
   };
+  if (verdict.route) record.route = verdict.route.name;
+  if (verdict.identity) record.identity = verdict.identity;
+  if (verdict.decision) record.decision = verdict.decision;
 
-  if (verdict.kind === 'refuse') {
-    const sent = sendProblem(res, verdict.code, requestId, {
-      bearer: verdict.bearer, ...(verdict.detail ? { detail: verdict.detail } : {}), ...(verdict.headers ? { headers: verdict.headers } : {}),
-    });
-    record.status = sent.status;
-    record.bytesOut = sent.bytes;
-    record.error = verdict.code;
-    return publish(record, start);
-  }
+  if (verdict.kind === 'refuse') return refuse(res, record, start, verdict.code, { bearer: verdict.bearer, detail: verdict.detail, headers: verdict.headers });
 
   const { route, identity } = verdict;
   if (route.limiter) {
@@ -74,7 +67,7 @@ async function handle(runtime: Runtime, req: IncomingMessage, res: ServerRespons
       result: outcome.allowed ? 'allowed' : outcome.code!,
       ...(outcome.limit ? { name: outcome.limit } : {}), ...(outcome.plan ? { plan: outcome.plan } : {}), ...(outcome.fallback ? { fallback: true } : {}),
     };
-    if (!outcome.allowed) return refuseLimited(res, record, start, outcome.code!, outcome.limit, outcome.headers);
+    if (!outcome.allowed) return refuse(res, record, start, outcome.code!, { detail: outcome.limit && `limit "${outcome.limit}"`, headers: outcome.headers });
     if (outcome.headers) for (const name in outcome.headers) res.setHeader(name, outcome.headers[name]!);
   }
   for (let i = 0; i < route.inFlight.length; i++) {
@@ -84,7 +77,7 @@ async function handle(runtime: Runtime, req: IncomingMessage, res: ServerRespons
       continue;
     }
     record.limit = { result: 'concurrency_limited' };
-    return refuseLimited(res, record, start, 'concurrency_limited', undefined, { 'retry-after': '1' });
+    return refuse(res, record, start, 'concurrency_limited', { headers: RETRY_SOON });
   }
   const assertion = identity && route.assertionTtlSec !== undefined ? await runtime.signer.mint(identity, route.name, route.assertionTtlSec) : undefined;
   const headers = buildUpstreamHeaders(req.headers, client, identity, assertion, route.headerPolicy);
@@ -92,23 +85,30 @@ async function handle(runtime: Runtime, req: IncomingMessage, res: ServerRespons
   headers['x-request-id'] = requestId;
   res.setHeader('x-request-id', requestId);
   record.upstream = route.upstreamLabel;
-  const result = await route.upstream.forward(req, res, verdict.path, verdict.query, headers, route.maxBodyBytes, body.buffered);
+  const result = await route.upstream.forward(req, res, verdict.path, verdict.query, headers, route.maxBodyBytes, bufferedBody(req));
   record.bytesIn = result.bytesIn;
   record.bytesOut = result.bytesOut;
   record.upstreamMs = result.upstreamMs;
-  if (result.error) record.error = result.error.code;
-  if (result.error?.code === 'client_aborted') record.status = 499;
-  else if (result.responded) record.status = result.status;
-  else {
-    const sent = sendProblem(res, result.error?.code ?? 'upstream_error', requestId, result.error ? { detail: result.error.detail } : {});
-    record.status = sent.status;
-    record.bytesOut = sent.bytes;
+  const error = result.error;
+  if (error === undefined || result.responded || error.code === 'client_aborted') {
+    if (error) record.error = error.code;
+    // Nobody is left to answer a client that went away: audited with ERRORS' 499.
+    record.status = error?.code === 'client_aborted' ? ERRORS.client_aborted.status : result.status;
+    return publish(record, start);
   }
-  publish(record, start);
+  refuse(res, record, start, error.code, { detail: error.detail });
 }
 
-function refuseLimited(res: ServerResponse, record: RequestRecord, start: number, code: ErrorCode, limit: string | undefined, headers: Record<string, string> | undefined): void {
-  const sent = sendProblem(res, code, record.requestId, { ...(limit ? { detail: `limit "${limit}"` } : {}), ...(headers ? { headers } : {}) });
+const RETRY_SOON = { 'retry-after': '1' };
+
+/** Answer with a problem body (the one refusal path of the pipeline) and audit it. */
+function refuse(
+  res: ServerResponse, record: RequestRecord, start: number, code: ErrorCode,
+  opts: { bearer?: boolean; detail?: string | undefined; headers?: Record<string, string> | undefined },
+): void {
+  const sent = sendProblem(res, code, record.requestId, {
+    ...(opts.bearer ? { bearer: true } : {}), ...(opts.detail ? { detail: opts.detail } : {}), ...(opts.headers ? { headers: opts.headers } : {}),
+  });
   record.status = sent.status;
   record.bytesOut = sent.bytes;
   record.error = code;

@@ -1,8 +1,7 @@
 /** The key file of one API key provider, loaded at start and re-read whenever it changes. */
 import { createHash } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
+import { watchFiles } from '../config/watch.js';
 import { parseKeyFile, type KeyEntry } from './apikey-file.js';
 
 /** Where a provider reports state changes (key file loaded or broken): once per change, never secrets. */
@@ -24,7 +23,6 @@ export interface KeySource {
   close(): void;
 }
 
-const DEBOUNCE_MS = 200;
 
 function readProblem(err: unknown): string {
   const code = (err as NodeJS.ErrnoException).code;
@@ -36,8 +34,7 @@ export function createKeySource(file: string, provider: string, log: ProviderLog
   let keys: ReadonlyMap<string, KeyEntry> | undefined;
   let lastError: string | undefined;
   let lastContent: string | undefined;
-  let watcher: FSWatcher | undefined;
-  let timer: NodeJS.Timeout | undefined;
+  let stopWatch: (() => void) | undefined;
   let closed = false;
   let loading: Promise<boolean> = Promise.resolve(false);
 
@@ -78,26 +75,13 @@ export function createKeySource(file: string, provider: string, log: ProviderLog
     get lastError() { return lastError; },
     reload,
     watch() {
-      if (watcher || closed) return;
-      // Watch the directory: a file replaced by rename (editors, Kubernetes `..data` swaps) keeps no watch of its own.
-      const name = basename(file);
-      try {
-        watcher = watch(dirname(file), (_event, entry) => {
-          const n = entry?.toString();
-          if (n !== undefined && n !== name && !n.startsWith('..')) return;
-          if (timer) clearTimeout(timer);
-          timer = setTimeout(() => { timer = undefined; void reload(); }, DEBOUNCE_MS);
-        });
-        watcher.on('error', () => { watcher?.close(); watcher = undefined; });
-      } catch {
-        // No such directory: nothing to watch; the first load reports the missing file.
-      }
+      if (stopWatch || closed) return;
+      stopWatch = watchFiles([file], () => { void reload(); });
     },
     close() {
       closed = true;
-      if (timer) clearTimeout(timer);
-      watcher?.close();
-      watcher = undefined;
+      stopWatch?.();
+      stopWatch = undefined;
     },
   };
 }

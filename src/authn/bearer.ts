@@ -80,7 +80,7 @@ function extract(req: AuthnRequest, source: TokenSource): Found {
 }
 
 /** A compact JWS has three base64url parts; anything else is an opaque token (for introspection). */
-const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+export const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 /**
  * Create the bearer authenticator of one route; providers are told apart by the token's `iss`: the

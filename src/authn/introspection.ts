@@ -9,6 +9,7 @@ import type { AuthnOutcome, Authenticator, AuthnRequest } from './authenticator.
 import { discoverEndpoint, introspect, IntrospectionError, requestTemplate, type IntrospectionClientOptions } from './introspection-client.js';
 import { ResultCache, tokenDigest } from './introspection-cache.js';
 import { judgeResponse, type ResponsePolicy } from './introspection-response.js';
+import { JWT_SHAPE } from './bearer.js';
 
 /** What every provider factory gets besides its own config. */
 export interface ProviderContext {
@@ -28,9 +29,6 @@ const DISCOVERY_COOLDOWN_MS = 10_000;
 const MAX_TOKEN_LENGTH = 8192;
 /** RFC 6750 b64token. */
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
-/** A compact JWS (three base64url parts): the route's JWT providers verify it, not the endpoint. Same test as bearer.ts. */
-const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
-
 const malformed = (provider: string): AuthnOutcome => ({ ok: false, refusal: { code: 'token_malformed', detail: 'not a valid bearer token' }, provider });
 
 /** The token of an `Authorization: Bearer` header; undefined for no header or another scheme. */
@@ -118,6 +116,7 @@ export function createIntrospectionAuthenticator(name: string, cfg: Config, _ctx
       const token = bearerToken(req.headers.authorization);
       if (token === undefined) return undefined;
       if (token === null) return malformed(name);
+      // A compact JWS is for the route's JWT providers to verify, not the endpoint.
       if (JWT_SHAPE.test(token)) return undefined;
       const key = tokenDigest(token);
       const now = Date.now();

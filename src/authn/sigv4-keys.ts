@@ -1,8 +1,8 @@
 /** The SigV4 key file: access key id → secret and who the key belongs to. Loaded at start, re-read when it changes. */
 import { createHash } from 'node:crypto';
 import { channel } from 'node:diagnostics_channel';
-import { readFileSync, watch, type FSWatcher } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { watchFiles } from '../config/watch.js';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { parse } from 'yaml';
@@ -38,7 +38,6 @@ export interface AccessKey {
 export const keyFileLoaded = channel('gatehouse:sigv4:keys');
 
 const MAX_SIGNING_KEYS = 10_000;
-const DEBOUNCE_MS = 200;
 
 /** One load of the key file, with its own signing-key cache (a changed secret can never hit an old entry). */
 class Snapshot {
@@ -61,8 +60,7 @@ class Snapshot {
 /** The keys of one provider. Construction reads the file and throws when it is unusable. */
 export class KeyStore {
   private current: Snapshot;
-  private watcher: FSWatcher | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private stopWatch: (() => void) | undefined;
 
   constructor(private readonly provider: string, private readonly file: string) {
     this.current = this.load();
@@ -76,32 +74,18 @@ export class KeyStore {
     return this.current.signingKey(accessKeyId, key, date, region, service);
   }
 
-  /** Watch the file's directory (a Kubernetes secret swapped by rename must be seen too). */
+  /** Re-read the file when it changes (a Kubernetes secret swapped by rename is seen too). */
   watch(): void {
-    if (this.watcher) return;
-    const name = basename(this.file);
-    try {
-      this.watcher = watch(dirname(this.file), (_event, entry) => {
-        const changed = entry?.toString();
-        if (changed !== undefined && changed !== name && !changed.startsWith('..')) return;
-        if (this.timer) clearTimeout(this.timer);
-        this.timer = setTimeout(() => this.reload(), DEBOUNCE_MS);
-      });
-      this.watcher.on('error', () => this.close());
-    } catch {
-      // An unwatchable directory leaves the keys as loaded.
-    }
+    this.stopWatch ??= watchFiles([this.file], () => this.reload());
   }
 
   close(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.watcher?.close();
-    this.watcher = undefined;
+    this.stopWatch?.();
+    this.stopWatch = undefined;
   }
 
   /** Re-read the file; a file that fails to load keeps the previous keys. */
   reload(): void {
-    this.timer = undefined;
     try {
       const next = this.load();
       if (next.fingerprint !== this.current.fingerprint) this.current = next;

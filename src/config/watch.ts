@@ -5,13 +5,18 @@ import type { LoadedConfig } from './load.js';
 
 const DEBOUNCE_MS = 200;
 
-/**
- * Watch the config file and every ${file:} secret file; call onChange (debounced ~200ms) when any
- * changes. Returns a stop function. Uses fs.watch on the directories (files replaced by rename, as
- * Kubernetes does with mounted secrets, must still trigger).
- */
+/** Watch the config file and every ${file:} secret file; see watchFiles. */
 export function watchConfig(loaded: LoadedConfig, onChange: () => void): () => void {
-  const files = [...new Set([loaded.file, ...loaded.secretFiles])];
+  return watchFiles([loaded.file, ...loaded.secretFiles], onChange);
+}
+
+/**
+ * Call onChange (debounced ~200 ms) when the content of any of `files` changes. Returns a stop
+ * function. Watches the directories, so files replaced by rename (editors, Kubernetes secret
+ * mounts) still trigger; rewrites with identical content do not. Used for configs and key files.
+ */
+export function watchFiles(paths: readonly string[], onChange: () => void): () => void {
+  const files = [...new Set(paths)];
   // Kubernetes swaps a `..data` symlink instead of touching the names we know; so events for our
   // names or for `..*` entries lead to a content comparison (which also skips no-op rewrites).
   const names = new Set(files.map((f) => basename(f)));

@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { emissionInterval } from './gcra.js';
 import { QUOTA_LUA, RATE_LUA } from './redis-scripts.js';
 import { redisTag } from './storage-key.js';
-import { StoreUnavailableError, type LimitCheck, type LimitResult, type LimitStore } from './store.js';
+import { StoreUnavailableError, type LimitSpec, type LimitCheck, type LimitResult, type LimitStore } from './store.js';
 
 export interface RedisStoreOptions {
   /** `redis://[user:password@]host:port[/db]` or `rediss://…` for TLS. */
@@ -21,6 +21,9 @@ export interface RedisStoreOptions {
 }
 
 type Reply = [allowed: number, remaining: number, resetMs: number, retryAfterMs: number];
+
+/** The burst (rate) or the quota count: what a result's `limit` reports. */
+const limitOf = (spec: LimitSpec): number => (spec.kind === 'rate' ? spec.burst : spec.count);
 
 /** The pipeline with the two scripts defined by `defineCommand` (EVALSHA, falling back to EVAL). */
 interface LimitPipeline {
@@ -80,33 +83,33 @@ export class RedisStore implements LimitStore {
     if (!this.connected) await this.#awaitStart();
     if (checks.length === 1) return [await this.#single(checks[0]!)];
     const pipeline = this.#client.pipeline() as unknown as LimitPipeline;
-    for (const { spec, key } of checks) {
-      const tag = this.#prefix + redisTag(spec.id, key);
-      if (spec.kind === 'rate') pipeline.gatehouseRate(`${tag}:r`, String(emissionInterval(spec)), spec.burst);
-      else pipeline.gatehouseQuota(`${tag}:q`, spec.count, spec.window.kind === 'fixed' ? spec.window.ms : 0);
-    }
+    for (const check of checks) this.#issue(pipeline, check);
     let replies: [Error | null, unknown][] | null;
     try {
       replies = await pipeline.exec();
     } catch (err) {
       throw this.#unavailable(err);
     }
-    return checks.map((c, i) => this.#parse(replies?.[i], c.spec.kind === 'rate' ? c.spec.burst : c.spec.count));
+    return checks.map((c, i) => this.#parse(replies?.[i], limitOf(c.spec)));
   }
 
   /** One check as a plain command, so auto-pipelining can batch it with other requests' checks. */
-  async #single({ spec, key }: LimitCheck): Promise<LimitResult> {
-    const client = this.#client as unknown as LimitPipeline;
-    const tag = this.#prefix + redisTag(spec.id, key);
+  async #single(check: LimitCheck): Promise<LimitResult> {
     let reply: unknown;
     try {
-      reply = await (spec.kind === 'rate'
-        ? client.gatehouseRate(`${tag}:r`, String(emissionInterval(spec)), spec.burst)
-        : client.gatehouseQuota(`${tag}:q`, spec.count, spec.window.kind === 'fixed' ? spec.window.ms : 0));
+      reply = await this.#issue(this.#client as unknown as LimitPipeline, check);
     } catch (err) {
       throw this.#unavailable(err);
     }
-    return this.#parse([null, reply], spec.kind === 'rate' ? spec.burst : spec.count);
+    return this.#parse([null, reply], limitOf(check.spec));
+  }
+
+  /** Queue the check's script on a pipeline, or send it on the client (auto-pipelined). */
+  #issue(target: LimitPipeline, { spec, key }: LimitCheck): unknown {
+    const tag = this.#prefix + redisTag(spec.id, key);
+    return spec.kind === 'rate'
+      ? target.gatehouseRate(`${tag}:r`, String(emissionInterval(spec)), spec.burst)
+      : target.gatehouseQuota(`${tag}:q`, spec.count, spec.window.kind === 'fixed' ? spec.window.ms : 0);
   }
 
   /** Disconnects for good (no reconnect); in-flight checks reject. */

@@ -1,7 +1,7 @@
 import type { ErrorCode } from '../errors.js';
 import type { CompiledLimit } from './compile.js';
 import type { KeyInput } from './keys.js';
-import type { PlanSet } from './plans.js';
+import type { Plan, PlanSet } from './plans.js';
 import { StoreUnavailableError, type LimitCheck, type LimitResult, type LimitStore } from './store.js';
 
 /** The limit stage's answer for one request. */
@@ -25,6 +25,16 @@ export interface LimitStores {
 
 const ALLOWED: LimitOutcome = { allowed: true };
 
+/** Limits applied together, with their `RateLimit-Policy` value built once. */
+interface LimitSet {
+  readonly limits: readonly CompiledLimit[];
+  readonly policy: string;
+}
+
+function limitSet(limits: readonly CompiledLimit[]): LimitSet {
+  return { limits, policy: limits.map((l) => l.policy).join(', ') };
+}
+
 function rateLimitHeader(limits: readonly CompiledLimit[], results: readonly LimitResult[]): string {
   let out = '';
   for (let i = 0; i < limits.length; i++) {
@@ -40,27 +50,37 @@ export class RouteLimiter {
   readonly #plans: PlanSet | undefined;
   readonly #stores: LimitStores;
   readonly #headers: boolean;
-  readonly #policy: string;
+  /** The route's own limit set, and per plan (built on first use) the route's plus the plan's. */
+  readonly #base: LimitSet;
+  readonly #withPlan = new Map<Plan, LimitSet>();
 
   constructor(limits: readonly CompiledLimit[], plans: PlanSet | undefined, stores: LimitStores, headersOnSuccess: boolean) {
     this.#limits = limits;
     this.#plans = plans;
     this.#stores = stores;
     this.#headers = headersOnSuccess;
-    this.#policy = limits.map((l) => l.policy).join(', ');
+    this.#base = limitSet(limits);
+  }
+
+  /** The limits that apply to this caller; no per-request array or header string building. */
+  #setFor(input: KeyInput): { plan: Plan | undefined; set: LimitSet } {
+    const plan = this.#plans?.planFor(input.identity);
+    if (plan === undefined) return { plan, set: this.#base };
+    let set = this.#withPlan.get(plan);
+    if (set === undefined) this.#withPlan.set(plan, (set = limitSet([...this.#limits, ...plan.limits])));
+    return { plan, set };
   }
 
   /** Names and policies of the limits that would apply (for explain; consumes nothing). */
   describe(input: KeyInput): { plan?: string; limits: { name: string; key: string; policy: string }[] } {
-    const plan = this.#plans?.planFor(input.identity);
-    const limits = plan ? [...this.#limits, ...plan.limits] : this.#limits;
-    return { ...(plan ? { plan: plan.name } : {}), limits: limits.map((l) => ({ name: l.name, key: l.key(input), policy: l.policy })) };
+    const { plan, set } = this.#setFor(input);
+    return { ...(plan ? { plan: plan.name } : {}), limits: set.limits.map((l) => ({ name: l.name, key: l.key(input), policy: l.policy })) };
   }
 
   /** Count this request against every applicable limit. */
   async check(input: KeyInput): Promise<LimitOutcome> {
-    const plan = this.#plans?.planFor(input.identity);
-    const limits = plan ? [...this.#limits, ...plan.limits] : this.#limits;
+    const { plan, set } = this.#setFor(input);
+    const limits = set.limits;
     if (limits.length === 0) return ALLOWED;
     const checks: LimitCheck[] = limits.map((l) => ({ spec: l.spec, key: l.key(input) }));
     let results: LimitResult[];
@@ -74,15 +94,14 @@ export class RouteLimiter {
       results = await this.#stores.fallback.check(checks);
       fallback = true;
     }
-    return this.#outcome(limits, results, plan?.name, fallback);
+    return this.#outcome(set, results, plan?.name, fallback);
   }
 
-  #outcome(limits: readonly CompiledLimit[], results: readonly LimitResult[], plan: string | undefined, fallback: boolean): LimitOutcome {
+  #outcome({ limits, policy }: LimitSet, results: readonly LimitResult[], plan: string | undefined, fallback: boolean): LimitOutcome {
     let worst = -1;
     for (let i = 0; i < results.length; i++) {
       if (!results[i]!.allowed && (worst === -1 || results[i]!.retryAfterMs > results[worst]!.retryAfterMs)) worst = i;
     }
-    const policy = plan ? limits.map((l) => l.policy).join(', ') : this.#policy;
     const extra = { ...(plan ? { plan } : {}), ...(fallback ? { fallback } : {}) };
     if (worst === -1) {
       if (!this.#headers) return fallback || plan ? { allowed: true, ...extra } : ALLOWED;

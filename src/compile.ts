@@ -23,7 +23,6 @@ import { compilePlans, type PlanSet } from './limits/plans.js';
 import { RouteLimiter, type LimitStores } from './limits/stage.js';
 import { InFlight } from './limits/concurrency.js';
 import { MemoryStore } from './limits/memory-store.js';
-import { RedisStore } from './limits/redis-store.js';
 
 /** Where compile reports dependency state changes (e.g. Redis down/up): once per change, not per request. */
 export interface CompileLog {
@@ -87,11 +86,13 @@ interface Shared {
   readonly upstreamCaps: Map<string, InFlight>;
 }
 
-function buildStores(config: Config, opts: CompileOptions): LimitStores {
+async function buildStores(config: Config, opts: CompileOptions): Promise<LimitStores> {
   const settings = config.limits!;
   const fallback = new MemoryStore({ maxKeys: settings.maxKeys });
   if (settings.store !== 'redis' || opts.upstreams === false) return { primary: fallback, fallback };
   const redis = settings.redis!;
+  // Loaded only when configured: the Redis client costs ~8 MB of memory in every process otherwise.
+  const { RedisStore } = await import('./limits/redis-store.js');
   const primary = new RedisStore({
     url: redis.url, prefix: redis.prefix, timeoutMs: parseDuration(redis.timeout),
     onStateChange(state, err) {
@@ -224,7 +225,7 @@ function compileRoute(route: RouteConfig, config: Config, providers: Map<string,
 export async function compileRuntime(config: Config, opts: CompileOptions): Promise<Runtime> {
   const dev = config.dev ? await loadDevIssuer(config.dev, opts.baseDir) : undefined;
   const providers = buildProviders(config, dev, opts.baseDir, opts.log);
-  const shared: Shared = { pools: new UpstreamPools(), stores: buildStores(config, opts), plans: compilePlans(config), upstreamCaps: upstreamCaps(config) };
+  const shared: Shared = { pools: new UpstreamPools(), stores: await buildStores(config, opts), plans: compilePlans(config), upstreamCaps: upstreamCaps(config) };
   const routes = config.routes.map((r) => compileRoute(r, config, providers, opts, shared));
   const specs: RouteSpec<CompiledRoute>[] = config.routes.map((r, i) => ({
     name: r.name, path: r.match.path, value: routes[i]!,

@@ -14,8 +14,8 @@ export interface DecideInput {
   readonly method: string;
   readonly url: string;
   readonly headers: IncomingHttpHeaders;
-  readonly rawHeaders?: readonly string[];
-  readonly tls?: ClientTls;
+  readonly rawHeaders?: readonly string[] | undefined;
+  readonly tls?: ClientTls | undefined;
   /** Reads the body (bounded); explain passes none (an empty body). */
   readonly body?: (limit: number) => Promise<Buffer>;
 }
@@ -37,8 +37,16 @@ export type Verdict =
   | (Common & { readonly kind: 'forward'; readonly route: CompiledRoute; readonly decision: Decision })
   | (Common & { readonly kind: 'refuse'; readonly code: ErrorCode; readonly detail?: string; readonly bearer: boolean; readonly headers?: Record<string, string> });
 
-const SKIPPED: RequestRecord['authn'] = { result: 'skipped' };
-const PUBLIC: RequestRecord['authn'] = { result: 'public' };
+const SKIPPED: RequestRecord['authn'] = Object.freeze({ result: 'skipped' });
+const PUBLIC: RequestRecord['authn'] = Object.freeze({ result: 'public' });
+
+// One frozen success outcome per provider: the audit line serializes it once, not per request.
+const AUTHN_OK = new Map<string, RequestRecord['authn']>();
+function authnOk(provider: string): RequestRecord['authn'] {
+  let authn = AUTHN_OK.get(provider);
+  if (authn === undefined) AUTHN_OK.set(provider, (authn = Object.freeze({ result: 'ok', provider })));
+  return authn;
+}
 
 /** The path part of the request target as sent (origin-form or absolute-form). */
 function rawPathOf(url: string): string {
@@ -70,10 +78,9 @@ export async function decide(runtime: Runtime, input: DecideInput): Promise<Verd
   if (route.public) return { kind: 'forward', route, decision: PUBLIC_DECISION, path, query, authn: PUBLIC };
 
   const readBody = input.body;
+  // Built with every field in place (no conditional spreads): one object per request.
   const authnInput: AuthnRequest = {
-    method: input.method, path, rawPath: rawPathOf(input.url), query, headers: input.headers,
-    ...(input.rawHeaders ? { rawHeaders: input.rawHeaders } : {}),
-    ...(input.tls ? { tls: input.tls } : {}),
+    method: input.method, path, rawPath: rawPathOf(input.url), query, headers: input.headers, rawHeaders: input.rawHeaders, tls: input.tls,
     body: readBody ? () => readBody(route.maxBodyBytes) : EMPTY_BODY,
   };
   for (const authenticator of route.authenticators) {
@@ -92,7 +99,7 @@ export async function decide(runtime: Runtime, input: DecideInput): Promise<Verd
       return { kind: 'refuse', code, ...(detail ? { detail } : {}), bearer: route.bearer, path, query, route, authn };
     }
     const identity = outcome.identity;
-    const authn: RequestRecord['authn'] = { result: 'ok', provider: identity.provider };
+    const authn = authnOk(identity.provider);
     const decision = route.policy!.evaluate(identity);
     if (decision.allow) return { kind: 'forward', route, identity, decision, path, query, authn };
     return { kind: 'refuse', code: decision.reason, detail: decision.detail, bearer: route.bearer, path, query, route, identity, authn, decision };

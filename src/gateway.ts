@@ -48,25 +48,21 @@ async function handle(runtime: Runtime, req: IncomingMessage, res: ServerRespons
   const client = resolveClient(socket.remoteAddress ?? '', socket.encrypted === true, req.headers, runtime.trusted);
   const tls = clientTls(socket);
   const verdict = await decide(runtime, {
-    method, url: req.url ?? '/', headers: req.headers, rawHeaders: req.rawHeaders, body: (limit) => readBody(req, limit), ...(tls ? { tls } : {}),
+    method, url: req.url ?? '/', headers: req.headers, rawHeaders: req.rawHeaders, body: (limit) => readBody(req, limit), tls,
   });
+  // Every field present from the start: one object shape for every record.
   const record: RequestRecord = {
     time: Date.now(), requestId, traceparent, method, path: verdict.path, host: client.host, clientAddress: client.address,
-    authn: verdict.authn, status: 0, bytesIn: 0, bytesOut: 0, durationMs: 0,
+    route: verdict.route?.name, identity: verdict.identity, authn: verdict.authn, decision: verdict.decision, limit: undefined, upstream: undefined,
+    status: 0, error: undefined, bytesIn: 0, bytesOut: 0, durationMs: 0, upstreamMs: undefined,
   };
-  if (verdict.route) record.route = verdict.route.name;
-  if (verdict.identity) record.identity = verdict.identity;
-  if (verdict.decision) record.decision = verdict.decision;
 
   if (verdict.kind === 'refuse') return refuse(res, record, start, verdict.code, { bearer: verdict.bearer, detail: verdict.detail, headers: verdict.headers });
 
   const { route, identity } = verdict;
   if (route.limiter) {
     const outcome = await route.limiter.check({ identity, clientAddress: client.address });
-    record.limit = {
-      result: outcome.allowed ? 'allowed' : outcome.code!,
-      ...(outcome.limit ? { name: outcome.limit } : {}), ...(outcome.plan ? { plan: outcome.plan } : {}), ...(outcome.fallback ? { fallback: true } : {}),
-    };
+    record.limit = { result: outcome.allowed ? 'allowed' : outcome.code!, name: outcome.limit || undefined, plan: outcome.plan || undefined, fallback: outcome.fallback || undefined };
     if (!outcome.allowed) return refuse(res, record, start, outcome.code!, { detail: outcome.limit && `limit "${outcome.limit}"`, headers: outcome.headers });
     if (outcome.headers) for (const name in outcome.headers) res.setHeader(name, outcome.headers[name]!);
   }

@@ -24,9 +24,9 @@ export interface AuthnRequest {
   readonly query: string;
   readonly headers: IncomingHttpHeaders;
   /** Header lines as received, name/value alternating (node joins repeats with ", "; SigV4 needs ","). */
-  readonly rawHeaders?: readonly string[];
+  readonly rawHeaders?: readonly string[] | undefined;
   /** Present on TLS connections. */
-  readonly tls?: ClientTls;
+  readonly tls?: ClientTls | undefined;
   /**
    * Read the whole request body (bounded by the route's maxBodySize; rejects with
    * GatehouseError('body_too_large') past it). The gateway then forwards the buffered bytes.

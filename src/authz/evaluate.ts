@@ -21,15 +21,15 @@ const ANY_AUTHENTICATED: CompiledRule = { name: 'any-authenticated', failure: ()
 export function compilePolicy(allow: readonly Static<typeof RuleSchema>[] | undefined, deny: readonly Static<typeof RuleSchema>[] | undefined): Policy {
   const denyRules = (deny ?? []).map((r, i) => compileRule(r, `deny[${i}]`));
   const allowRules = allow === undefined ? [ANY_AUTHENTICATED] : allow.map((r, i) => compileRule(r, `allow[${i}]`));
+  // Every possible decision is built (and frozen) here: evaluating allocates nothing.
+  const denied = denyRules.map((rule): Decision => Object.freeze({ allow: false, rule: rule.name, reason: 'denied_by_rule', detail: `denied by rule ${rule.name}` }));
+  const allowed = allowRules.map((rule): Decision => Object.freeze({ allow: true, rule: rule.name, reason: 'allowed' }));
+  const noMatch: Decision = Object.freeze({ allow: false, reason: 'no_rule_matched', detail: allowRules.length === 0 ? 'the route allows nobody' : 'no allow rule matched the caller' });
   return {
     evaluate(identity) {
-      for (const rule of denyRules) {
-        if (rule.failure(identity) === undefined) return { allow: false, rule: rule.name, reason: 'denied_by_rule', detail: `denied by rule ${rule.name}` };
-      }
-      for (const rule of allowRules) {
-        if (rule.failure(identity) === undefined) return { allow: true, rule: rule.name, reason: 'allowed' };
-      }
-      return { allow: false, reason: 'no_rule_matched', detail: allowRules.length === 0 ? 'the route allows nobody' : 'no allow rule matched the caller' };
+      for (let i = 0; i < denyRules.length; i++) if (denyRules[i]!.failure(identity) === undefined) return denied[i]!;
+      for (let i = 0; i < allowRules.length; i++) if (allowRules[i]!.failure(identity) === undefined) return allowed[i]!;
+      return noMatch;
     },
     trace(identity) {
       const out: ReturnType<Policy['trace']> = [];
@@ -47,4 +47,4 @@ export function compilePolicy(allow: readonly Static<typeof RuleSchema>[] | unde
 }
 
 /** The decision for a public route. */
-export const PUBLIC_DECISION: Decision = { allow: true, rule: 'public', reason: 'public' };
+export const PUBLIC_DECISION: Decision = Object.freeze({ allow: true, rule: 'public', reason: 'public' });

@@ -14,19 +14,19 @@ export interface RequestRecord {
   path: string;
   host: string;
   clientAddress: string;
-  route?: string;
-  identity?: { provider: string; issuer?: string; subject: string; clientId?: string; tenant?: string; authMethod: AuthMethod };
+  route?: string | undefined;
+  identity?: { provider: string; issuer?: string | undefined; subject: string; clientId?: string | undefined; tenant?: string | undefined; authMethod: AuthMethod } | undefined;
   authn: { result: 'ok' | 'refused' | 'public' | 'skipped'; reason?: ErrorCode; provider?: string };
-  decision?: { allow: boolean; rule?: string; reason: string };
+  decision?: { allow: boolean; rule?: string | undefined; reason: string } | undefined;
   /** The limit stage's outcome, when the route has limits or caps. */
-  limit?: { result: 'allowed' | 'rate_limited' | 'quota_exhausted' | 'limiter_unavailable' | 'concurrency_limited'; name?: string; plan?: string; fallback?: boolean };
-  upstream?: string;
+  limit?: { result: 'allowed' | 'rate_limited' | 'quota_exhausted' | 'limiter_unavailable' | 'concurrency_limited'; name?: string | undefined; plan?: string | undefined; fallback?: true | undefined } | undefined;
+  upstream?: string | undefined;
   status: number;
-  error?: ErrorCode;
+  error?: ErrorCode | undefined;
   bytesIn: number;
   bytesOut: number;
   durationMs: number;
-  upstreamMs?: number;
+  upstreamMs?: number | undefined;
 }
 
 /** The channel a finished request is published on. */

@@ -1,5 +1,5 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Registry, collectDefaultMetrics, type Metric, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { RequestRecord } from './events.js';
 
 /** Prometheus metrics fed by the `gatehouse:request:end` channel (the pipeline never calls them). */
@@ -8,28 +8,101 @@ export interface Metrics {
   close(): void;
 }
 
+const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
+
+/**
+ * Per-route tallies, updated with a few map lookups and additions per request. prom-client's own
+ * `inc(labels)`/`observe(labels)` sort and hash the label object on every call (≈ 3.5 µs per
+ * request measured); here that work happens once per scrape instead.
+ */
+class RouteTally {
+  /** status → code → requests */
+  readonly requests = new Map<number, Map<string, number>>();
+  /** Non-cumulative bucket counts; the last slot is +Inf. */
+  readonly buckets = new Float64Array(DURATION_BUCKETS.length + 1);
+  sum = 0;
+  count = 0;
+  /** `limit \0 result \0 fallback` → decisions */
+  readonly limits = new Map<string, number>();
+
+  add(r: RequestRecord): void {
+    let byCode = this.requests.get(r.status);
+    if (byCode === undefined) this.requests.set(r.status, (byCode = new Map()));
+    const code = r.error ?? 'ok';
+    byCode.set(code, (byCode.get(code) ?? 0) + 1);
+    const seconds = r.durationMs / 1000;
+    let i = 0;
+    while (i < DURATION_BUCKETS.length && seconds > DURATION_BUCKETS[i]!) i++;
+    this.buckets[i]!++;
+    this.sum += seconds;
+    this.count++;
+    if (r.limit) {
+      const key = `${r.limit.name ?? '-'}\0${r.limit.result}\0${r.limit.fallback ? 'true' : 'false'}`;
+      this.limits.set(key, (this.limits.get(key) ?? 0) + 1);
+    }
+  }
+}
+
+/** The duration histogram in prom-client's metric shape, rendered from the tallies at scrape time. */
+function durationHistogram(tallies: Map<string, RouteTally>): Metric {
+  const name = 'gatehouse_request_duration_seconds';
+  const metric = {
+    name,
+    help: 'Time from request to response end, by route.',
+    type: 'histogram',
+    aggregator: 'sum',
+    get(): Promise<MetricObjectWithValues<MetricValue<string>>> {
+      const values: MetricValue<string>[] = [];
+      for (const [route, t] of tallies) {
+        let cumulative = 0;
+        for (let i = 0; i <= DURATION_BUCKETS.length; i++) {
+          cumulative += t.buckets[i]!;
+          const le = i < DURATION_BUCKETS.length ? DURATION_BUCKETS[i]! : '+Inf';
+          values.push({ labels: { le, route }, value: cumulative, metricName: `${name}_bucket` } as MetricValue<string>);
+        }
+        values.push({ labels: { route }, value: t.sum, metricName: `${name}_sum` } as MetricValue<string>);
+        values.push({ labels: { route }, value: t.count, metricName: `${name}_count` } as MetricValue<string>);
+      }
+      return Promise.resolve({ name, help: metric.help, type: 'histogram', values, aggregator: 'sum' } as unknown as MetricObjectWithValues<MetricValue<string>>);
+    },
+    reset(): void { tallies.clear(); },
+  };
+  return metric as unknown as Metric;
+}
+
 /** Subscribe request, decision and limit counters; exposed on the admin port at `/metrics`. */
 export function startMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'gatehouse_process_' });
-  const requests = new Counter({
+  const tallies = new Map<string, RouteTally>();
+  new Counter({
     name: 'gatehouse_requests_total', help: 'Requests by route, status and reason code (`ok` when forwarded without error).',
     labelNames: ['route', 'status', 'code'] as const, registers: [registry],
+    collect() {
+      this.reset();
+      for (const [route, t] of tallies) for (const [status, byCode] of t.requests) for (const [code, n] of byCode) this.inc({ route, status, code }, n);
+    },
   });
-  const duration = new Histogram({
-    name: 'gatehouse_request_duration_seconds', help: 'Time from request to response end, by route.',
-    labelNames: ['route'] as const, buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry],
-  });
-  const limits = new Counter({
+  new Counter({
     name: 'gatehouse_limit_decisions_total', help: 'Limit stage outcomes by route, limit and result (allowed, rate_limited, quota_exhausted, limiter_unavailable, concurrency_limited).',
     labelNames: ['route', 'limit', 'result', 'fallback'] as const, registers: [registry],
+    collect() {
+      this.reset();
+      for (const [route, t] of tallies) {
+        for (const [key, n] of t.limits) {
+          const [limit, result, fallback] = key.split('\0') as [string, string, string];
+          this.inc({ route, limit, result, fallback }, n);
+        }
+      }
+    },
   });
+  registry.registerMetric(durationHistogram(tallies));
   const onRecord = (message: unknown): void => {
     const r = message as RequestRecord;
     const route = r.route ?? '-';
-    requests.inc({ route, status: r.status, code: r.error ?? 'ok' });
-    duration.observe({ route }, r.durationMs / 1000);
-    if (r.limit) limits.inc({ route, limit: r.limit.name ?? '-', result: r.limit.result, fallback: r.limit.fallback ? 'true' : 'false' });
+    let t = tallies.get(route);
+    if (t === undefined) tallies.set(route, (t = new RouteTally()));
+    t.add(r);
   };
   subscribe('gatehouse:request:end', onRecord);
   return { registry, close: () => unsubscribe('gatehouse:request:end', onRecord) };

@@ -38,9 +38,11 @@ export async function startListener(listen: NonNullable<Config['listen']>, handl
   };
   let active = 0;
   let draining = false;
+  // One shared listener (no closure per request): a response closes exactly once.
+  const done = (): void => { active--; };
   const counted: Handler = (req, res) => {
     active++;
-    res.once('close', () => { active--; });
+    res.on('close', done);
     // While draining, ask keep-alive clients to go elsewhere after this response.
     if (draining) res.setHeader('connection', 'close');
     handler(req, res);

@@ -1,0 +1,84 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { formatAuditLine, startAuditSink } from '../../src/audit/sink.js';
+import { startMetrics } from '../../src/observe/metrics.js';
+import { requestEnd, type RequestRecord } from '../../src/observe/events.js';
+
+const identity = Object.freeze({ provider: 'entra', issuer: 'https://login.example/v2.0', subject: 'oid-1', tenant: 't1', authMethod: 'jwt' as const });
+
+function record(overrides: Partial<RequestRecord> = {}): RequestRecord {
+  return {
+    time: Date.UTC(2026, 10, 21, 10, 0, 0, 5), requestId: 'r1', traceparent: '00-aa-bb-01', method: 'GET', path: '/x', host: 'api.example',
+    clientAddress: '203.0.113.9', authn: { result: 'ok', provider: 'entra' }, status: 200, bytesIn: 0, bytesOut: 12, durationMs: 1.23456,
+    route: 'api', identity, decision: { allow: true, rule: 'readers', reason: 'allowed' }, upstreamMs: 0.5, upstream: 'http://10.0.0.5',
+    ...overrides,
+  };
+}
+
+test('an audit line is one JSON object with the envelope first and the fields in their stable order', () => {
+  const line = formatAuditLine(record());
+  assert.ok(line.endsWith('}\n') && !line.slice(0, -1).includes('\n'));
+  const parsed = JSON.parse(line) as Record<string, unknown>;
+  assert.deepEqual(Object.keys(parsed), [
+    'level', 'time', 'type', 'request_id', 'traceparent', 'route', 'method', 'path', 'host', 'client_address', 'identity', 'authn',
+    'decision', 'limit', 'upstream', 'status', 'error', 'bytes_in', 'bytes_out', 'duration_ms', 'upstream_ms',
+  ]);
+  assert.equal(parsed.time, '2026-11-21T10:00:00.005Z');
+  assert.equal(parsed.type, 'audit');
+  assert.equal(parsed.duration_ms, 1.235);
+  // Absent identity fields are omitted, present ones keep their order.
+  assert.deepEqual(Object.keys(parsed.identity as object), ['provider', 'issuer', 'subject', 'tenant', 'auth_method']);
+  assert.equal(parsed.limit, null);
+  assert.equal(parsed.error, null);
+});
+
+test('hostile strings in a request cannot break out of the audit line', () => {
+  const evil = '/a"},"status":1}\n{"forged":true\u2028\u0000';
+  const line = formatAuditLine(record({ path: evil, host: 'h"\n', route: undefined, identity: undefined, upstreamMs: undefined, time: 0 }));
+  assert.equal(line.split('\n').length, 2, 'exactly one line');
+  const parsed = JSON.parse(line) as Record<string, unknown>;
+  assert.equal(parsed.path, evil);
+  assert.equal(parsed.status, 200);
+  assert.equal(parsed.route, null);
+  assert.equal(parsed.identity, null);
+  assert.equal(parsed.upstream_ms, null);
+  assert.equal(parsed.time, '1970-01-01T00:00:00.000Z');
+});
+
+test('the file sink writes every published request as a line, flushed on close', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'gatehouse-audit-')), 'audit.log');
+  const sink = startAuditSink({ sink: 'file', path });
+  for (let i = 0; i < 500; i++) requestEnd.publish(record({ requestId: `r${i}` }));
+  await sink.close();
+  const lines = readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { request_id: string });
+  assert.deepEqual(lines.map((l) => l.request_id), Array.from({ length: 500 }, (_, i) => `r${i}`));
+});
+
+test('metrics: request counter, duration histogram and limit counter in Prometheus text', async () => {
+  const metrics = startMetrics();
+  try {
+    for (let i = 0; i < 3; i++) requestEnd.publish(record({ durationMs: 3 }));
+    requestEnd.publish(record({ status: 401, error: 'token_expired', durationMs: 20_000, identity: undefined }));
+    requestEnd.publish(record({ route: undefined, status: 404, error: 'route_not_found', durationMs: 0.2 }));
+    requestEnd.publish(record({ status: 429, error: 'rate_limited', limit: { result: 'rate_limited', name: 'per-sub' } }));
+    const text = await metrics.registry.metrics();
+    assert.match(text, /^gatehouse_requests_total\{route="api",status="200",code="ok"\} 3$/m);
+    assert.match(text, /^gatehouse_requests_total\{route="api",status="401",code="token_expired"\} 1$/m);
+    assert.match(text, /^gatehouse_requests_total\{route="-",status="404",code="route_not_found"\} 1$/m);
+    assert.match(text, /^# TYPE gatehouse_request_duration_seconds histogram$/m);
+    // 3 ms lands in le=0.005; buckets are cumulative; 20 s only in +Inf.
+    assert.match(text, /^gatehouse_request_duration_seconds_bucket\{le="0.0025",route="api"\} 1$/m);
+    assert.match(text, /^gatehouse_request_duration_seconds_bucket\{le="0.005",route="api"\} 4$/m);
+    assert.match(text, /^gatehouse_request_duration_seconds_bucket\{le="10",route="api"\} 4$/m);
+    assert.match(text, /^gatehouse_request_duration_seconds_bucket\{le="\+Inf",route="api"\} 5$/m);
+    assert.match(text, /^gatehouse_request_duration_seconds_count\{route="api"\} 5$/m);
+    assert.match(text, /^gatehouse_limit_decisions_total\{route="api",limit="per-sub",result="rate_limited",fallback="false"\} 1$/m);
+    // A scrape does not double-count: the second rendering shows the same totals.
+    assert.match(await metrics.registry.metrics(), /^gatehouse_requests_total\{route="api",status="200",code="ok"\} 3$/m);
+  } finally {
+    metrics.close();
+  }
+});

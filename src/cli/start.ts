@@ -1,11 +1,17 @@
+import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
+import { loadConfig } from '../config/load.js';
+import { workerCount } from '../config/semantic.js';
 import { createLogger } from '../observe/log.js';
+import { runCluster, runClusterWorker } from '../server/cluster.js';
 import { runGateway } from '../server/run.js';
 import { startSampleUpstream } from '../upstream/sample.js';
 import { configPath, reportError, SAMPLE_UPSTREAM_PORT } from './common.js';
 
-/** `gatehouse start`: serve until SIGTERM/SIGINT, then drain and exit 0. SIGHUP reloads. */
+/** `gatehouse start`: serve until SIGTERM/SIGINT, then drain and exit 0. SIGHUP reloads. With `workers` > 1, the primary of a cluster. */
 export async function startCommand(args: string[]): Promise<number> {
+  // node:cluster re-runs this command in each worker; the primary sends it everything it needs.
+  if (cluster.isWorker) return runClusterWorker(createLogger());
   const { values } = parseArgs({
     args,
     options: {
@@ -22,10 +28,12 @@ export async function startCommand(args: string[]): Promise<number> {
   try {
     const sample = samplePort !== undefined ? await startSampleUpstream(Number(samplePort)) : undefined;
     if (sample) log.info({ port: sample.port }, 'sample upstream listening');
-    const gateway = await runGateway(file, log, {
+    const overrides = {
       ...(values.port ? { port: Number(values.port) } : {}),
       ...(values['admin-port'] ? { adminPort: Number(values['admin-port']) } : {}),
-    });
+    };
+    const loaded = await loadConfig(file);
+    const gateway = workerCount(loaded.config) > 1 ? await runCluster(loaded, log, overrides) : await runGateway(file, log, { ...overrides, loaded });
     return await new Promise<number>((resolve) => {
       let stopping = false;
       const stop = (signal: string): void => {

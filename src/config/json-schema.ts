@@ -78,6 +78,8 @@ export function describeType(schema: JsonSchema, nameObject: ObjectNamer = () =>
     if (members.every((m) => m.const !== undefined)) return `one of: ${members.map((m) => String(m.const)).join(', ')}`;
     return [...new Set(members.map((m) => describeType(m, nameObject)))].join(' or ');
   }
+  // A wrapper (anyOf/oneOf) around a single member: describe the member.
+  if (members.length === 1 && members[0] !== schema) return describeType(members[0]!, nameObject);
   if (schema.const !== undefined) return JSON.stringify(schema.const);
   if (schema.type === 'string') return unitOf(schema) ?? 'string';
   if (schema.type === 'array') {

@@ -6,7 +6,7 @@ import { asJson, schemasAt, valueKind } from './json-schema.js';
 import { isWithin } from './pointer.js';
 import { resolveReferences } from './references.js';
 import { ConfigSchema, type Config } from './schema.js';
-import { semanticIssues } from './semantic.js';
+import { semanticIssues, workerWarnings } from './semantic.js';
 import { schemaIssues, type ShowValue } from './validate.js';
 import { parseSource } from './yaml-source.js';
 
@@ -60,7 +60,8 @@ export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEn
 /** `port: ${env:PORT}` gives the string "8080": convert it when the schema wants a number or boolean there. */
 function coerceScalar(segments: readonly string[], text: string): unknown {
   const schemas = schemasAt(asJson(ConfigSchema), segments);
-  if (schemas.length === 0 || schemas.some((s) => s.type === 'string')) return text;
+  // A free-form string keeps the text; a string constant (`workers: auto`) does not stop a number.
+  if (schemas.length === 0 || schemas.some((s) => s.type === 'string' && s.const === undefined)) return text;
   const types = new Set(schemas.map((s) => s.type));
   if ((types.has('integer') || types.has('number')) && /^-?[0-9]+(\.[0-9]+)?$/.test(text.trim())) return Number(text.trim());
   if (types.has('boolean') && /^(true|false)$/.test(text.trim())) return text.trim() === 'true';
@@ -90,5 +91,5 @@ function configWarnings(config: Config): string[] {
   config.routes.forEach((route, i) => {
     if (route.token?.query !== undefined) warnings.push(`routes[${i}] (${route.name}) accepts tokens in the query string; URLs end up in logs`);
   });
-  return warnings;
+  return [...warnings, ...workerWarnings(config)];
 }

@@ -1,4 +1,5 @@
 import { BlockList, isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import type { ConfigIssue } from './issue.js';
 import { asJson, schemasAt, unitOf } from './json-schema.js';
 import { fromPointer, toPointer } from './pointer.js';
@@ -124,4 +125,25 @@ function tlsIssues(config: Config): ConfigIssue[] {
     }
   });
   return issues;
+}
+
+/** How many processes serve the public port: `workers`, with `auto` = one per available CPU. */
+export function workerCount(config: Config): number {
+  const workers = config.workers ?? 1;
+  return workers === 'auto' ? availableParallelism() : workers;
+}
+
+/** With several workers, in-process limit state and concurrency caps count per worker, not per gateway. */
+export function workerWarnings(config: Config): string[] {
+  const n = workerCount(config);
+  if (n <= 1) return [];
+  const warnings: string[] = [];
+  const limited = config.routes.some((r) => (r.limits?.length ?? 0) > 0 || (r.plan === true && config.plans !== undefined));
+  if (limited && config.limits?.store !== 'redis') {
+    warnings.push(`workers: ${n} with limits.store: memory: each worker keeps its own rate-limit and quota budgets, so callers can get up to ${n}× the configured limits; use limits.store: redis for fleet-exact limits`);
+  }
+  if (config.routes.some((r) => r.concurrency !== undefined || r.upstream.maxInFlight !== undefined)) {
+    warnings.push(`workers: ${n}: concurrency caps (routes[].concurrency, upstream.maxInFlight) apply per worker, so up to ${n}× the configured requests can be in flight`);
+  }
+  return warnings;
 }

@@ -60,7 +60,8 @@ function unionIssues(schema: TSchema, path: string, value: unknown, show: ShowVa
   const members = variants(asJson(schema));
   const fits = members.filter((m) => acceptsKind(m, valueKind(value)));
   if (fits.length === 0 || fits.every((m) => m.const !== undefined)) {
-    const expected = describeType({ anyOf: fits.length > 0 ? fits : members });
+    // No member takes this kind of value, or only constants do (none matched): name every member.
+    const expected = describeType({ anyOf: members });
     return [{ path, message: `expected ${expected}, got ${show(path, value)}` }];
   }
   const tagged = byType(fits, path, value, show);

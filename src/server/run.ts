@@ -5,15 +5,21 @@ import { parseDuration } from '../config/units.js';
 import { compileRuntime, type Runtime } from '../compile.js';
 import { createGateway, type RuntimeRef } from '../gateway.js';
 import { startListener, type Listener } from './listen.js';
-import { startAdmin, type AdminServer } from '../admin/server.js';
+import { runtimeAdminSource, startAdmin, type AdminServer } from '../admin/server.js';
 import { startAuditSink, type AuditSink } from '../audit/sink.js';
-import { startMetrics } from '../observe/metrics.js';
+import { startMetrics, type Metrics } from '../observe/metrics.js';
+import type { AssertionSigner } from '../forward/assertion.js';
 
 /** A running gateway process: public listener, admin listener, audit sink, config watcher. */
 export interface RunningGateway {
   readonly port: number;
-  readonly adminPort: number;
+  /** Undefined in a cluster worker, which binds no admin listener. */
+  readonly adminPort: number | undefined;
   readonly ref: RuntimeRef;
+  /** This process's metrics registry (a cluster worker reports it to the primary). */
+  readonly metrics: Metrics;
+  /** Every provider has keys and the gateway is not draining. */
+  readiness(): { ready: boolean; draining: boolean; providers: Record<string, boolean> };
   /** Re-read the config and secret files; on error keep serving the old config. */
   reload(): Promise<boolean>;
   /** Graceful stop: readiness goes 503, no new connections, in-flight requests finish up to the grace period. */
@@ -30,27 +36,44 @@ const DEV_WARNING = [
   '',
 ].join('\n');
 
-function logWarnings(loaded: LoadedConfig, runtime: Runtime, log: Logger): void {
+/** Print config and route warnings (and the dev-issuer banner); once per start. */
+export function logWarnings(loaded: LoadedConfig, runtime: Pick<Runtime, 'warnings'>, log: Logger): void {
   if (loaded.config.dev) process.stderr.write(DEV_WARNING + '\n');
   for (const w of loaded.warnings) log.warn({ file: loaded.file }, w);
   for (const w of runtime.warnings) log.warn({ file: loaded.file, route: w.route, other: w.other }, w.message);
 }
 
+export interface RunOptions {
+  port?: number;
+  adminPort?: number;
+  /** The config file already loaded by the caller (read once, not twice). */
+  loaded?: LoadedConfig;
+  /**
+   * Run as one of several cluster workers: no admin listener, no config-file watch and no start-up
+   * warnings (the primary does those once, and tells the worker when to reload).
+   */
+  worker?: boolean;
+  /** Sign identity assertions with this signer (cluster workers share the primary's key). */
+  signer?: AssertionSigner;
+}
+
 /** Load, compile and serve a config file until stop(). */
-export async function runGateway(configFile: string, log: Logger, overrides: { port?: number; adminPort?: number } = {}): Promise<RunningGateway> {
-  let loaded = await loadConfig(configFile);
-  const listenCfg = { ...loaded.config.listen!, ...(overrides.port !== undefined ? { port: overrides.port } : {}) };
-  const adminCfg = { ...loaded.config.admin!, ...(overrides.adminPort !== undefined ? { port: overrides.adminPort } : {}) };
-  const runtime = await compileRuntime(loaded.config, { baseDir: loaded.baseDir, log });
-  logWarnings(loaded, runtime, log);
+export async function runGateway(configFile: string, log: Logger, options: RunOptions = {}): Promise<RunningGateway> {
+  let loaded = options.loaded ?? await loadConfig(configFile);
+  const worker = options.worker === true;
+  const listenCfg = { ...loaded.config.listen!, ...(options.port !== undefined ? { port: options.port } : {}) };
+  const adminCfg = { ...loaded.config.admin!, ...(options.adminPort !== undefined ? { port: options.adminPort } : {}) };
+  const runtime = await compileRuntime(loaded.config, { baseDir: loaded.baseDir, log, ...(options.signer ? { signer: options.signer } : {}) });
+  if (!worker) logWarnings(loaded, runtime, log);
   const ref: RuntimeRef = { current: runtime };
   const audit: AuditSink = startAuditSink(loaded.config.audit!);
   const metrics = startMetrics();
+  let draining = false;
   const started = runtime.start();
   const listener: Listener = await startListener(listenCfg, createGateway(ref, (err) => log.error({ err }, 'request failed')));
-  const admin: AdminServer = await startAdmin(adminCfg.host, adminCfg.port, ref, metrics);
+  const admin: AdminServer | undefined = worker ? undefined : await startAdmin(adminCfg.host, adminCfg.port, runtimeAdminSource(ref, metrics));
   await started;
-  log.info({ port: listener.port, admin: admin.port, routes: runtime.routes.length, ready: runtime.readiness() }, 'gatehouse listening');
+  log.info({ port: listener.port, admin: admin?.port, routes: runtime.routes.length, ready: runtime.readiness() }, 'gatehouse listening');
 
   let reloading = Promise.resolve(true);
   const reload = (): Promise<boolean> => {
@@ -74,20 +97,27 @@ export async function runGateway(configFile: string, log: Logger, overrides: { p
     });
     return reloading;
   };
-  let stopWatch = watchConfig(loaded, () => { void reload(); });
-  const restartWatch = (): void => { stopWatch(); stopWatch = watchConfig(loaded, () => { void reload(); }); };
+  const watch = (): (() => void) => (worker ? () => {} : watchConfig(loaded, () => { void reload(); }));
+  let stopWatch = watch();
+  const restartWatch = (): void => { stopWatch(); stopWatch = watch(); };
 
   return {
     port: listener.port,
-    adminPort: admin.port,
+    adminPort: admin?.port,
     ref,
+    metrics,
+    readiness() {
+      const r = ref.current.readiness();
+      return { ready: r.ready && !draining, draining, providers: r.providers };
+    },
     reload,
     async stop() {
       stopWatch();
-      admin.setDraining();
+      draining = true;
+      admin?.setDraining();
       const result = await listener.drain(parseDuration(loaded.config.listen!.shutdownGrace));
       await ref.current.close();
-      await admin.close();
+      await admin?.close();
       await audit.close();
       metrics.close();
       return result;

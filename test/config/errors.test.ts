@@ -155,3 +155,16 @@ describe('config errors: secret references', () => {
     assert.ok(!error.message.includes('s3cr3t-file-content'));
   });
 });
+
+describe('config errors: workers', () => {
+  it('names every accepted form when no member matches', () => {
+    issueAt(loadError(`workers: many\n${VALID_YAML}`), '/workers', 'expected integer or "auto", got string "many"');
+  });
+
+  it('takes a worker count from an environment reference, and refuses a bad one without echoing it', async () => {
+    const { loadConfigText } = await import('../../src/config/load.js');
+    assert.equal(loadConfigText(`workers: \${env:W}\n${VALID_YAML}`, FILE, { W: '3' }).config.workers, 3);
+    assert.equal(loadConfigText(`workers: \${env:W}\n${VALID_YAML}`, FILE, { W: 'auto' }).config.workers, 'auto');
+    issueAt(loadError(`workers: \${env:W}\n${VALID_YAML}`, { W: 'x' }), '/workers', 'expected integer or "auto", got string (value from ${env:W})');
+  });
+});

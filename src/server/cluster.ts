@@ -1,0 +1,341 @@
+import cluster, { type Worker } from 'node:cluster';
+import { generateKeyPairSync } from 'node:crypto';
+import type { Logger } from 'pino';
+import { AggregatorRegistry } from 'prom-client';
+import { compileRuntime } from '../compile.js';
+import { ConfigError, loadConfig, type ConfigIssue, type LoadedConfig } from '../config/load.js';
+import { workerCount } from '../config/semantic.js';
+import { parseDuration } from '../config/units.js';
+import { watchConfig } from '../config/watch.js';
+import { startAdmin, type AdminSource } from '../admin/server.js';
+import { createAssertionSigner } from '../forward/assertion.js';
+import { logWarnings, runGateway, type RunningGateway } from './run.js';
+
+// Primary ↔ worker protocol. A worker says hello once it listens for messages (anything sent
+// earlier would be lost), gets its settings, and answers questions by id.
+type Question = 'readiness' | 'reload' | 'metrics';
+type ToWorker =
+  | { type: 'gatehouse:init'; file: string; port?: number; issuer: string; key: string }
+  | { type: 'gatehouse:ask'; id: number; question: Question }
+  | { type: 'gatehouse:stop' };
+type FromWorker =
+  | { type: 'gatehouse:hello' }
+  | { type: 'gatehouse:ready'; port: number }
+  | { type: 'gatehouse:failed'; error: string; config?: { file: string; issues: ConfigIssue[] } }
+  | { type: 'gatehouse:answer'; id: number; body: unknown }
+  | { type: 'gatehouse:stopped'; forced: number };
+interface WorkerReadiness { ready: boolean; draining: boolean; providers: Record<string, boolean> }
+
+/** A worker that does not answer a readiness question within this makes the gateway not ready. */
+const READY_TIMEOUT_MS = 500;
+const METRICS_TIMEOUT_MS = 2000;
+const RELOAD_TIMEOUT_MS = 60_000;
+/** Restart backoff: doubles per crash from the first, up to the last; reset once a worker stays up. */
+const BACKOFF_MS = [250, 30_000] as const;
+const STABLE_MS = 30_000;
+/** After the shutdown grace, a worker gets this long to exit before it is killed. */
+const STOP_MARGIN_MS = 5000;
+
+/** A running cluster primary: it serves the admin port; its workers serve the public port. */
+export interface RunningCluster {
+  readonly port: number;
+  readonly adminPort: number;
+  /** Validate the config once here, then have every worker reload it; false when any could not. */
+  reload(): Promise<boolean>;
+  /** Every worker drains as a single process would; resolves once all have exited. */
+  stop(): Promise<{ forced: number }>;
+}
+
+interface Slot {
+  worker: Worker | undefined;
+  /** The worker listens for messages (said hello). */
+  greeted: boolean;
+  /** The worker has reported ready (and not exited since). */
+  ready: boolean;
+  startedAt: number;
+  /** Crashes in a row, each within STABLE_MS of its start. */
+  crashes: number;
+  forced: number;
+  restart: NodeJS.Timeout | undefined;
+}
+
+let nextQuestion = 0;
+/** Questions waiting for an answer, by id; a worker's exit answers its own with undefined. */
+const pending = new Map<number, { worker: Worker; done: (body?: unknown) => void }>();
+
+/** Ask one worker; undefined when it does not answer in time or exits first. */
+function ask<T>(worker: Worker, question: Question, timeoutMs: number): Promise<T | undefined> {
+  return new Promise((resolve) => {
+    const id = nextQuestion++;
+    const done = (body?: unknown): void => {
+      clearTimeout(timer);
+      pending.delete(id);
+      resolve(body as T | undefined);
+    };
+    const timer = setTimeout(done, timeoutMs);
+    if (worker.isDead() || !worker.isConnected()) return done();
+    pending.set(id, { worker, done });
+    worker.send({ type: 'gatehouse:ask', id, question } satisfies ToWorker, (err: Error | null) => { if (err) done(); });
+  });
+}
+
+function forgetQuestions(worker: Worker): void {
+  for (const q of [...pending.values()]) if (q.worker === worker) q.done();
+}
+
+/** A P-256 key for identity assertions, made once in the primary and handed to every worker over IPC. */
+function assertionKey(loaded: LoadedConfig): string {
+  if (loaded.config.assertion?.privateKey) return loaded.config.assertion.privateKey;
+  return generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+}
+
+/** The workers of one primary: forks them, restarts the ones that die, stops them all. */
+class Fleet {
+  readonly slots: Slot[];
+  private running = false;
+  private stopping = false;
+  private failStart!: (err: Error) => void;
+  /** Rejects when any worker exits before every worker is ready: the start fails (no restart loop). */
+  private readonly startFailed = new Promise<never>((_, reject) => { this.failStart = reject; });
+
+  constructor(count: number, private readonly init: ToWorker, private readonly log: Logger) {
+    this.slots = Array.from({ length: count }, () => ({ worker: undefined, greeted: false, ready: false, startedAt: 0, crashes: 0, forced: 0, restart: undefined }));
+    this.startFailed.catch(() => {});
+  }
+
+  /** Fork every worker; resolves with the shared public port once all are ready. */
+  async start(): Promise<number> {
+    try {
+      const [port = 0] = await Promise.race([Promise.all(this.slots.map((s) => this.fork(s))), this.startFailed]);
+      this.running = true;
+      return port;
+    } catch (err) {
+      this.stopping = true;
+      await Promise.all(this.slots.map((s) => kill(s.worker)));
+      throw err;
+    }
+  }
+
+  /** Workers that have reported ready and are still running. */
+  live(): Worker[] {
+    return this.slots.flatMap((s) => (s.worker && s.ready ? [s.worker] : []));
+  }
+
+  /** Tell every worker to drain; kill the ones still running `limitMs` later. Resolves with the forced count. */
+  async stop(limitMs: number): Promise<number> {
+    this.stopping = true;
+    for (const s of this.slots) clearTimeout(s.restart);
+    await Promise.all(this.slots.map(async (s) => {
+      const w = s.worker;
+      if (!w || w.isDead()) return;
+      // A worker that has not said hello yet would miss the message: it is told on hello.
+      if (s.greeted && w.isConnected()) w.send({ type: 'gatehouse:stop' } satisfies ToWorker);
+      if (!(await exited(w, limitMs))) {
+        this.log.warn({ worker: w.id, pid: w.process.pid }, 'worker did not stop in time; killing it');
+        await kill(w);
+      }
+    }));
+    return this.slots.reduce((sum, s) => sum + s.forced, 0);
+  }
+
+  private fork(slot: Slot): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const worker = cluster.fork();
+      Object.assign(slot, { worker, greeted: false, ready: false, startedAt: Date.now(), forced: 0 });
+      let failure: Error | undefined;
+      worker.on('error', (err: Error) => this.log.warn({ worker: worker.id, err: err.message }, 'worker channel error'));
+      worker.on('message', (msg: FromWorker) => {
+        switch (msg.type) {
+          case 'gatehouse:hello': slot.greeted = true; worker.send(this.stopping ? { type: 'gatehouse:stop' } satisfies ToWorker : this.init); break;
+          case 'gatehouse:ready': slot.ready = true; resolve(msg.port); break;
+          case 'gatehouse:answer': pending.get(msg.id)?.done(msg.body); break;
+          case 'gatehouse:stopped': slot.forced = msg.forced; break;
+          case 'gatehouse:failed':
+            failure = msg.config ? new ConfigError(msg.config.file, msg.config.issues) : new Error(`worker ${worker.id} failed to start: ${msg.error}`);
+            break;
+        }
+      });
+      worker.once('exit', (code: number | null, signal: string | null) => {
+        const wasReady = slot.ready;
+        slot.ready = false;
+        forgetQuestions(worker);
+        const err = failure ?? new Error(`worker ${worker.id} exited (${signal ?? `code ${code}`})${wasReady ? '' : ' before it was ready'}`);
+        reject(err);
+        if (this.stopping) return;
+        if (!this.running) return this.failStart(err);
+        this.restartLater(slot, { worker: worker.id, pid: worker.process.pid, code, signal, ...(wasReady ? {} : { error: err.message }) });
+      });
+    });
+  }
+
+  /** Crashes in quick succession back off exponentially, so a crash loop does not spin. */
+  private restartLater(slot: Slot, exit: Record<string, unknown>): void {
+    slot.crashes = Date.now() - slot.startedAt > STABLE_MS ? 1 : slot.crashes + 1;
+    const delay = Math.min(BACKOFF_MS[0] * 2 ** (slot.crashes - 1), BACKOFF_MS[1]);
+    this.log.error({ ...exit, restartInMs: delay }, 'worker exited; restarting it');
+    slot.restart = setTimeout(() => {
+      slot.restart = undefined;
+      this.fork(slot).then(() => this.log.info({ worker: slot.worker?.id, pid: slot.worker?.process.pid }, 'worker restarted'), () => {});
+    }, delay);
+  }
+}
+
+/** Fork `workers` processes serving `loaded` on a shared port; resolves once every one is ready. */
+export async function runCluster(loaded: LoadedConfig, log: Logger, options: { port?: number; adminPort?: number } = {}): Promise<RunningCluster> {
+  const count = workerCount(loaded.config);
+  const issuer = loaded.config.assertion!.issuer;
+  const key = assertionKey(loaded);
+  const signer = await createAssertionSigner({ issuer, privateKeyPem: key });
+  // Compile once here so compile errors and warnings print once, and the dev issuer's key file
+  // exists before the workers read it.
+  const check = await compileRuntime(loaded.config, { baseDir: loaded.baseDir, upstreams: false, signer });
+  logWarnings(loaded, check, log);
+  const routes = check.routes.length;
+  await check.close();
+
+  const fleet = new Fleet(count, { type: 'gatehouse:init', file: loaded.file, issuer, key, ...(options.port !== undefined ? { port: options.port } : {}) }, log);
+  const admin = await startAdmin(loaded.config.admin!.host, options.adminPort ?? loaded.config.admin!.port, clusterAdminSource(fleet, signer.jwks));
+  const port = await fleet.start().catch(async (err: unknown) => { await admin.close(); throw err; });
+  log.info({ port, admin: admin.port, workers: count, routes, pids: fleet.live().map((w) => w.process.pid) }, 'gatehouse listening');
+
+  let reloading = Promise.resolve(true);
+  const reload = (): Promise<boolean> => {
+    reloading = reloading.then(async () => {
+      try {
+        loaded = await loadConfig(loaded.file);
+      } catch (err) {
+        log.error({ err: err instanceof Error ? err.message : String(err) }, 'configuration reload failed; still serving the previous configuration');
+        return false;
+      }
+      restartWatch();
+      if (workerCount(loaded.config) !== count) log.warn({ workers: count }, 'a change of `workers` takes effect at the next start');
+      const live = fleet.live();
+      const results = await Promise.all(live.map((w) => ask<boolean>(w, 'reload', RELOAD_TIMEOUT_MS)));
+      const failed = live.filter((_, i) => results[i] !== true).map((w) => w.id);
+      if (failed.length === 0) log.info({ workers: live.length }, 'configuration reloaded in every worker');
+      else log.error({ workers: failed }, 'configuration reload failed in some workers; they keep their previous configuration');
+      return failed.length === 0;
+    });
+    return reloading;
+  };
+  let stopWatch = watchConfig(loaded, () => { void reload(); });
+  const restartWatch = (): void => { stopWatch(); stopWatch = watchConfig(loaded, () => { void reload(); }); };
+
+  return {
+    port,
+    adminPort: admin.port,
+    reload,
+    async stop() {
+      stopWatch();
+      admin.setDraining();
+      const forced = await fleet.stop(parseDuration(loaded.config.listen!.shutdownGrace) + STOP_MARGIN_MS);
+      await admin.close();
+      return { forced };
+    },
+  };
+}
+
+/** Whether the worker has exited within `ms`. */
+function exited(worker: Worker, ms: number): Promise<boolean> {
+  if (worker.isDead()) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => { worker.off('exit', onExit); resolve(false); }, ms);
+    const onExit = (): void => { clearTimeout(timer); resolve(true); };
+    worker.once('exit', onExit);
+  });
+}
+
+async function kill(worker: Worker | undefined): Promise<void> {
+  if (!worker || worker.isDead()) return;
+  worker.process.kill('SIGKILL');
+  await exited(worker, STOP_MARGIN_MS);
+}
+
+/**
+ * The primary's admin answers: ready only when every worker slot has a live worker that says it is
+ * ready (asked now, fail closed on silence); metrics summed over workers by prom-client's aggregator.
+ */
+function clusterAdminSource(fleet: Fleet, jwks: unknown): AdminSource {
+  return {
+    async readiness() {
+      const workers = await Promise.all(fleet.slots.map(async (slot) => {
+        const w = slot.worker;
+        if (!w || !slot.ready) return { worker: w?.id ?? null, ready: false, state: 'starting' };
+        const r = await ask<WorkerReadiness>(w, 'readiness', READY_TIMEOUT_MS);
+        if (!r) return { worker: w.id, pid: w.process.pid, ready: false, state: 'no_answer' };
+        return { worker: w.id, pid: w.process.pid, ready: r.ready, state: r.draining ? 'draining' : r.ready ? 'ready' : 'not_ready', providers: r.providers };
+      }));
+      const providers: Record<string, boolean> = {};
+      for (const w of workers) for (const [name, ok] of Object.entries(w.providers ?? {})) providers[name] = (providers[name] ?? true) && ok;
+      return { ready: workers.every((w) => w.ready), detail: { providers, workers } };
+    },
+    jwks: () => jwks,
+    async metrics() {
+      const live = fleet.live();
+      const parts = await Promise.all(live.map((w) => ask<object[]>(w, 'metrics', METRICS_TIMEOUT_MS)));
+      // A partial sum would look like a counter reset: fail the scrape instead.
+      if (parts.some((p) => p === undefined)) throw new Error('a worker did not report its metrics');
+      const registry = AggregatorRegistry.aggregate(parts as object[][]);
+      return { contentType: registry.contentType, text: await registry.metrics() };
+    },
+  };
+}
+
+/**
+ * Run as a cluster worker: get the settings from the primary, serve the public port, answer the
+ * primary's questions, drain and exit on stop (or on SIGTERM/SIGINT to this process).
+ */
+export function runClusterWorker(log: Logger): Promise<number> {
+  const wlog = log.child({ worker: cluster.worker!.id });
+  const send = (msg: FromWorker, then?: () => void): void => {
+    if (process.connected) process.send!(msg, undefined, {}, () => then?.());
+    else then?.();
+  };
+  let gateway: RunningGateway | undefined;
+  let state: 'waiting' | 'starting' | 'serving' | 'stopping' = 'waiting';
+  let stopWhenStarted = false;
+  const stop = (): void => {
+    if (state === 'waiting') process.exit(0);
+    if (state === 'starting') stopWhenStarted = true;
+    if (state !== 'serving' || !gateway) return;
+    state = 'stopping';
+    gateway.stop().then(
+      ({ forced }) => { wlog.info({ forced }, 'stopped'); send({ type: 'gatehouse:stopped', forced }, () => process.exit(0)); },
+      (err: unknown) => { wlog.error({ err }, 'shutdown failed'); process.exit(1); },
+    );
+  };
+  const start = async (init: Extract<ToWorker, { type: 'gatehouse:init' }>): Promise<void> => {
+    state = 'starting';
+    try {
+      const signer = await createAssertionSigner({ issuer: init.issuer, privateKeyPem: init.key });
+      gateway = await runGateway(init.file, wlog, { worker: true, signer, ...(init.port !== undefined ? { port: init.port } : {}) });
+    } catch (err) {
+      const config = err instanceof ConfigError ? { file: err.file, issues: [...err.issues] } : undefined;
+      send({ type: 'gatehouse:failed', error: err instanceof Error ? err.message : String(err), ...(config ? { config } : {}) }, () => process.exit(1));
+      return;
+    }
+    state = 'serving';
+    send({ type: 'gatehouse:ready', port: gateway.port });
+    if (stopWhenStarted) stop();
+  };
+  const answer = async (gw: RunningGateway, question: Question): Promise<unknown> => {
+    switch (question) {
+      case 'readiness': return gw.readiness();
+      case 'reload': return gw.reload();
+      case 'metrics': return gw.metrics.registry.getMetricsAsJSON();
+    }
+  };
+  process.on('message', (msg: ToWorker) => {
+    if (msg.type === 'gatehouse:init' && state === 'waiting') void start(msg);
+    else if (msg.type === 'gatehouse:stop') stop();
+    else if (msg.type === 'gatehouse:ask' && gateway) {
+      void answer(gateway, msg.question).then((body) => send({ type: 'gatehouse:answer', id: msg.id, body }));
+    }
+  });
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  // Reloads come from the primary, which validates the file once for every worker.
+  process.on('SIGHUP', () => {});
+  send({ type: 'gatehouse:hello' });
+  return new Promise(() => {});
+}

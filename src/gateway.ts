@@ -60,11 +60,13 @@ async function handle(runtime: Runtime, req: IncomingMessage, res: ServerRespons
   if (verdict.kind === 'refuse') return refuse(res, record, start, verdict.code, { bearer: verdict.bearer, detail: verdict.detail, headers: verdict.headers });
 
   const { route, identity } = verdict;
+  // The gateway's own response headers, merged into the upstream's by the forwarder.
+  let responseHeaders: Record<string, string> | undefined;
   if (route.limiter) {
     const outcome = await route.limiter.check({ identity, clientAddress: client.address });
     record.limit = { result: outcome.allowed ? 'allowed' : outcome.code!, name: outcome.limit || undefined, plan: outcome.plan || undefined, fallback: outcome.fallback || undefined };
     if (!outcome.allowed) return refuse(res, record, start, outcome.code!, { detail: outcome.limit && `limit "${outcome.limit}"`, headers: outcome.headers });
-    if (outcome.headers) for (const name in outcome.headers) res.setHeader(name, outcome.headers[name]!);
+    if (outcome.headers) responseHeaders = { ...outcome.headers, 'x-request-id': requestId };
   }
   for (let i = 0; i < route.inFlight.length; i++) {
     const cap = route.inFlight[i]!;
@@ -79,9 +81,10 @@ async function handle(runtime: Runtime, req: IncomingMessage, res: ServerRespons
   const headers = buildUpstreamHeaders(req.headers, client, identity, assertion, route.headerPolicy);
   headers.traceparent = traceparent;
   headers['x-request-id'] = requestId;
-  res.setHeader('x-request-id', requestId);
   record.upstream = route.upstreamLabel;
-  const result = await route.upstream.forward(req, res, verdict.path, verdict.query, headers, route.maxBodyBytes, bufferedBody(req));
+  const result = await route.upstream.forward(
+    req, res, verdict.path, verdict.query, headers, route.maxBodyBytes, bufferedBody(req), responseHeaders ?? { 'x-request-id': requestId },
+  );
   record.bytesIn = result.bytesIn;
   record.bytesOut = result.bytesOut;
   record.upstreamMs = result.upstreamMs;

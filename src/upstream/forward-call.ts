@@ -49,10 +49,15 @@ export class ForwardCall implements Dispatcher.DispatchHandler {
   readonly #maxBodyBytes: number;
 
   readonly #bufferedBytes: number;
+  readonly #extraHeaders: Readonly<Record<string, string>> | undefined;
 
-  constructor(req: IncomingMessage, res: ServerResponse, meter: BodyMeter | undefined, maxBodyBytes: number, bufferedBytes = 0) {
+  constructor(
+    req: IncomingMessage, res: ServerResponse, meter: BodyMeter | undefined, maxBodyBytes: number, bufferedBytes = 0,
+    extraHeaders?: Readonly<Record<string, string>>,
+  ) {
     this.done = new Promise((resolve) => (this.#resolve = resolve));
     this.#bufferedBytes = bufferedBytes;
+    this.#extraHeaders = extraHeaders;
     this.#req = req;
     this.#res = res;
     this.#meter = meter;
@@ -82,7 +87,12 @@ export class ForwardCall implements Dispatcher.DispatchHandler {
     const res = this.#res;
     if (res.destroyed) return this.stop('client_aborted');
     dropHopByHop(headers);
+    const extra = this.#extraHeaders;
+    if (extra !== undefined) for (const name in extra) headers[name] = extra[name];
     try {
+      // One headers object to writeHead: Node's fast path (no setHeader per upstream header).
+      // Anything set earlier with res.setHeader (a draining listener's `connection: close`)
+      // still merges in, through Node's slower path.
       res.writeHead(status, statusMessage || undefined, headers as Record<string, string | string[]>);
     } catch (err) {
       // A header Node refuses to send: nothing went out, so the caller can still answer 502.

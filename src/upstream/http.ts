@@ -19,8 +19,15 @@ export interface HttpUpstream {
    * `query` the raw query without `?`, `headers` from buildUpstreamHeaders. Never rejects. When the
    * result has `responded: false`, nothing was written to `res` and the caller renders the error.
    */
-  /** Stream `req`'s body to the upstream, or send `buffered` when an authenticator already read it (SigV4). */
-  forward(req: IncomingMessage, res: ServerResponse, path: string, query: string, headers: Record<string, string | string[]>, maxBodyBytes: number, buffered?: Buffer): Promise<ForwardResult>;
+  /**
+   * Stream `req`'s body to the upstream, or send `buffered` when an authenticator already read it
+   * (SigV4). `responseHeaders` (the gateway's own: request id, rate-limit headers) are added to the
+   * upstream's response headers and win over them.
+   */
+  forward(
+    req: IncomingMessage, res: ServerResponse, path: string, query: string, headers: Record<string, string | string[]>, maxBodyBytes: number,
+    buffered?: Buffer, responseHeaders?: Readonly<Record<string, string>>,
+  ): Promise<ForwardResult>;
   /** Stop taking requests and close the pool once in-flight requests finish. */
   close(): Promise<void>;
 }
@@ -38,10 +45,10 @@ export function createHttpUpstream(cfg: Static<typeof UpstreamSchema>, pools?: U
   });
 
   return {
-    forward(req, res, path, query, headers, maxBodyBytes, buffered) {
+    forward(req, res, path, query, headers, maxBodyBytes, buffered, responseHeaders) {
       // A body fully read by an authenticator (SigV4) leaves req destroyed but complete: not an abort.
       if ((req.destroyed && !req.complete) || res.destroyed) return Promise.resolve(immediate('client_aborted', 'client closed the connection'));
-      if (buffered !== undefined) return forwardBuffered(pool, target, servername, req, res, path, query, headers, buffered);
+      if (buffered !== undefined) return forwardBuffered(pool, target, servername, req, res, path, query, headers, buffered, responseHeaders);
       const declared = req.headers['content-length'];
       if (declared !== undefined && Number(declared) > maxBodyBytes) {
         closeAfterResponse(req, res);
@@ -50,7 +57,7 @@ export function createHttpUpstream(cfg: Static<typeof UpstreamSchema>, pools?: U
       const hasBody = declared === undefined ? req.headers['transfer-encoding'] !== undefined : declared !== '0';
       // The meter only calls back once piped, after `call` exists.
       const meter = hasBody ? new BodyMeter(maxBodyBytes, () => call.stop('body_too_large')) : undefined;
-      const call = new ForwardCall(req, res, meter, maxBodyBytes);
+      const call = new ForwardCall(req, res, meter, maxBodyBytes, 0, responseHeaders);
       const opts: Dispatcher.DispatchOptions & { servername?: string } = {
         path: upstreamPath(target, path, query),
         method: req.method as Dispatcher.HttpMethod,
@@ -72,9 +79,9 @@ export function createHttpUpstream(cfg: Static<typeof UpstreamSchema>, pools?: U
 /** Forward a body that was already read (and bounded) by the authentication stage. */
 function forwardBuffered(
   pool: Pool, target: ReturnType<typeof compileTarget>, servername: string | undefined, req: IncomingMessage, res: ServerResponse,
-  path: string, query: string, headers: Record<string, string | string[]>, body: Buffer,
+  path: string, query: string, headers: Record<string, string | string[]>, body: Buffer, responseHeaders: Readonly<Record<string, string>> | undefined,
 ): Promise<ForwardResult> {
-  const call = new ForwardCall(req, res, undefined, body.length, body.length);
+  const call = new ForwardCall(req, res, undefined, body.length, body.length, responseHeaders);
   delete headers['transfer-encoding'];
   headers['content-length'] = String(body.length);
   const opts: Dispatcher.DispatchOptions & { servername?: string } = {

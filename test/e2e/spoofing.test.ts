@@ -108,3 +108,18 @@ test('traceparent: propagated trace id, new span; request id echoed', async () =
   const line = await gw.auditLine((l) => l.request_id === res.headers['x-request-id']);
   assert.equal(line?.traceparent, sent);
 });
+
+test('the gateway request id wins over one the upstream sends back, and the upstream headers still arrive', async () => {
+  const echoing = await startUpstream((_req, res) => res.writeHead(200, { 'x-request-id': 'upstream-chosen', 'x-upstream': 'yes' }).end('ok'));
+  const own = await startGateway({ routes: [{ name: 'echo', match: { path: '/*' }, public: true, upstream: { url: echoing.url } }] });
+  try {
+    const res = await rawRequest(own.url, 'GET', '/x');
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['x-upstream'], 'yes');
+    assert.match(res.headers['x-request-id'] as string, /^[0-9a-f]{32}$/);
+    assert.ok(await own.auditLine((l) => l.request_id === res.headers['x-request-id']));
+  } finally {
+    await own.stop();
+    await echoing.close();
+  }
+});

@@ -6,9 +6,10 @@ import { randomUUID } from 'node:crypto';
 import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { GatehouseError } from '../errors.js';
 import { DEFAULT_CLAIMS } from '../identity/claims.js';
 import { createJwtProvider, type JwtProvider } from './jwt.js';
-import { staticKeys } from './static-keys.js';
+import type { JwsKeyHeader, KeyHealth, VerifierResolver, VerifyingKey } from './key-resolver.js';
 
 /** The `dev` config object (every field optional; `dev: true` means all defaults). */
 export interface DevIssuerConfig {
@@ -70,6 +71,30 @@ async function generateStoredKey(): Promise<StoredKey> {
   return { ...jwk, kid, alg: ALG, use: 'sig' } as StoredKey;
 }
 
+const HEALTH: KeyHealth = Object.freeze({ ready: true, keyCount: 1 });
+
+/** The resolver of the issuer's one public key (it never rotates while the gateway runs). */
+function singleKey(kid: string, alg: string, key: CryptoKey): VerifierResolver {
+  let verifying: VerifyingKey | undefined;
+  return {
+    ready: true,
+    start: () => Promise.resolve(),
+    useVerifiers(factory) {
+      if (verifying !== undefined) throw new Error('a key resolver serves one provider');
+      verifying = { key, verify: factory(key, alg) };
+    },
+    verifierFor(header: JwsKeyHeader): VerifyingKey {
+      if (header.alg !== alg) throw new GatehouseError('algorithm_not_allowed');
+      if (header.kid !== undefined && header.kid !== kid) throw new GatehouseError('unknown_key');
+      if (verifying === undefined) throw new Error('no verifier factory: createJwtProvider installs one');
+      return verifying;
+    },
+    isCurrent: (k) => k === key,
+    health: () => HEALTH,
+    close: () => undefined,
+  };
+}
+
 const errCode = (err: unknown): unknown => (err as { code?: unknown } | null)?.code;
 
 /**
@@ -112,7 +137,7 @@ export async function loadDevIssuer(cfg: true | DevIssuerConfig, baseDir: string
   const publicKey = (await importJWK(publicJwk, ALG)) as CryptoKey;
   const provider = createJwtProvider({
     name: 'dev', issuer, audience: [audience], algorithms: [ALG], clockSkewSec: 60,
-    claims: DEFAULT_CLAIMS, keys: staticKeys(stored.kid, ALG, publicKey),
+    claims: DEFAULT_CLAIMS, keys: singleKey(stored.kid, ALG, publicKey),
   });
 
   async function sign(c: DevTokenClaims): Promise<string> {

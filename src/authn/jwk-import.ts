@@ -75,7 +75,7 @@ async function importAs(jwk: JWK, alg: string): Promise<CryptoKey | undefined> {
   try {
     const key = await importJWK(jwk, alg);
     if (key instanceof Uint8Array || key.type !== 'public') return undefined;
-    // jose refuses RSA keys under 2048 bits at verify time; dropping them here keeps failures in one place.
+    // RSA keys under 2048 bits are dropped here: jose refused them at verify time, fast-jwt does not check.
     const bits = (key.algorithm as { modulusLength?: number }).modulusLength;
     return bits !== undefined && bits < 2048 ? undefined : key;
   } catch {

@@ -1,13 +1,14 @@
 /**
- * A provider's remote key set. Keys are imported once at fetch time and kept while the IdP is
- * down (jose's createRemoteJWKSet would expire them); refreshed in the background and on unknown kids.
+ * A provider's remote key set. Keys are imported once at fetch time, each with its synchronous
+ * verifier, and kept while the IdP is down (jose's createRemoteJWKSet would expire them); refreshed
+ * in the background and on unknown kids.
  */
 import { Agent } from 'undici';
 import type { CryptoKey } from 'jose';
 import { GatehouseError } from '../errors.js';
 import { fetchJson, FetchJsonError, type FetchJsonOptions } from './fetch-json.js';
 import { importKeySet, KeySetError, type ImportedKey } from './jwk-import.js';
-import type { JwsKeyHeader, KeyHealth, KeyResolver } from './key-resolver.js';
+import type { JwsKeyHeader, KeyHealth, KeyResolver, VerifierFactory, VerifierResolver, VerifyingKey } from './key-resolver.js';
 
 /** Everything a key store needs, already parsed (milliseconds, not duration strings). */
 export interface KeyStoreOptions {
@@ -30,6 +31,12 @@ const MAX_RETRY_MS = 60_000;
 
 type Miss = 'missing' | 'ambiguous' | 'alg_mismatch';
 
+/** The key a lookup found, or the refusal for what it did not find. */
+function settle(found: CryptoKey | Miss): CryptoKey {
+  if (typeof found !== 'string') return found;
+  throw new GatehouseError(found === 'alg_mismatch' ? 'algorithm_not_allowed' : 'unknown_key');
+}
+
 /** The `.well-known` URL for an issuer, with any trailing slashes of the issuer removed first. */
 export function discoveryUrl(issuer: string): string {
   let end = issuer.length;
@@ -45,8 +52,30 @@ function safeMessage(stage: string, err: unknown): string {
   return `${stage}: ${err instanceof Error ? err.name : 'failed'}`;
 }
 
+/** Verifiers for every key of `entries`, reusing those of keys that were already held. */
+function buildVerifiers(
+  entries: Iterable<ImportedKey>, make: VerifierFactory | undefined, previous: ReadonlyMap<CryptoKey, VerifyingKey>,
+): Map<CryptoKey, VerifyingKey> {
+  const out = new Map<CryptoKey, VerifyingKey>();
+  if (make === undefined) return out;
+  for (const entry of entries) {
+    for (const [alg, key] of entry.byAlg) {
+      let verifying = previous.get(key);
+      if (verifying === undefined) {
+        try {
+          verifying = { key, verify: make(key, alg) };
+        } catch {
+          continue; // a key the verifier cannot use is as good as absent (verifierFor answers unknown_key)
+        }
+      }
+      out.set(key, verifying);
+    }
+  }
+  return out;
+}
+
 /** Remote JWKS for one provider. */
-export class KeyStore implements KeyResolver {
+export class KeyStore implements KeyResolver, VerifierResolver {
   /** Successful fetches so far (for tests and metrics). */
   fetchCount = 0;
   lastFetch: number | undefined;
@@ -60,6 +89,8 @@ export class KeyStore implements KeyResolver {
   #byKid = new Map<string, ImportedKey[]>();
   #byAlg = new Map<string, CryptoKey[]>();
   #current = new Set<CryptoKey>();
+  #verifiers = new Map<CryptoKey, VerifyingKey>();
+  #factory: VerifierFactory | undefined;
   #discovered: string | undefined;
   #inflight: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -101,15 +132,18 @@ export class KeyStore implements KeyResolver {
   }
 
   async getKey(header: JwsKeyHeader): Promise<CryptoKey> {
-    if (!this.#allowed.has(header.alg)) throw new GatehouseError('algorithm_not_allowed');
-    if (!this.ready) throw new GatehouseError('provider_unavailable');
-    let found = this.#lookup(header);
-    if (found === 'missing' && this.#mayRefetch()) {
-      await this.refresh();
-      found = this.#lookup(header);
-    }
-    if (typeof found !== 'string') return found;
-    throw new GatehouseError(found === 'alg_mismatch' ? 'algorithm_not_allowed' : 'unknown_key');
+    return this.#resolve(header);
+  }
+
+  useVerifiers(factory: VerifierFactory): void {
+    if (this.#factory !== undefined) throw new Error('a key store serves one provider');
+    this.#factory = factory;
+    this.#verifiers = buildVerifiers(this.#byId.values(), factory, this.#verifiers);
+  }
+
+  verifierFor(header: JwsKeyHeader): VerifyingKey | Promise<VerifyingKey> {
+    const key = this.#resolve(header);
+    return key instanceof Promise ? key.then((k) => this.#verifierOf(k)) : this.#verifierOf(key);
   }
 
   isCurrent(key: CryptoKey): boolean {
@@ -124,6 +158,22 @@ export class KeyStore implements KeyResolver {
     this.#closed = true;
     clearTimeout(this.#timer);
     this.#agent?.close().catch(() => undefined);
+  }
+
+  /** Synchronous unless an unknown kid may be refetched; throws GatehouseError. */
+  #resolve(header: JwsKeyHeader): CryptoKey | Promise<CryptoKey> {
+    if (!this.#allowed.has(header.alg)) throw new GatehouseError('algorithm_not_allowed');
+    if (!this.ready) throw new GatehouseError('provider_unavailable');
+    const found = this.#lookup(header);
+    if (found === 'missing' && this.#mayRefetch()) return this.refresh().then(() => settle(this.#lookup(header)));
+    return settle(found);
+  }
+
+  #verifierOf(key: CryptoKey): VerifyingKey {
+    const verifying = this.#verifiers.get(key);
+    if (verifying !== undefined) return verifying;
+    if (this.#factory === undefined) throw new Error('no verifier factory: createJwtProvider installs one');
+    throw new GatehouseError('unknown_key');
   }
 
   #lookup(header: JwsKeyHeader): CryptoKey | Miss {
@@ -208,5 +258,6 @@ export class KeyStore implements KeyResolver {
     this.#byKid = byKid;
     this.#byAlg = byAlg;
     this.#current = current;
+    this.#verifiers = buildVerifiers(byId.values(), this.#factory, this.#verifiers);
   }
 }

@@ -1,15 +1,20 @@
-/** JWT bearer-token provider: verify with jose against a key resolver, map claims, cache successes. */
-import { decodeJwt, jwtVerify, type CryptoKey, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
+/**
+ * JWT bearer-token provider: route the token on its unverified issuer and header, verify it
+ * synchronously with the fast-jwt verifier of its key, map claims, cache successes.
+ */
+import { decodeJwt, decodeProtectedHeader, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
 import type { Static } from '@sinclair/typebox';
-import type { Refusal, ErrorCode } from '../errors.js';
+import { GatehouseError, type Refusal, type ErrorCode } from '../errors.js';
 import type { Identity } from '../identity/identity.js';
 import { identityFromClaims, type ClaimMapping } from '../identity/claims.js';
 import { compilePreset } from '../identity/presets.js';
 import { parseDuration } from '../config/units.js';
 import { JWT_ALGORITHMS, type OidcProviderSchema } from './schema.js';
 import { KeyStore } from './jwks.js';
-import type { KeyHealth, KeyResolver } from './key-resolver.js';
-import { refusalCodeFor } from './jose-refusal.js';
+import type { KeyHealth, VerifierResolver, VerifyingKey } from './key-resolver.js';
+import { claimRefusal, headerRefusal, normalizeTyp, type ClaimPolicy } from './jwt-checks.js';
+import { verifierFactory } from './key-verifier.js';
+import { verifierRefusal } from './verify-refusal.js';
 import { TokenCache } from './token-cache.js';
 
 /** Everything a JWT provider needs, already parsed. */
@@ -25,8 +30,8 @@ export interface JwtProviderOptions {
   /** Required JOSE `typ` header, compared as jose does (`at+jwt` equals `application/at+jwt`). */
   readonly typ?: string;
   readonly claims: ClaimMapping;
-  /** A remote KeyStore, or a static resolver (development issuer). */
-  readonly keys: KeyResolver;
+  /** A remote KeyStore, or a static resolver (development issuer); the provider installs its verifiers in it. */
+  readonly keys: VerifierResolver;
   /** Verified-token cache bound; default 10,000. */
   readonly cacheSize?: number;
   /** Provider-specific issuer, audience and claim rules (from a preset). */
@@ -41,7 +46,7 @@ export interface TokenRules {
   readonly issuerPattern?: RegExp;
   /** Decides an unverified `iss` before any key lookup, in place of the comparison with `issuers`. */
   readonly acceptIssuer?: (iss: string) => Refusal | undefined;
-  /** false: jose does not check `aud` because `checkClaims` checks the audience (Cognito access tokens have none). */
+  /** false: `aud` is not checked here because `checkClaims` checks the audience (Cognito access tokens have none). */
   readonly checkAudience?: boolean;
   /** Checks on the verified claims; refusals carry a caller-facing detail. */
   readonly checkClaims?: (claims: JWTPayload) => Refusal | undefined;
@@ -64,7 +69,7 @@ export interface JwtProvider {
   verify(token: string): Promise<VerifyResult>;
   /** Key status for readiness/status endpoints (lastFetch, lastError, keyCount). */
   health(): KeyHealth;
-  /** Verification counters: full jose verifications and cache hits. */
+  /** Verification counters: full verifications (cache misses) and cache hits. */
   readonly stats: { readonly verifications: number; readonly cacheHits: number; readonly cacheSize: number };
   /** Load the keys; rejects (provider_unavailable) if the first fetch fails, retrying in the background. */
   start(): Promise<void>;
@@ -110,67 +115,109 @@ function cacheWindow(p: JWTPayload, opts: JwtProviderOptions): { from: number; u
   return { from, until };
 }
 
-/** The unverified `iss` (only to route and pre-filter; jwtVerify checks it for real), or null if undecodable. */
-function issuerOf(token: string): unknown {
+/** The unverified claims (to route and pre-filter; the verifier checks them for real), or undefined if undecodable. */
+function claimsOf(token: string): JWTPayload | undefined {
   try {
-    return decodeJwt(token).iss;
+    return decodeJwt(token);
   } catch {
-    return null;
+    return undefined;
   }
+}
+
+/** The unverified protected header (to pick the key), or undefined if undecodable. */
+function headerOf(token: string): ProtectedHeaderParameters | undefined {
+  try {
+    return decodeProtectedHeader(token);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Key lookups fail with a GatehouseError carrying the refusal code; anything else is a bug. */
+function lookupRefusal(err: unknown): ErrorCode {
+  if (err instanceof GatehouseError) return err.code;
+  throw err;
+}
+
+/** Claim rules shared by the fast-jwt verifiers and by claimRefusal. */
+function claimPolicy(opts: JwtProviderOptions, issuers: readonly string[]): ClaimPolicy {
+  const rules = opts.rules ?? {};
+  return Object.freeze({
+    // A template issuer was decided by acceptIssuer on these same (then signed) bytes.
+    ...(rules.issuerPattern ? {} : { issuers: new Set(issuers) }),
+    ...(rules.checkAudience === false ? {} : { audience: Object.freeze([...opts.audience]) }),
+    ...(opts.typ !== undefined ? { typ: normalizeTyp(opts.typ) } : {}),
+    ...(opts.maxTokenAgeSec !== undefined ? { maxTokenAgeSec: opts.maxTokenAgeSec } : {}),
+    clockSkewSec: opts.clockSkewSec,
+  });
 }
 
 /** Create a provider from parsed options. */
 export function createJwtProvider(opts: JwtProviderOptions): JwtProvider {
   checkOptions(opts);
-  const { keys, name, claims, clockSkewSec } = opts;
+  const { keys, name, claims } = opts;
   const rules = opts.rules ?? {};
   const issuers = Object.freeze([...(rules.issuers ?? (rules.issuerPattern ? [] : [opts.issuer]))]);
   const exact = new Set(issuers);
   const acceptIssuer = rules.acceptIssuer ?? ((iss: string): Refusal | undefined => (exact.has(iss) ? undefined : UNKNOWN_ISSUER));
-  // Built once: jose reads these on every call. A template issuer was checked by acceptIssuer on
-  // the same (then verified) payload, so jose is given no issuer for it.
-  const verifyOptions: JWTVerifyOptions = Object.freeze({
-    ...(rules.issuerPattern ? {} : { issuer: [...issuers] }),
-    ...(rules.checkAudience === false ? {} : { audience: [...opts.audience] }),
-    algorithms: [...opts.algorithms],
-    clockTolerance: clockSkewSec,
-    requiredClaims: ['exp'],
-    ...(opts.maxTokenAgeSec !== undefined ? { maxTokenAge: opts.maxTokenAgeSec } : {}),
-    ...(opts.typ !== undefined ? { typ: opts.typ } : {}),
-  });
-  // jose checks the allowlist (so `none` and HS* are refused) before it calls this.
-  const resolve: JWTVerifyGetKey<CryptoKey> = (header) => keys.getKey({ kid: header.kid, alg: header.alg! });
+  const algorithms: ReadonlySet<string> = new Set(opts.algorithms);
+  const policy = claimPolicy(opts, issuers);
+  // One synchronous verifier per key, built now and whenever the key set is reloaded.
+  keys.useVerifiers(verifierFactory(policy));
   const cache = new TokenCache<VerifyResult>(opts.cacheSize ?? DEFAULT_CACHE_SIZE, (k) => keys.isCurrent(k));
   let verifications = 0;
+
+  /** The key for a checked header: a promise only when an unknown kid makes the key store refetch. */
+  function keyFor(header: ProtectedHeaderParameters): VerifyingKey | ErrorCode | Promise<VerifyingKey | ErrorCode> {
+    try {
+      const found = keys.verifierFor({ kid: header.kid, alg: header.alg! });
+      return found instanceof Promise ? found.catch(lookupRefusal) : found;
+    } catch (err) {
+      return lookupRefusal(err);
+    }
+  }
+
+  /** Signature and claims; the code of jose's first failing check when they do not hold. */
+  function check(token: string, header: ProtectedHeaderParameters, unverified: JWTPayload, key: VerifyingKey): JWTPayload | ErrorCode {
+    let payload = unverified;
+    let stricter: ErrorCode | undefined;
+    try {
+      payload = key.verify(token);
+    } catch (err) {
+      const refusal = verifierRefusal(err, token);
+      if (refusal === undefined) throw err;
+      if (!refusal.afterSignature) return refusal.code;
+      // The signature held, so the unverified claims are the signed ones: name the failure as jose did.
+      stricter = refusal.code;
+    }
+    return claimRefusal(header, payload, policy, Date.now()) ?? stricter ?? payload;
+  }
 
   async function verify(token: string): Promise<VerifyResult> {
     const cached = cache.get(token, Date.now() / 1000);
     if (cached !== undefined) return cached;
     verifications++;
+    const unverified = claimsOf(token);
+    if (unverified === undefined) return refuse('token_malformed');
     // A foreign issuer's token is refused before key lookup, so it cannot trigger unknown-kid refetches.
-    const unverifiedIssuer = issuerOf(token);
-    if (unverifiedIssuer === null) return refuse('token_malformed');
-    const wrongIssuer = typeof unverifiedIssuer === 'string' ? acceptIssuer(unverifiedIssuer) : UNKNOWN_ISSUER;
+    const wrongIssuer = typeof unverified.iss === 'string' ? acceptIssuer(unverified.iss) : UNKNOWN_ISSUER;
     if (wrongIssuer !== undefined) return fail(wrongIssuer);
-    let payload: JWTPayload;
-    let key: CryptoKey;
-    try {
-      ({ payload, key } = await jwtVerify<JWTPayload, CryptoKey>(token, resolve, verifyOptions));
-    } catch (err) {
-      const code = refusalCodeFor(err);
-      if (code === undefined) throw err;
-      return refuse(code);
-    }
-    const now = Date.now() / 1000;
-    // jose checks a future iat only together with maxTokenAge; it is refused here in every case.
-    if (typeof payload.iat === 'number' && payload.iat > now + clockSkewSec) return refuse('token_issued_in_future');
+    const header = headerOf(token);
+    if (header === undefined) return refuse('token_malformed');
+    const badHeader = headerRefusal(header, algorithms);
+    if (badHeader !== undefined) return refuse(badHeader);
+    const found = keyFor(header);
+    const key = found instanceof Promise ? await found : found;
+    if (typeof key === 'string') return refuse(key);
+    const payload = check(token, header, unverified, key);
+    if (typeof payload === 'string') return refuse(payload);
     const bad = rules.checkClaims?.(payload);
     if (bad !== undefined) return fail(bad);
     const identity = identityFromClaims(name, payload, claims, 'jwt');
     if (identity === undefined) return refuse('claim_invalid');
     const result: VerifyResult = Object.freeze({ ok: true, identity });
     const { from, until } = cacheWindow(payload, opts);
-    cache.set(token, result, from, until, key, now);
+    cache.set(token, result, from, until, key.key, Date.now() / 1000);
     return result;
   }
 

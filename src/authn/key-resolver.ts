@@ -1,5 +1,9 @@
-/** The narrow interface jwt.ts verifies against: remote JWKS (jwks.ts) or a static key (static-keys.ts). */
-import type { CryptoKey } from 'jose';
+/**
+ * The narrow interfaces jwt.ts verifies against: remote JWKS (jwks.ts) or the development issuer's
+ * single key (dev-issuer.ts). Keys are jose CryptoKeys; each carries a synchronous verifier built
+ * once, when the key set is (re)loaded.
+ */
+import type { CryptoKey, JWTPayload } from 'jose';
 
 /** The unverified JOSE header fields a key is looked up by. */
 export interface JwsKeyHeader {
@@ -21,7 +25,7 @@ export interface KeyHealth {
   readonly keyCount: number;
 }
 
-/** Resolves verification keys; failures are thrown as GatehouseError with a stable code. */
+/** Resolves verification keys the way jose's key functions do; failures are thrown as GatehouseError. */
 export interface KeyResolver {
   readonly ready: boolean;
   /** First load; rejects if it fails (a remote store keeps retrying in the background). */
@@ -32,6 +36,29 @@ export interface KeyResolver {
   isCurrent(key: CryptoKey): boolean;
   health(): KeyHealth;
   close(): void;
+}
+
+/** Checks one compact JWS with one key, synchronously: its claims, or a thrown fast-jwt TokenError. */
+export type TokenVerifier = (token: string) => JWTPayload;
+
+/** Builds the verifier of one key for one algorithm: called when keys are loaded, never per request. */
+export type VerifierFactory = (key: CryptoKey, alg: string) => TokenVerifier;
+
+/** A published key and the verifier built for it; `key` identifies it for the verified-token cache. */
+export interface VerifyingKey {
+  readonly key: CryptoKey;
+  readonly verify: TokenVerifier;
+}
+
+/** What a JWT provider verifies against. */
+export interface VerifierResolver extends Omit<KeyResolver, 'getKey'> {
+  /** Use `factory` for the keys held now and for every key loaded later (a resolver serves one provider). */
+  useVerifiers(factory: VerifierFactory): void;
+  /**
+   * The key for this header with its verifier: a value when the key is held, a promise only when an
+   * unknown kid makes a remote store refetch. Throws (or rejects with) GatehouseError as getKey does.
+   */
+  verifierFor(header: JwsKeyHeader): VerifyingKey | Promise<VerifyingKey>;
 }
 
 /** JWK kty (and crv) each asymmetric JWS algorithm needs. HMAC and `none` are absent on purpose. */

@@ -7,7 +7,7 @@ import { PUBLIC_DECISION } from './authz/evaluate.js';
 import { parseTarget } from './routing/normalize.js';
 import { normalizeHost } from './routing/table.js';
 import type { RequestRecord } from './observe/events.js';
-import type { AuthnRequest, ClientTls } from './authn/authenticator.js';
+import type { Authenticator, AuthnOutcome, AuthnRequest, ClientTls } from './authn/authenticator.js';
 
 /** What the pipeline needs of a request to decide (the same for live traffic and `explain`). */
 export interface DecideInput {
@@ -60,8 +60,12 @@ function rawPathOf(url: string): string {
   return q === -1 ? url.slice(start) : url.slice(start, q);
 }
 
-/** Route match → authenticate → authorize. Pure with respect to the network except key fetches. */
-export async function decide(runtime: Runtime, input: DecideInput): Promise<Verdict> {
+/**
+ * Route match → authenticate → authorize. Pure with respect to the network except key fetches.
+ * Synchronous whenever every authenticator answers synchronously (a token served from the cache,
+ * an API key): then no promise is created. A promise comes back only when one must wait.
+ */
+export function decide(runtime: Runtime, input: DecideInput): Verdict | Promise<Verdict> {
   const target = parseTarget(input.url);
   if (!target.ok) return { kind: 'refuse', code: target.code, detail: target.detail, bearer: false, path: '', query: '', authn: SKIPPED };
   const { path, query } = target;
@@ -83,29 +87,49 @@ export async function decide(runtime: Runtime, input: DecideInput): Promise<Verd
     method: input.method, path, rawPath: rawPathOf(input.url), query, headers: input.headers, rawHeaders: input.rawHeaders, tls: input.tls,
     body: readBody ? () => readBody(route.maxBodyBytes) : EMPTY_BODY,
   };
-  for (const authenticator of route.authenticators) {
-    let outcome;
+  return authenticateFrom(0, { route, path, query, input: authnInput });
+}
+
+interface Authenticating { readonly route: CompiledRoute; readonly path: string; readonly query: string; readonly input: AuthnRequest }
+
+/** Try the route's authenticators from index `i` on; the first that answers decides. */
+function authenticateFrom(i: number, a: Authenticating): Verdict | Promise<Verdict> {
+  const { route, path, query } = a;
+  for (; i < route.authenticators.length; i++) {
+    let outcome: ReturnType<Authenticator['authenticate']>;
     try {
-      outcome = await authenticator.authenticate(authnInput);
+      outcome = route.authenticators[i]!.authenticate(a.input);
     } catch (err) {
-      // A stage that cannot decide refuses (fail closed); a coded error keeps its code.
-      const code: ErrorCode = err instanceof GatehouseError ? err.code : 'internal_error';
-      return { kind: 'refuse', code, bearer: false, path, query, route, authn: { result: 'refused', reason: code } };
+      return cannotDecide(err, a);
     }
-    if (outcome === undefined) continue;
-    if (!outcome.ok) {
-      const { code, detail } = outcome.refusal;
-      const authn: RequestRecord['authn'] = { result: 'refused', reason: code, ...(outcome.provider ? { provider: outcome.provider } : {}) };
-      return { kind: 'refuse', code, ...(detail ? { detail } : {}), bearer: route.bearer, path, query, route, authn };
+    if (outcome instanceof Promise) {
+      const next = i + 1;
+      return outcome.then((o) => (o === undefined ? authenticateFrom(next, a) : conclude(o, a)), (err: unknown) => cannotDecide(err, a));
     }
-    const identity = outcome.identity;
-    const authn = authnOk(identity.provider);
-    const decision = route.policy!.evaluate(identity);
-    if (decision.allow) return { kind: 'forward', route, identity, decision, path, query, authn };
-    return { kind: 'refuse', code: decision.reason, detail: decision.detail, bearer: route.bearer, path, query, route, identity, authn, decision };
+    if (outcome !== undefined) return conclude(outcome, a);
   }
   return {
     kind: 'refuse', code: 'token_missing', detail: route.missingCredential, bearer: route.bearer, path, query, route,
     authn: { result: 'refused', reason: 'token_missing' },
   };
+}
+
+/** A stage that cannot decide refuses (fail closed); a coded error keeps its code. */
+function cannotDecide(err: unknown, { route, path, query }: Authenticating): Verdict {
+  const code: ErrorCode = err instanceof GatehouseError ? err.code : 'internal_error';
+  return { kind: 'refuse', code, bearer: false, path, query, route, authn: { result: 'refused', reason: code } };
+}
+
+/** Authorize an authenticated caller, or render an authenticator's refusal. */
+function conclude(outcome: AuthnOutcome, { route, path, query }: Authenticating): Verdict {
+  if (!outcome.ok) {
+    const { code, detail } = outcome.refusal;
+    const authn: RequestRecord['authn'] = { result: 'refused', reason: code, ...(outcome.provider ? { provider: outcome.provider } : {}) };
+    return { kind: 'refuse', code, ...(detail ? { detail } : {}), bearer: route.bearer, path, query, route, authn };
+  }
+  const identity = outcome.identity;
+  const authn = authnOk(identity.provider);
+  const decision = route.policy!.evaluate(identity);
+  if (decision.allow) return { kind: 'forward', route, identity, decision, path, query, authn };
+  return { kind: 'refuse', code: decision.reason, detail: decision.detail, bearer: route.bearer, path, query, route, identity, authn, decision };
 }

@@ -47,9 +47,10 @@ async function handle(runtime: Runtime, req: IncomingMessage, res: ServerRespons
   const socket = req.socket as TLSSocket;
   const client = resolveClient(socket.remoteAddress ?? '', socket.encrypted === true, req.headers, runtime.trusted);
   const tls = clientTls(socket);
-  const verdict = await decide(runtime, {
+  let verdict = decide(runtime, {
     method, url: req.url ?? '/', headers: req.headers, rawHeaders: req.rawHeaders, body: (limit) => readBody(req, limit), tls,
   });
+  if (verdict instanceof Promise) verdict = await verdict;
   // Every field present from the start: one object shape for every record.
   const record: RequestRecord = {
     time: Date.now(), requestId, traceparent, method, path: verdict.path, host: client.host, clientAddress: client.address,

@@ -128,6 +128,12 @@ export function createBearerAuthenticator(providers: readonly JwtProvider[], sou
       if (typeof found !== 'string') return found;
       // With an introspection provider on the route, opaque tokens are its to decide.
       if (opts.opaqueNotMine && !JWT_SHAPE.test(found)) return undefined;
+      // A token verified before is answered synchronously, without decoding it again (the cache
+      // holds successes only, keyed by the whole token; its issuer picked the provider then).
+      for (let i = 0; i < providers.length; i++) {
+        const hit = providers[i]!.cached(found);
+        if (hit !== undefined && hit.ok) return hit;
+      }
       const provider = only ?? pick(found);
       return 'verify' in provider ? verify(provider, found) : provider;
     },

@@ -67,6 +67,8 @@ export interface JwtProvider {
   /** True once the keys were loaded; stays true while the IdP is down (cached keys are used). */
   readonly ready: boolean;
   verify(token: string): Promise<VerifyResult>;
+  /** The cached result for a token verified before and still valid, synchronously; undefined otherwise. */
+  cached(token: string): VerifyResult | undefined;
   /** Key status for readiness/status endpoints (lastFetch, lastError, keyCount). */
   health(): KeyHealth;
   /** Verification counters: full verifications (cache misses) and cache hits. */
@@ -228,6 +230,7 @@ export function createJwtProvider(opts: JwtProviderOptions): JwtProvider {
     ...(rules.issuerPattern ? { issuerPattern: rules.issuerPattern } : {}),
     get ready() { return keys.ready; },
     verify,
+    cached: (token) => cache.get(token, Date.now() / 1000),
     health: () => keys.health(),
     get stats() { return { verifications, cacheHits: cache.hits, cacheSize: cache.size }; },
     start: () => keys.start(),

@@ -64,6 +64,21 @@ describe('bearer authenticator', () => {
     assert.equal(await outcome(a, { headers: { cookie: 'gh_at_other=1' }, query: '' }), undefined);
   });
 
+  it('answers a token verified before synchronously, from the provider that verified it', async () => {
+    const a = createBearerAuthenticator([p2, p1], { header: true });
+    const fresh = await sign(k1, one.issuer, { jti: 'sync-hit' });
+    const req = { headers: { authorization: `Bearer ${fresh}` }, query: '' };
+    const first = a.authenticate(req);
+    assert.ok(first instanceof Promise, 'the first sight of a token is verified');
+    assert.equal(((await first) as AuthnOutcome).ok, true);
+    const again = a.authenticate(req);
+    assert.ok(!(again instanceof Promise), 'a cached token needs no promise');
+    assert.equal((again as AuthnOutcome).ok && (again as { identity: { provider: string } }).identity.provider, 'one');
+    // A different token (one character changed in the signature) is never served from that entry.
+    const tampered = `${fresh.slice(0, -2)}${fresh.endsWith('AA') ? 'BB' : 'AA'}`;
+    assert.equal(await outcome(a, { headers: { authorization: `Bearer ${tampered}` }, query: '' }), 'signature_invalid');
+  });
+
   it('picks the provider by iss when a route has two', async () => {
     const a = createBearerAuthenticator([p1, p2], { header: true });
     assert.equal(await outcome(a, { headers: { authorization: `Bearer ${token}` }, query: '' }), 'ok:one');

@@ -75,7 +75,7 @@ test('not mine: no Authorization, another scheme, a JWT-shaped token; a malforme
 });
 
 test('the route split: every well-formed token is claimed by exactly one of bearer (JWT) and introspection', async () => {
-  const jwt = { name: 'op', issuer: 'https://op', verify: () => Promise.resolve({ ok: false, refusal: { code: 'signature_invalid' } }) } as unknown as JwtProvider;
+  const jwt = { name: 'op', issuer: 'https://op', verify: () => Promise.resolve({ ok: false, refusal: { code: 'signature_invalid' } }), cached: () => undefined } as unknown as JwtProvider;
   const bearer = createBearerAuthenticator([jwt], { header: true }, { opaqueNotMine: true });
   const intro = make();
   for (const token of ['abc', 'a.b', 'a.b.c', 'a.b.', 'a.b.c.d', 'abc==', 'a-b_c~+/', 'a+b.c.d', 'eyJ.eyJ.sig']) {

@@ -85,9 +85,8 @@ test('1 GiB download and 512 MiB upload stream through the gateway with flat mem
 });
 
 test('upstream down → 502 upstream_unreachable; upstream slow → 504 upstream_timeout', async () => {
-  const closed = await startUpstream();
-  const deadUrl = closed.url;
-  await closed.close();
+  // Port 1 (tcpmux) has no listener: a just-closed ephemeral port could be taken by a parallel test.
+  const deadUrl = 'http://127.0.0.1:1';
   const slow = await startUpstream((_req, res) => { setTimeout(() => res.writeHead(200).end('late'), 3000).unref(); });
   const gw = await startGateway({
     routes: [

@@ -29,8 +29,17 @@ function identityJson(id: NonNullable<RequestRecord['identity']>): string {
 }
 
 const optional = (v: string | undefined): string => (v === undefined ? 'null' : json(v));
-/** Milliseconds rounded to the microsecond, as JSON (never NaN or Infinity). */
-const ms = (v: number): string => (Number.isFinite(v) ? String(Math.round(v * 1000) / 1000) : 'null');
+/**
+ * Milliseconds rounded to the microsecond, as JSON (never NaN or Infinity). Built from integers
+ * ("1.200"): printing the rounded double took ~1 µs per request (V8's shortest-repr conversion).
+ */
+function ms(v: number): string {
+  if (!(v >= 0 && v < 1e12)) return Number.isFinite(v) ? String(Math.round(v * 1000) / 1000) : 'null';
+  const micros = Math.round(v * 1000);
+  const whole = Math.floor(micros / 1000);
+  const frac = micros - whole * 1000;
+  return `${whole}.${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}`;
+}
 
 // The line prefix carries the ISO timestamp (when the request arrived); it changes at most once per millisecond.
 let prefixMs = -1;

@@ -80,6 +80,8 @@ export interface CompileOptions {
 }
 
 interface Shared {
+  /** Parts built once per distinct configuration and shared by every route using it (10,000 routes → a few objects). */
+  readonly memo: Map<string, unknown>;
   readonly pools: UpstreamPools;
   readonly stores: LimitStores;
   readonly plans: PlanSet | undefined;
@@ -193,9 +195,17 @@ function compileLimiter(route: RouteConfig, config: Config, shared: Shared): Rou
   return new RouteLimiter(limits, plans, shared.stores, route.rateLimitHeaders === true);
 }
 
+/** The object built for `key` by an earlier route, or a new one (immutable, stateless parts only). */
+function memo<T>(shared: Shared, kind: string, key: unknown, build: () => T): T {
+  const id = `${kind}\0${JSON.stringify(key)}`;
+  let value = shared.memo.get(id) as T | undefined;
+  if (value === undefined) shared.memo.set(id, (value = build()));
+  return value;
+}
+
 function compileRoute(route: RouteConfig, config: Config, providers: Map<string, ProviderEntry>, opts: CompileOptions, shared: Shared): CompiledRoute {
   const listen = config.listen!;
-  const authenticators = routeAuthenticators(route, providers);
+  const authenticators = memo(shared, 'authn', [route.authenticate ?? [], route.token ?? null], () => routeAuthenticators(route, providers));
   const credentialHeaders = authenticators.flatMap((a) => a.credentialHeaders ?? []);
   const bearer = authenticators.some((a) => a.kind === 'bearer' || a.kind === 'introspection');
   const assertion = route.upstream.assertion;
@@ -204,12 +214,12 @@ function compileRoute(route: RouteConfig, config: Config, providers: Map<string,
     name: route.name,
     public: route.public === true,
     authenticators,
-    policy: route.public === true ? undefined : compilePolicy(route.allow, route.deny),
+    policy: route.public === true ? undefined : memo(shared, 'policy', [route.allow ?? null, route.deny ?? null], () => compilePolicy(route.allow, route.deny)),
     allowEncodedSlash: route.allowEncodedSlash === true,
     maxBodyBytes: parseSize(route.maxBodySize ?? listen.maxBodySize),
-    upstream: opts.upstreams === false ? NO_UPSTREAM : createHttpUpstream(route.upstream, shared.pools),
+    upstream: opts.upstreams === false ? NO_UPSTREAM : memo(shared, 'upstream', route.upstream, () => createHttpUpstream(route.upstream, shared.pools)),
     upstreamLabel: upstreamLabel(route.upstream.url),
-    headerPolicy: compileHeaderPolicy(route.upstream, listen.forwardedHeaders, new URL(route.upstream.url).host, credentialHeaders),
+    headerPolicy: memo(shared, 'headers', [route.upstream, listen.forwardedHeaders, credentialHeaders], () => compileHeaderPolicy(route.upstream, listen.forwardedHeaders, new URL(route.upstream.url).host, credentialHeaders)),
     assertionTtlSec,
     limiter: compileLimiter(route, config, shared),
     bearer,
@@ -225,7 +235,7 @@ function compileRoute(route: RouteConfig, config: Config, providers: Map<string,
 export async function compileRuntime(config: Config, opts: CompileOptions): Promise<Runtime> {
   const dev = config.dev ? await loadDevIssuer(config.dev, opts.baseDir) : undefined;
   const providers = buildProviders(config, dev, opts.baseDir, opts.log);
-  const shared: Shared = { pools: new UpstreamPools(), stores: await buildStores(config, opts), plans: compilePlans(config), upstreamCaps: upstreamCaps(config) };
+  const shared: Shared = { memo: new Map(), pools: new UpstreamPools(), stores: await buildStores(config, opts), plans: compilePlans(config), upstreamCaps: upstreamCaps(config) };
   const routes = config.routes.map((r) => compileRoute(r, config, providers, opts, shared));
   const specs: RouteSpec<CompiledRoute>[] = config.routes.map((r, i) => ({
     name: r.name, path: r.match.path, value: routes[i]!,

@@ -2,7 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { UpstreamPools } from '../../src/upstream/pools.js';
+import { compileRuntime } from '../../src/compile.js';
+import { loadConfigText } from '../../src/config/load.js';
 import { startGateway } from '../harness/gateway.js';
 import { rawRequest } from '../harness/http.js';
 
@@ -34,5 +39,26 @@ test('routes to the same upstream share keep-alive connections', async () => {
     await gw.stop();
     upstream.closeAllConnections();
     upstream.close();
+  }
+});
+
+test('routes with the same configuration share compiled parts; a difference gets its own', async () => {
+  const route = (name: string, extra = '') =>
+    `  - name: ${name}\n    match: { path: /${name}/* }\n    authenticate: [dev]\n    allow: [ { roles: [reader] } ]\n    upstream: { url: "http://127.0.0.1:1"${extra} }\n`;
+  const text = `dev: true\nroutes:\n${route('a')}${route('b')}${route('c', ', identityHeaders: { x-who: subject }')}`;
+  const dir = mkdtempSync(join(tmpdir(), 'gh-memo-'));
+  const { config } = loadConfigText(text, `${dir}/g.yaml`, {});
+  const rt = await compileRuntime(config, { baseDir: dir, upstreams: false });
+  try {
+    const [a, b, c] = rt.routes;
+    assert.equal(a!.policy, b!.policy);
+    assert.equal(a!.authenticators[0], b!.authenticators[0]);
+    assert.equal(a!.headerPolicy, b!.headerPolicy);
+    assert.notEqual(a!.headerPolicy, c!.headerPolicy, 'different identity headers: a policy of its own');
+    assert.deepEqual(c!.headerPolicy.identityHeaders, [['x-who', 'subject']]);
+    assert.equal(a!.name, 'a');
+    assert.equal(b!.name, 'b');
+  } finally {
+    await rt.close();
   }
 });

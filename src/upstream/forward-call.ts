@@ -22,7 +22,7 @@ export interface ForwardResult {
 }
 
 /** RFC 9110 §7.6.1 hop-by-hop response headers; the upstream's Connection header may name more. */
-const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authenticate', 'proxy-authorization'];
+const HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authenticate', 'proxy-authorization']);
 
 class Stop extends Error {}
 
@@ -86,14 +86,14 @@ export class ForwardCall implements Dispatcher.DispatchHandler {
     this.#upstreamMs = performance.now() - this.#t0;
     const res = this.#res;
     if (res.destroyed) return this.stop('client_aborted');
-    dropHopByHop(headers);
+    const out = endToEnd(headers);
     const extra = this.#extraHeaders;
-    if (extra !== undefined) for (const name in extra) headers[name] = extra[name];
+    if (extra !== undefined) for (const name in extra) out[name] = extra[name]!;
     try {
       // One headers object to writeHead: Node's fast path (no setHeader per upstream header).
       // Anything set earlier with res.setHeader (a draining listener's `connection: close`)
       // still merges in, through Node's slower path.
-      res.writeHead(status, statusMessage || undefined, headers as Record<string, string | string[]>);
+      res.writeHead(status, statusMessage || undefined, out);
     } catch (err) {
       // A header Node refuses to send: nothing went out, so the caller can still answer 502.
       controller.abort(err as Error);
@@ -173,11 +173,22 @@ export function closeAfterResponse(req: IncomingMessage, res: ServerResponse): v
   if (!res.headersSent && !res.destroyed) res.setHeader('connection', 'close');
 }
 
-function dropHopByHop(headers: IncomingHttpHeaders): void {
+/**
+ * The upstream's end-to-end response headers: a new object without the hop-by-hop ones (and those
+ * its Connection header names). Copying keeps a fast-properties object for writeHead; deleting from
+ * undici's object turned it into a dictionary on every response.
+ */
+function endToEnd(headers: IncomingHttpHeaders): Record<string, string | string[]> {
   const connection = headers.connection;
-  // Usually just "keep-alive" or "close", both deleted below anyway: skip the split.
-  if (connection !== undefined && connection !== 'keep-alive' && connection !== 'close') {
-    for (const token of String(connection).split(',')) delete headers[token.trim().toLowerCase()];
+  // Usually just "keep-alive" or "close", both dropped anyway: no split, no extra set.
+  const named = connection === undefined || connection === 'keep-alive' || connection === 'close'
+    ? undefined
+    : new Set(String(connection).split(',').map((token) => token.trim().toLowerCase()));
+  const out: Record<string, string | string[]> = {};
+  for (const name in headers) {
+    if (HOP_BY_HOP.has(name) || named?.has(name)) continue;
+    const value = headers[name];
+    if (value !== undefined) out[name] = value;
   }
-  for (const name of HOP_BY_HOP) delete headers[name];
+  return out;
 }

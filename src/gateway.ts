@@ -78,7 +78,8 @@ async function handle(runtime: Runtime, req: IncomingMessage, res: ServerRespons
     record.limit = { result: 'concurrency_limited' };
     return refuse(res, record, start, 'concurrency_limited', { headers: RETRY_SOON });
   }
-  const assertion = identity && route.assertionTtlSec !== undefined ? await runtime.signer.mint(identity, route.name, route.assertionTtlSec) : undefined;
+  let assertion = identity && route.assertionTtlSec !== undefined ? runtime.signer.mint(identity, route.name, route.assertionTtlSec) : undefined;
+  if (assertion instanceof Promise) assertion = await assertion;
   const headers = buildUpstreamHeaders(req.headers, client, identity, assertion, route.headerPolicy);
   headers.traceparent = traceparent;
   headers['x-request-id'] = requestId;

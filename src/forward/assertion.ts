@@ -6,8 +6,11 @@ import type { Identity } from '../identity/identity.js';
 export interface AssertionSigner {
   /** Public keys to publish at /.well-known/jwks.json. */
   readonly jwks: { keys: JWK[] };
-  /** An ES256 JWT for `identity` with aud = `audience` (the route name); reused while fresh. */
-  mint(identity: Identity, audience: string, ttlSec: number): Promise<string>;
+  /**
+   * An ES256 JWT for `identity` with aud = `audience` (the route name); reused while fresh. A
+   * reused one is returned as a string (no promise); a promise only while one is being signed.
+   */
+  mint(identity: Identity, audience: string, ttlSec: number): string | Promise<string>;
 }
 
 const ALG = 'ES256';
@@ -17,6 +20,10 @@ const REFRESH_REMAINING = 0.25;
 
 interface Cached {
   readonly token: Promise<string>;
+  /** The signed token once `token` settled. */
+  value?: string;
+  /** Signing failed: never served again. */
+  failed?: boolean;
   /** Epoch ms after which a fresh assertion is minted. */
   readonly refreshAt: number;
 }
@@ -27,6 +34,9 @@ export async function createAssertionSigner(opts: { issuer: string; privateKeyPe
   const kid = await calculateJwkThumbprint(publicJwk);
   const jwks = Object.freeze({ keys: [Object.freeze({ ...publicJwk, kid, alg: ALG, use: 'sig' })] });
   const cache = new Map<string, Cached>();
+  // Identities served from the token cache are the same frozen object on every request: they find
+  // their assertions here by route and TTL, without serializing the identity into a cache key.
+  const byIdentity = new WeakMap<Identity, Map<string, Cached>>();
 
   const sign = (identity: Identity, audience: string, ttlSec: number, now: number): Promise<string> =>
     new SignJWT(assertionClaims(identity))
@@ -42,21 +52,33 @@ export async function createAssertionSigner(opts: { issuer: string; privateKeyPe
   return {
     jwks,
     mint(identity, audience, ttlSec) {
-      const key = cacheKey(identity, audience, ttlSec);
       const nowMs = Date.now();
-      const hit = cache.get(key);
-      if (hit && nowMs < hit.refreshAt) return hit.token;
-      const now = Math.floor(nowMs / 1000);
-      const token = sign(identity, audience, ttlSec, now);
-      // Re-inserting moves the key to the end, so Map order is oldest-first for eviction.
-      cache.delete(key);
-      if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value!);
-      // Concurrent callers for the same key get this same promise; a failure is not cached.
-      cache.set(key, { token, refreshAt: (now + ttlSec * (1 - REFRESH_REMAINING)) * 1000 });
-      token.catch(() => {
-        if (cache.get(key)?.token === token) cache.delete(key);
-      });
-      return token;
+      const route = `${audience}\0${ttlSec}`;
+      const own = byIdentity.get(identity)?.get(route);
+      if (own !== undefined && nowMs < own.refreshAt && !own.failed) return own.value ?? own.token;
+      const key = cacheKey(identity, audience, ttlSec);
+      let entry = cache.get(key);
+      if (entry === undefined || nowMs >= entry.refreshAt) {
+        const now = Math.floor(nowMs / 1000);
+        const token = sign(identity, audience, ttlSec, now);
+        const fresh: Cached = { token, refreshAt: (now + ttlSec * (1 - REFRESH_REMAINING)) * 1000 };
+        // Re-inserting moves the key to the end, so Map order is oldest-first for eviction.
+        cache.delete(key);
+        if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value!);
+        // Concurrent callers for the same key get this same promise; a failure is not cached.
+        cache.set(key, fresh);
+        token.then((value) => { fresh.value = value; }, () => {
+          fresh.failed = true;
+          if (cache.get(key) === fresh) cache.delete(key);
+        });
+        entry = fresh;
+      }
+      if (Object.isFrozen(identity)) {
+        let routes = byIdentity.get(identity);
+        if (routes === undefined) byIdentity.set(identity, (routes = new Map()));
+        routes.set(route, entry);
+      }
+      return entry.value ?? entry.token;
     },
   };
 }

@@ -44,6 +44,20 @@ describe('identity assertions', () => {
     assert.notEqual(await signer.mint({ ...ALICE, subject: 'bob' }, 'r1', 60), a);
   });
 
+  test('a reused assertion comes back without a promise, per identity object and route', async () => {
+    const signer = await createAssertionSigner({ issuer: 'g' });
+    const frozen = Object.freeze({ ...ALICE });
+    const first = signer.mint(frozen, 'r1', 60);
+    assert.ok(first instanceof Promise, 'the first one is being signed');
+    const token = await first;
+    const again = signer.mint(frozen, 'r1', 60);
+    assert.equal(again, token, 'reused: the string itself');
+    // Same content in another object: the same assertion; another route: its own.
+    assert.equal(signer.mint(Object.freeze({ ...ALICE }), 'r1', 60), token);
+    assert.notEqual(await signer.mint(frozen, 'r2', 60), token);
+    assert.notEqual(await signer.mint(frozen, 'r1', 30), token, 'another ttl is another assertion');
+  });
+
   test('a fresh assertion is minted once less than 25% of the ttl remains', async () => {
     const signer = await createAssertionSigner({ issuer: 'g' });
     const first = await signer.mint(ALICE, 'r', 2);

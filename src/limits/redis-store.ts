@@ -1,5 +1,5 @@
 /**
- * Limit state in Redis, shared by a fleet of gateways. One pipeline (one round trip) per call;
+ * Limit state in Redis, shared by a fleet of gateways. One pipeline (one round trip) per event-loop turn;
  * each check is one Lua script on one key, timed by the server's clock. Fails fast with
  * StoreUnavailableError while Redis is unreachable and reconnects by itself forever.
  */
@@ -34,6 +34,13 @@ interface LimitPipeline {
 
 const MAX_BACKOFF_MS = 2000;
 
+/** A check() call waiting for the next batch. */
+interface Pending {
+  readonly checks: readonly LimitCheck[];
+  readonly resolve: (results: LimitResult[]) => void;
+  readonly reject: (err: unknown) => void;
+}
+
 /** Redis-backed LimitStore; see the module comment. */
 export class RedisStore implements LimitStore {
   readonly kind = 'redis' as const;
@@ -61,8 +68,8 @@ export class RedisStore implements LimitStore {
       maxRetriesPerRequest: 0,
       commandTimeout: this.#timeoutMs,
       retryStrategy: (attempt) => Math.min(attempt * 100, MAX_BACKOFF_MS),
-      // Checks from concurrent requests issued in the same tick share one write (fewer syscalls).
-      enableAutoPipelining: true,
+      // Batching is ours (see check()): it groups every request of one event-loop turn.
+      enableAutoPipelining: false,
     });
     this.#client.defineCommand('gatehouseRate', { numberOfKeys: 1, lua: RATE_LUA });
     this.#client.defineCommand('gatehouseQuota', { numberOfKeys: 1, lua: QUOTA_LUA });
@@ -77,34 +84,60 @@ export class RedisStore implements LimitStore {
     return this.#client.status === 'ready' && this.#client.stream?.writable === true;
   }
 
-  /** Counts one request against every check in one round trip; see LimitStore. */
+  /**
+   * Counts one request against every check; see LimitStore. Calls made while the event loop
+   * handles one batch of sockets are sent together, in one pipeline (one write, one round trip),
+   * when that batch is done (setImmediate). ioredis's own auto-pipelining flushes on the next tick,
+   * i.e. after every single request's callback: batches of one, each paying for a Pipeline.
+   */
   async check(checks: readonly LimitCheck[]): Promise<LimitResult[]> {
     if (checks.length === 0) return [];
     if (!this.connected) await this.#awaitStart();
-    if (checks.length === 1) return [await this.#single(checks[0]!)];
+    return new Promise((resolve, reject) => {
+      if (this.#pending.length === 0) setImmediate(this.#flush);
+      this.#pending.push({ checks, resolve, reject });
+    });
+  }
+
+  #pending: Pending[] = [];
+
+  #flush = (): void => {
+    const batch = this.#pending;
+    this.#pending = [];
+    if (batch.length === 1 && batch[0]!.checks.length === 1) {
+      // The quiet case: one plain command, no pipeline.
+      const [call] = batch as [Pending];
+      const check = call.checks[0]!;
+      (this.#issue(this.#client as unknown as LimitPipeline, check) as Promise<unknown>).then(
+        (reply) => this.#settle(call, () => [this.#parse([null, reply], limitOf(check.spec))]),
+        (err: unknown) => call.reject(this.#unavailable(err)),
+      );
+      return;
+    }
     const pipeline = this.#client.pipeline() as unknown as LimitPipeline;
-    for (const check of checks) this.#issue(pipeline, check);
-    let replies: [Error | null, unknown][] | null;
+    for (const call of batch) for (const check of call.checks) this.#issue(pipeline, check);
+    pipeline.exec().then((replies) => {
+      let at = 0;
+      for (const call of batch) {
+        const first = at;
+        at += call.checks.length;
+        this.#settle(call, () => call.checks.map((c, i) => this.#parse(replies?.[first + i], limitOf(c.spec))));
+      }
+    }, (err: unknown) => {
+      const unavailable = this.#unavailable(err);
+      for (const call of batch) call.reject(unavailable);
+    });
+  };
+
+  #settle(call: Pending, results: () => LimitResult[]): void {
     try {
-      replies = await pipeline.exec();
+      call.resolve(results());
     } catch (err) {
-      throw this.#unavailable(err);
+      call.reject(err);
     }
-    return checks.map((c, i) => this.#parse(replies?.[i], limitOf(c.spec)));
   }
 
-  /** One check as a plain command, so auto-pipelining can batch it with other requests' checks. */
-  async #single(check: LimitCheck): Promise<LimitResult> {
-    let reply: unknown;
-    try {
-      reply = await this.#issue(this.#client as unknown as LimitPipeline, check);
-    } catch (err) {
-      throw this.#unavailable(err);
-    }
-    return this.#parse([null, reply], limitOf(check.spec));
-  }
-
-  /** Queue the check's script on a pipeline, or send it on the client (auto-pipelined). */
+  /** Queue the check's script on a pipeline, or send it on the client. */
   #issue(target: LimitPipeline, { spec, key }: LimitCheck): unknown {
     const tag = this.#prefix + redisTag(spec.id, key);
     return spec.kind === 'rate'

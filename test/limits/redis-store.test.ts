@@ -93,6 +93,28 @@ describe('RedisStore on a real Redis', { skip: !available }, () => {
     }
   });
 
+  it('concurrent calls of one event-loop turn share one write; each gets its own results', async () => {
+    const relay = await startRelay(new URL(REDIS_URL));
+    const viaRelay = new RedisStore({ url: `redis://127.0.0.1:${relay.port}`, prefix });
+    try {
+      const burst: RateSpec = { ...slow, id: 'batch', burst: 10 };
+      await viaRelay.check([{ spec: { ...slow, id: 'batch-warm' }, key: 'k' }]); // handshake and script load
+      relay.writes = 0;
+      // 30 requests of one caller against a burst of 10, plus calls with two checks mixed in.
+      const calls = Array.from({ length: 30 }, (_, i) => viaRelay.check(i % 5 === 0
+        ? [{ spec: burst, key: 'one-caller' }, { spec: { ...slow, id: 'batch-other' }, key: `c${i}` }]
+        : [{ spec: burst, key: 'one-caller' }]));
+      const results = await Promise.all(calls);
+      assert.equal(relay.writes, 1, 'one write for the whole turn');
+      assert.equal(results.filter((r) => r[0]!.allowed).length, 10, 'exactly the burst is allowed');
+      results.forEach((r, i) => assert.equal(r.length, i % 5 === 0 ? 2 : 1));
+      assert.ok(results.filter((_, i) => i % 5 === 0).every((r) => r[1]!.allowed && r[1]!.remaining === 4), 'the second check of a call is its own');
+    } finally {
+      await viaRelay.close();
+      await relay.close();
+    }
+  });
+
   it('a stalled Redis times out as StoreUnavailableError, then serves again', async () => {
     const relay = await startRelay(new URL(REDIS_URL));
     const viaRelay = new RedisStore({ url: `redis://127.0.0.1:${relay.port}`, prefix, timeoutMs: 100 });

@@ -63,31 +63,50 @@ export function formatAuditLine(r: RequestRecord): string {
     `"bytes_in":${r.bytesIn},"bytes_out":${r.bytesOut},"duration_ms":${ms(r.durationMs)},"upstream_ms":${r.upstreamMs === undefined ? 'null' : ms(r.upstreamMs)}}\n`;
 }
 
-/** A batch is handed to the writer once it holds this many characters (or every FLUSH_MS). */
-const BATCH_CHARS = 16_384;
+/** A batch goes to the writer when it is this full (sonic-boom's own write size) or every FLUSH_MS. */
+const BATCH_BYTES = 16_384;
 const FLUSH_MS = 200;
+/** UTF-8 takes at most 3 bytes per UTF-16 code unit: the room a line needs, whatever it holds. */
+const MAX_BYTES_PER_CHAR = 3;
 
 /** Subscribe an asynchronous, batching writer (stdout or an appended file) to finished requests. */
 export function startAuditSink(opts: { sink: 'stdout' | 'file' | 'off'; path?: string }): AuditSink {
   if (opts.sink === 'off') return { async close() {} };
-  // Lines are collected here and handed to sonic-boom (pino's destination) as one string per batch:
-  // one write per ~16 KiB under load, at least every 200 ms when quiet (tail -f still sees lines
-  // promptly). Batching here rather than with sonic-boom's minLength matters: sonic-boom measures its
-  // pending buffer with Buffer.byteLength on every write, which flattened an 8 KiB string per request
-  // (8 KiB of garbage each; found with the sampling heap profiler). Every write holds whole lines
-  // (O_APPEND), so several workers can share one file.
-  const dest = pino.destination({ dest: opts.sink === 'file' ? opts.path! : 1, sync: false, mkdir: true, append: true });
-  let batch = '';
+  // Lines are encoded straight into a 16 KiB buffer, handed to sonic-boom (pino's destination, in
+  // buffer mode) when full and at least every 200 ms, so a busy gateway writes in batches and a quiet
+  // one still shows each line promptly. Encoding each line once here replaced two costlier paths:
+  // sonic-boom's string mode re-measured (flattened) its pending buffer on every write (8 KiB of
+  // garbage per request), and a batched string is converted to UTF-8 on the main thread at write
+  // time (2.9 µs per request measured). Every write holds whole lines (O_APPEND), so several workers
+  // can share one file.
+  const dest = pino.destination({
+    dest: opts.sink === 'file' ? opts.path! : 1, sync: false, mkdir: true, append: true, contentMode: 'buffer',
+  } as Parameters<typeof pino.destination>[0] & { contentMode: 'buffer' });
+  // In buffer mode sonic-boom takes Buffers; its typings only know strings.
+  const writer = dest as unknown as { write(chunk: Buffer): boolean };
+  let batch = Buffer.allocUnsafe(BATCH_BYTES);
+  let used = 0;
   const flush = (): void => {
-    if (batch === '') return;
-    dest.write(batch);
-    batch = '';
+    if (used === 0) return;
+    // The writer keeps this buffer until written: the next batch gets a new one.
+    writer.write(batch.subarray(0, used));
+    batch = Buffer.allocUnsafe(BATCH_BYTES);
+    used = 0;
   };
   const flusher = setInterval(flush, FLUSH_MS);
   flusher.unref();
   const onRecord = (message: unknown): void => {
-    batch += formatAuditLine(message as RequestRecord);
-    if (batch.length >= BATCH_CHARS) flush();
+    const line = formatAuditLine(message as RequestRecord);
+    const room = line.length * MAX_BYTES_PER_CHAR;
+    if (used + room > BATCH_BYTES) {
+      flush();
+      // A line longer than a batch (a long path or claim) goes out on its own, in order.
+      if (room > BATCH_BYTES) {
+        writer.write(Buffer.from(line, 'utf8'));
+        return;
+      }
+    }
+    used += batch.write(line, used, 'utf8');
   };
   subscribe('gatehouse:request:end', onRecord);
   return {

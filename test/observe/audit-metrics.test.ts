@@ -82,3 +82,14 @@ test('metrics: request counter, duration histogram and limit counter in Promethe
     metrics.close();
   }
 });
+
+test('lines with multi-byte characters and lines longer than a batch arrive whole and in order', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'gatehouse-audit-')), 'audit.log');
+  const sink = startAuditSink({ sink: 'file', path });
+  const paths = Array.from({ length: 300 }, (_, i) => (i % 50 === 7 ? `/long/${'é😀'.repeat(4000)}` : `/p/${i}/é😀`));
+  paths.forEach((p, i) => requestEnd.publish(record({ requestId: `m${i}`, path: p })));
+  await sink.close();
+  const lines = readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { request_id: string; path: string });
+  assert.deepEqual(lines.map((l) => l.request_id), paths.map((_, i) => `m${i}`));
+  assert.deepEqual(lines.map((l) => l.path), paths);
+});

@@ -36,6 +36,7 @@ export function createGateway(ref: RuntimeRef, onError: (err: unknown) => void):
 
 async function handle(runtime: Runtime, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const start = performance.now();
+  const time = Date.now();
   const requestId = newRequestId();
   const traceparent = nextTraceparent(req.headers.traceparent as string | undefined);
   const method = req.method ?? 'GET';
@@ -53,7 +54,7 @@ async function handle(runtime: Runtime, req: IncomingMessage, res: ServerRespons
   if (verdict instanceof Promise) verdict = await verdict;
   // Every field present from the start: one object shape for every record.
   const record: RequestRecord = {
-    time: Date.now(), requestId, traceparent, method, path: verdict.path, host: client.host, clientAddress: client.address,
+    time, requestId, traceparent, method, path: verdict.path, host: client.host, clientAddress: client.address,
     route: verdict.route?.name, identity: verdict.identity, authn: verdict.authn, decision: verdict.decision, limit: undefined, upstream: undefined,
     status: 0, error: undefined, bytesIn: 0, bytesOut: 0, durationMs: 0, upstreamMs: undefined,
   };

@@ -72,6 +72,8 @@ interface Scenario {
   readonly routes?: number;
   readonly workers?: number;
   readonly redisLimit?: boolean;
+  /** `limits.redis.leaseTokens` for redisLimit scenarios (default 1: exact). */
+  readonly leaseTokens?: number;
   readonly idleTimeout?: string;
   /** false: the server and wrk may use every CPU (default: server on GATEWAY_CPU, wrk on LOAD_CPU). */
   readonly pinned?: boolean;
@@ -92,6 +94,7 @@ const ALL: Scenario[] = [
   { id: 'jwt', label: 'RS256 reused + policy + audit + identity headers', ...JWT_LIKE },
   { id: 'assertion', label: '… + signed identity assertion (ES256)', ...JWT_LIKE, path: '/signed/items' },
   { id: 'redis-limit', label: '… + per-identity rate limit, Redis store', ...JWT_LIKE, redisLimit: true },
+  { id: 'redis-lease', label: '… + the same limit, Redis store with `leaseTokens: 10`', ...JWT_LIKE, redisLimit: true, leaseTokens: 10 },
   { id: 'jwt-10k', label: `RS256 reused + policy + audit, ${ROUTES_LARGE.toLocaleString('en-US')} routes`, ...JWT_LIKE, routes: ROUTES_LARGE },
   { id: 'miss', label: `RS256, every request a new token (${MISS_TOKENS.toLocaleString('en-US')} cycling)`, ...JWT_LIKE, tokens: 'rotating' },
   { id: 'workers-1-unpinned', label: 'RS256 reused …, `workers: 1`, gateway + wrk not pinned', ...JWT_LIKE, workers: 1, pinned: false },
@@ -235,7 +238,7 @@ function config(s: Scenario): object {
     admin: { host: '127.0.0.1', port: 0 },
     audit: { sink: 'file', path: join(DIR, `audit-${s.id}.log`) },
     log: { level: 'info' }, // the 'gatehouse listening' line (port) is logged at info
-    ...(s.redisLimit ? { limits: { store: 'redis', redis: { url: REDIS_URL, prefix: `gatehouse-bench-${process.pid}:` } } } : {}),
+    ...(s.redisLimit ? { limits: { store: 'redis', redis: { url: REDIS_URL, prefix: `gatehouse-bench-${process.pid}:`, ...(s.leaseTokens ? { leaseTokens: s.leaseTokens } : {}) } } } : {}),
     providers: { bench: { type: 'oidc', issuer: ISSUER, jwksUri: JWKS_URI, audience: AUDIENCE, algorithms: ['RS256'] } },
     routes,
   };
@@ -486,6 +489,7 @@ const TARGETS: Target[] = [
   { id: '3', what: 'public route ÷ naive node:http + undici proxy', goal: '≥ 1.00 (and ≥ 1.7× fast-gateway: shared harness)', ratio: { num: 'public', den: 'naive', min: 1.0 } },
   { id: '4', what: 'signed identity assertion ÷ jwt', goal: '≥ 0.90', ratio: { num: 'assertion', den: 'jwt', min: 0.9 } },
   { id: '5', what: 'Redis rate limit ÷ jwt', goal: '≥ 0.85', ratio: { num: 'redis-limit', den: 'jwt', min: 0.85 } },
+  { id: '5b', what: 'Redis rate limit, `leaseTokens: 10` ÷ jwt', goal: '≥ 0.85', ratio: { num: 'redis-lease', den: 'jwt', min: 0.85 } },
   { id: '6', what: `${ROUTES_LARGE.toLocaleString('en-US')} routes ÷ ${ROUTES_SMALL} routes (jwt-10k ÷ jwt)`, goal: '≥ 0.95', ratio: { num: 'jwt-10k', den: 'jwt', min: 0.95 } },
   { id: '7a', what: `RSS max, ${IDLE_CONNS.toLocaleString('en-US')} idle keep-alive connections + jwt load`, goal: '≤ 150 MB (143 MiB)', rss: { id: 'idle-conns', figure: 'rssMax', maxMB: 150 } },
   { id: '7b', what: `RSS growth over idle during a ${DOWNLOAD_MIB.toLocaleString('en-US')} MiB download (worst round)`, goal: '≤ 30 MB (28.6 MiB)', rss: { id: 'download', figure: 'growthWorst', maxMB: 30 } },

@@ -96,7 +96,7 @@ async function buildStores(config: Config, opts: CompileOptions): Promise<LimitS
   // Loaded only when configured: the Redis client costs ~8 MB of memory in every process otherwise.
   const { RedisStore } = await import('./limits/redis-store.js');
   const primary = new RedisStore({
-    url: redis.url, prefix: redis.prefix, timeoutMs: parseDuration(redis.timeout),
+    url: redis.url, prefix: redis.prefix, timeoutMs: parseDuration(redis.timeout), leaseTokens: redis.leaseTokens,
     onStateChange(state, err) {
       if (state === 'down') opts.log?.warn({ store: 'redis', error: err?.message, fail: settings.fail }, 'rate-limit store unavailable');
       else opts.log?.info({ store: 'redis' }, 'rate-limit store available again');

@@ -18,23 +18,29 @@ local function ceil_ms(ms) if ms <= EPS then return 0 end return math.ceil(ms - 
 /**
  * GCRA. KEYS[1] holds the TAT in ms (µs precision: Lua's tostring keeps only 14 digits, so the
  * value is formatted explicitly) and expires at the TAT, when it would mean "full bucket" anyway.
- * ARGV: emission interval ms, burst. Reply: {allowed, remaining, resetMs, retryAfterMs}.
+ * ARGV: emission interval ms, burst, and optionally the most tokens to take (a lease, default 1):
+ * as many as the bucket holds now, up to that many, are taken at once.
+ * Reply: {allowed, remaining, resetMs, retryAfterMs, granted}.
  */
 export const RATE_LUA = `${PRELUDE}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local interval = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
+local want = tonumber(ARGV[3] or '1')
 local tat = tonumber(redis.call('GET', KEYS[1]))
 if tat == nil or tat < now then tat = now end
-local next_tat = tat + interval
 local capacity = burst * interval
-local ahead = next_tat - now
-if ahead <= capacity + EPS then
+local free = math.floor((capacity + EPS - (tat - now)) / interval)
+if free >= 1 then
+  local granted = math.min(want, free)
+  local next_tat = tat + granted * interval
+  local ahead = next_tat - now
   redis.call('SET', KEYS[1], string.format('%.3f', next_tat), 'PX', math.max(1, math.ceil(ahead)))
-  return {1, math.max(0, math.floor((capacity - ahead) / interval + EPS)), ceil_ms(ahead), 0}
+  return {1, math.max(0, math.floor((capacity - ahead) / interval + EPS)), ceil_ms(ahead), 0, granted}
 end
-return {0, 0, ceil_ms(ahead - interval), ceil_ms(ahead - capacity)}
+local ahead = tat + interval - now
+return {0, 0, ceil_ms(ahead - interval), ceil_ms(ahead - capacity), 0}
 `;
 
 /**

@@ -18,16 +18,43 @@ export interface RedisStoreOptions {
   timeoutMs?: number;
   /** Called once per transition: `down` on the first failure of an outage, `up` when ready again. */
   onStateChange?: (state: 'up' | 'down', err?: Error) => void;
+  /**
+   * Rate-limit tokens taken from Redis at once per key (default 1: every request asks Redis). With
+   * N > 1 a process spends them locally for up to `leaseMs`: Redis work per request drops by up to
+   * N, and in any window a caller can get at most N − 1 requests per process beyond what the limit
+   * allows (the tokens it holds). A lease is at most a tenth of the burst, so slow limits stay
+   * exact; unspent tokens expire (stricter). Quotas always ask Redis.
+   */
+  leaseTokens?: number;
+  /** How long leased tokens may be spent (default 1000 ms). */
+  leaseMs?: number;
 }
 
-type Reply = [allowed: number, remaining: number, resetMs: number, retryAfterMs: number];
+type Reply = [allowed: number, remaining: number, resetMs: number, retryAfterMs: number, granted?: number];
+
+/** Rate tokens this worker holds for one key: taken from Redis, spent here. */
+interface Lease {
+  left: number;
+  /** performance.now() after which the unspent tokens are dropped. */
+  until: number;
+  /** Redis's `remaining` when the tokens were taken (the fleet's, without this lease). */
+  remaining: number;
+  /** performance.now() at which the bucket is full again, as Redis said. */
+  fullAt: number;
+  readonly limit: number;
+}
+
+/** Leased tokens not spent within this (ms) are dropped. */
+const LEASE_MS = 1000;
+/** Most keys with a lease kept per store; the oldest are dropped beyond it (their tokens are lost: stricter). */
+const MAX_LEASES = 10_000;
 
 /** The burst (rate) or the quota count: what a result's `limit` reports. */
 const limitOf = (spec: LimitSpec): number => (spec.kind === 'rate' ? spec.burst : spec.count);
 
 /** The pipeline with the two scripts defined by `defineCommand` (EVALSHA, falling back to EVAL). */
 interface LimitPipeline {
-  gatehouseRate(key: string, intervalMs: string, burst: number): unknown;
+  gatehouseRate(key: string, intervalMs: string, burst: number, want: number): unknown;
   gatehouseQuota(key: string, limit: number, windowMs: number): unknown;
   exec(): Promise<[Error | null, unknown][] | null>;
 }
@@ -49,6 +76,9 @@ export class RedisStore implements LimitStore {
   readonly #secret: string;
   readonly #onStateChange: RedisStoreOptions['onStateChange'];
   readonly #timeoutMs: number;
+  readonly #leaseTokens: number;
+  readonly #leaseMs: number;
+  readonly #leases = new Map<string, Lease>();
   #state: 'up' | 'down' | undefined;
   #closing = false;
   /** Settles on the first `up` or `down`: the first checks after start wait for it (bounded). */
@@ -58,6 +88,8 @@ export class RedisStore implements LimitStore {
   constructor(opts: RedisStoreOptions) {
     this.#prefix = opts.prefix ?? 'gatehouse:';
     this.#timeoutMs = opts.timeoutMs ?? 250;
+    this.#leaseTokens = Math.max(1, Math.floor(opts.leaseTokens ?? 1));
+    this.#leaseMs = opts.leaseMs ?? LEASE_MS;
     this.#onStateChange = opts.onStateChange;
     this.#secret = passwordOf(opts.url);
     this.#started = new Promise((resolve) => { this.#markStarted = resolve; });
@@ -92,6 +124,10 @@ export class RedisStore implements LimitStore {
    */
   async check(checks: readonly LimitCheck[]): Promise<LimitResult[]> {
     if (checks.length === 0) return [];
+    if (this.#leaseTokens > 1) {
+      const local = this.#fromLeases(checks);
+      if (local !== undefined) return local;
+    }
     if (!this.connected) await this.#awaitStart();
     return new Promise((resolve, reject) => {
       if (this.#pending.length === 0) setImmediate(this.#flush);
@@ -109,7 +145,7 @@ export class RedisStore implements LimitStore {
       const [call] = batch as [Pending];
       const check = call.checks[0]!;
       (this.#issue(this.#client as unknown as LimitPipeline, check) as Promise<unknown>).then(
-        (reply) => this.#settle(call, () => [this.#parse([null, reply], limitOf(check.spec))]),
+        (reply) => this.#settle(call, () => [this.#parse([null, reply], check)]),
         (err: unknown) => call.reject(this.#unavailable(err)),
       );
       return;
@@ -121,7 +157,7 @@ export class RedisStore implements LimitStore {
       for (const call of batch) {
         const first = at;
         at += call.checks.length;
-        this.#settle(call, () => call.checks.map((c, i) => this.#parse(replies?.[first + i], limitOf(c.spec))));
+        this.#settle(call, () => call.checks.map((c, i) => this.#parse(replies?.[first + i], c)));
       }
     }, (err: unknown) => {
       const unavailable = this.#unavailable(err);
@@ -141,13 +177,14 @@ export class RedisStore implements LimitStore {
   #issue(target: LimitPipeline, { spec, key }: LimitCheck): unknown {
     const tag = this.#prefix + redisTag(spec.id, key);
     return spec.kind === 'rate'
-      ? target.gatehouseRate(`${tag}:r`, String(emissionInterval(spec)), spec.burst)
+      ? target.gatehouseRate(`${tag}:r`, String(emissionInterval(spec)), spec.burst, this.#want(spec.burst))
       : target.gatehouseQuota(`${tag}:q`, spec.count, spec.window.kind === 'fixed' ? spec.window.ms : 0);
   }
 
   /** Disconnects for good (no reconnect); in-flight checks reject. */
   async close(): Promise<void> {
     this.#closing = true;
+    this.#leases.clear();
     this.#markStarted();
     const status = this.#client.status;
     if (status === 'end') return;
@@ -157,10 +194,46 @@ export class RedisStore implements LimitStore {
     await ended;
   }
 
-  #parse(entry: [Error | null, unknown] | undefined, limit: number): LimitResult {
+  #parse(entry: [Error | null, unknown] | undefined, check: LimitCheck): LimitResult {
     if (entry === undefined || entry[0]) throw this.#unavailable(entry?.[0] ?? new Error('no reply'));
     const r = entry[1] as Reply;
+    const limit = limitOf(check.spec);
+    // Tokens taken beyond this request's one are kept for the next requests of the same key.
+    if (r[0] === 1 && r[4] !== undefined && r[4] > 1 && check.spec.kind === 'rate') this.#keepLease(check, r, limit);
     return { allowed: r[0] === 1, limit, remaining: r[1], resetMs: r[2], retryAfterMs: r[3] };
+  }
+
+  #keepLease({ spec, key }: LimitCheck, r: Reply, limit: number): void {
+    const id = `${spec.id}\0${key}`;
+    const now = performance.now();
+    const extra = r[4]! - 1;
+    const held = this.#leases.get(id);
+    // Grants that overlap (concurrent requests of one key) add up: no token Redis counted is lost.
+    const left = held !== undefined && now < held.until ? held.left + extra : extra;
+    this.#leases.delete(id);
+    if (this.#leases.size >= MAX_LEASES) this.#leases.delete(this.#leases.keys().next().value!);
+    this.#leases.set(id, { left, until: now + this.#leaseMs, remaining: r[1], fullAt: now + r[2], limit });
+  }
+
+  /** Tokens to ask for: the configured lease, but never more than a tenth of the burst. */
+  #want(burst: number): number {
+    return this.#leaseTokens === 1 ? 1 : Math.max(1, Math.min(this.#leaseTokens, Math.floor(burst / 10)));
+  }
+
+  /** Every check answered from a live lease (one token each), or undefined: then Redis decides them all. */
+  #fromLeases(checks: readonly LimitCheck[]): LimitResult[] | undefined {
+    const now = performance.now();
+    const leases: Lease[] = [];
+    for (const { spec, key } of checks) {
+      if (spec.kind !== 'rate') return undefined;
+      const lease = this.#leases.get(`${spec.id}\0${key}`);
+      if (lease === undefined || lease.left < 1 || now >= lease.until) return undefined;
+      leases.push(lease);
+    }
+    return leases.map((lease) => {
+      lease.left--;
+      return { allowed: true, limit: lease.limit, remaining: lease.remaining + lease.left, resetMs: Math.max(0, Math.ceil(lease.fullAt - now)), retryAfterMs: 0 };
+    });
   }
 
   /** Right after start the connection may still be opening; wait for it at most one timeout. */

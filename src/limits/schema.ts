@@ -36,6 +36,10 @@ export const LimitsSettingsSchema = Strict({
     url: Type.String({ minLength: 1, description: 'e.g. `redis://127.0.0.1:6379` or `${env:REDIS_URL}`.' }),
     prefix: Type.String({ default: 'gatehouse:', description: 'Key prefix.' }),
     timeout: Duration('Per-check timeout; past it the store counts as unavailable.', '250ms'),
+    leaseTokens: Type.Integer({
+      minimum: 1, maximum: 1000, default: 1,
+      description: 'Rate-limit tokens a gateway process takes from Redis at once per caller key and spends locally for up to 1 s (never more than a tenth of the limit\'s burst). `1` (default): every request asks Redis, limits are exact across the fleet. `N > 1`: up to N times fewer Redis round trips for busy callers; in any window a caller can get at most N − 1 requests per gateway process beyond the limit (the tokens that process holds), and unspent tokens expire (stricter). Quotas always ask Redis.',
+    }),
   }, 'Redis connection for `store: redis`.')),
   fail: Type.Union([Type.Literal('closed'), Type.Literal('open')], {
     default: 'closed',

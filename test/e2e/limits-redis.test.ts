@@ -91,3 +91,29 @@ test('Redis stopped mid-test: fail closed → 503, fail open → local limiter; 
     await redis.stop();
   }
 });
+
+test('leaseTokens: a gateway spends leased tokens locally and still gives a caller exactly its bucket', { skip: !available }, async () => {
+  const upstream = await startUpstream((_req, res) => res.writeHead(200).end('ok'));
+  const prefix = `gatehouse-test-${randomBytes(4).toString('hex')}:`;
+  const gw = await startGateway({
+    limits: { store: 'redis', redis: { url: REDIS_URL, prefix, leaseTokens: 5 } },
+    routes: [{ name: 'leased', match: { path: '/*' }, public: true, limits: [{ name: 'l', key: ['ip'], rate: '1/m', burst: 50 }], upstream: { url: upstream.url } }],
+  });
+  const admin = new Redis(REDIS_URL);
+  try {
+    const statuses: number[] = [];
+    for (let i = 0; i < 60; i++) statuses.push((await rawRequest(gw.url, 'GET', '/x')).status);
+    assert.equal(statuses.filter((s) => s === 200).length, 50);
+    assert.equal(statuses.filter((s) => s === 429).length, 10);
+    assert.ok(statuses.slice(0, 50).every((s) => s === 200), 'the first 50 pass, then refusals');
+    // The bucket in Redis is empty: the leases were taken from it, not beside it.
+    const keys = await admin.keys(`${prefix}*:r`);
+    assert.equal(keys.length, 1);
+  } finally {
+    await gw.stop();
+    await upstream.close();
+    const keys = await admin.keys(`${prefix}*`);
+    if (keys.length) await admin.del(...keys);
+    admin.disconnect();
+  }
+});

@@ -115,6 +115,63 @@ describe('RedisStore on a real Redis', { skip: !available }, () => {
     }
   });
 
+  it('leases: tokens taken N at a time and spent locally; overlapping leases never give more than the bucket', async () => {
+    const relay = await startRelay(new URL(REDIS_URL));
+    const a = new RedisStore({ url: `redis://127.0.0.1:${relay.port}`, prefix, leaseTokens: 5 });
+    const b = new RedisStore({ url: REDIS_URL, prefix, leaseTokens: 5 });
+    try {
+      await a.check([{ spec: { ...slow, id: 'lease-warm' }, key: 'k' }]);
+      relay.writes = 0;
+      // A bucket of 50 that refills once a minute, shared by two gateway processes.
+      const bucket: RateSpec = { kind: 'rate', id: 'lease-burst', count: 1, periodMs: 60_000, burst: 50 };
+      const one = [{ spec: bucket, key: 'caller' }];
+      let allowed = 0;
+      for (let i = 0; i < 30; i++) {
+        if ((await a.check(one))[0]!.allowed) allowed++;
+        if ((await b.check(one))[0]!.allowed) allowed++;
+      }
+      assert.equal(allowed, 50, 'the two processes together get exactly the bucket');
+      // a: 5 leases of 5 (5 writes) served its first 25, then Redis refused its last 5 (5 writes).
+      assert.equal(relay.writes, 10);
+      // A small burst is never leased (at most a tenth of it): every check asks Redis.
+      relay.writes = 0;
+      const small = [{ spec: { kind: 'rate' as const, id: 'lease-small', count: 1, periodMs: 60_000, burst: 9 }, key: 'caller' }];
+      for (let i = 0; i < 3; i++) await a.check(small);
+      assert.equal(relay.writes, 3);
+      // Quotas are never leased: every check asks Redis.
+      relay.writes = 0;
+      const quota = [{ spec: { kind: 'quota' as const, id: 'lease-quota', count: 100, window: { kind: 'fixed' as const, ms: 60_000 } }, key: 'caller' }];
+      for (let i = 0; i < 3; i++) await a.check(quota);
+      assert.equal(relay.writes, 3);
+    } finally {
+      await a.close();
+      await b.close();
+      await relay.close();
+    }
+  });
+
+  it('leases: unspent tokens expire', async () => {
+    const relay = await startRelay(new URL(REDIS_URL));
+    const leased = new RedisStore({ url: `redis://127.0.0.1:${relay.port}`, prefix, leaseTokens: 4, leaseMs: 200 });
+    try {
+      const fast: RateSpec = { kind: 'rate', id: 'lease-expiry', count: 100, periodMs: 1000, burst: 100 };
+      const one = [{ spec: fast, key: 'caller' }];
+      await leased.check(one);
+      relay.writes = 0;
+      for (let i = 0; i < 3; i++) assert.equal((await leased.check(one))[0]!.allowed, true);
+      assert.equal(relay.writes, 0, 'three requests from the lease');
+      await leased.check(one);
+      assert.equal(relay.writes, 1, 'the lease is spent: Redis again');
+      await new Promise((r) => setTimeout(r, 260));
+      relay.writes = 0;
+      await leased.check(one);
+      assert.equal(relay.writes, 1, 'an expired lease is not used');
+    } finally {
+      await leased.close();
+      await relay.close();
+    }
+  });
+
   it('a stalled Redis times out as StoreUnavailableError, then serves again', async () => {
     const relay = await startRelay(new URL(REDIS_URL));
     const viaRelay = new RedisStore({ url: `redis://127.0.0.1:${relay.port}`, prefix, timeoutMs: 100 });

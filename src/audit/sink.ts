@@ -11,22 +11,19 @@ const json = JSON.stringify;
 // authn outcomes) are serialized once each; a request only pays for its own strings and numbers.
 const fragments = new WeakMap<object, string>();
 
-function fragment(o: object | undefined): string {
-  if (o === undefined) return 'null';
-  if (!Object.isFrozen(o)) return json(o);
+function serializedOnce<T extends object>(o: T, serialize: (o: T) => string): string {
+  if (!Object.isFrozen(o)) return serialize(o);
   let s = fragments.get(o);
-  if (s === undefined) fragments.set(o, (s = json(o)));
+  if (s === undefined) fragments.set(o, (s = serialize(o)));
   return s;
 }
 
-function identityJson(id: NonNullable<RequestRecord['identity']>): string {
-  let s = fragments.get(id);
-  if (s === undefined) {
-    s = json({ provider: id.provider, issuer: id.issuer, subject: id.subject, client_id: id.clientId, tenant: id.tenant, auth_method: id.authMethod });
-    if (Object.isFrozen(id)) fragments.set(id, s);
-  }
-  return s;
-}
+const fragment = (o: object | undefined): string => (o === undefined ? 'null' : serializedOnce(o, json));
+
+type AuditIdentity = NonNullable<RequestRecord['identity']>;
+const identityFields = (i: AuditIdentity): string =>
+  json({ provider: i.provider, issuer: i.issuer, subject: i.subject, client_id: i.clientId, tenant: i.tenant, auth_method: i.authMethod });
+const identityJson = (id: AuditIdentity): string => serializedOnce(id, identityFields);
 
 const optional = (v: string | undefined): string => (v === undefined ? 'null' : json(v));
 /**

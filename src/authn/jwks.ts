@@ -8,7 +8,7 @@ import type { CryptoKey } from 'jose';
 import { GatehouseError } from '../errors.js';
 import { fetchJson, FetchJsonError, type FetchJsonOptions } from './fetch-json.js';
 import { importKeySet, KeySetError, type ImportedKey } from './jwk-import.js';
-import type { JwsKeyHeader, KeyHealth, KeyResolver, VerifierFactory, VerifierResolver, VerifyingKey } from './key-resolver.js';
+import type { JwsKeyHeader, KeyHealth, VerifierFactory, VerifierResolver, VerifyingKey } from './key-resolver.js';
 
 /** Everything a key store needs, already parsed (milliseconds, not duration strings). */
 export interface KeyStoreOptions {
@@ -75,7 +75,7 @@ function buildVerifiers(
 }
 
 /** Remote JWKS for one provider. */
-export class KeyStore implements KeyResolver, VerifierResolver {
+export class KeyStore implements VerifierResolver {
   /** Successful fetches so far (for tests and metrics). */
   fetchCount = 0;
   lastFetch: number | undefined;
@@ -131,6 +131,7 @@ export class KeyStore implements KeyResolver, VerifierResolver {
     return this.#inflight;
   }
 
+  /** The key for this header without a verifier (lookups and refetches as verifierFor; used by tests and tools). */
   async getKey(header: JwsKeyHeader): Promise<CryptoKey> {
     return this.#resolve(header);
   }

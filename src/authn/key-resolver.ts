@@ -25,19 +25,6 @@ export interface KeyHealth {
   readonly keyCount: number;
 }
 
-/** Resolves verification keys the way jose's key functions do; failures are thrown as GatehouseError. */
-export interface KeyResolver {
-  readonly ready: boolean;
-  /** First load; rejects if it fails (a remote store keeps retrying in the background). */
-  start(): Promise<void>;
-  /** The key for this header, or throws GatehouseError (unknown_key, algorithm_not_allowed, provider_unavailable). */
-  getKey(header: JwsKeyHeader): Promise<CryptoKey>;
-  /** Whether a key returned earlier is still published; a removed key invalidates cached verifications. */
-  isCurrent(key: CryptoKey): boolean;
-  health(): KeyHealth;
-  close(): void;
-}
-
 /** Checks one compact JWS with one key, synchronously: its claims, or a thrown fast-jwt TokenError. */
 export type TokenVerifier = (token: string) => JWTPayload;
 
@@ -50,15 +37,23 @@ export interface VerifyingKey {
   readonly verify: TokenVerifier;
 }
 
-/** What a JWT provider verifies against. */
-export interface VerifierResolver extends Omit<KeyResolver, 'getKey'> {
+/** What a JWT provider verifies against: a remote JWKS (jwks.ts) or the dev issuer's one key. */
+export interface VerifierResolver {
+  readonly ready: boolean;
+  /** First load; rejects if it fails (a remote store keeps retrying in the background). */
+  start(): Promise<void>;
   /** Use `factory` for the keys held now and for every key loaded later (a resolver serves one provider). */
   useVerifiers(factory: VerifierFactory): void;
   /**
    * The key for this header with its verifier: a value when the key is held, a promise only when an
-   * unknown kid makes a remote store refetch. Throws (or rejects with) GatehouseError as getKey does.
+   * unknown kid makes a remote store refetch. Throws (or rejects with) GatehouseError: unknown_key,
+   * algorithm_not_allowed, provider_unavailable.
    */
   verifierFor(header: JwsKeyHeader): VerifyingKey | Promise<VerifyingKey>;
+  /** Whether a key returned earlier is still published; a removed key invalidates cached verifications. */
+  isCurrent(key: CryptoKey): boolean;
+  health(): KeyHealth;
+  close(): void;
 }
 
 /** JWK kty (and crv) each asymmetric JWS algorithm needs. HMAC and `none` are absent on purpose. */

@@ -7,10 +7,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { parse } from 'yaml';
 import type { Identity } from '../identity/identity.js';
-import { Strict } from '../config/types.js';
+import { Names, Strict } from '../config/types.js';
 import { deriveSigningKey } from './sigv4-canonical.js';
-
-const Names = (description: string) => Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description }));
 
 /** One access key. */
 export const AccessKeySchema = Strict({

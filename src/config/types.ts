@@ -12,6 +12,9 @@ export const Duration = (description: string, def?: string): TString =>
 export const Size = (description: string, def?: string): TString =>
   Type.String({ pattern: SIZE_PATTERN, description: `${description} Size such as \`16kb\`, \`10mb\`, \`1gb\`.`, ...(def ? { default: def } : {}) });
 
+/** An optional list of non-empty names (roles, groups, scopes). */
+export const Names = (description: string) => Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description }));
+
 export const StringOrList = (description: string) =>
   Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })], { description });
 

@@ -40,8 +40,8 @@ export const DEFAULT_IDENTITY_HEADERS: ReadonlyArray<readonly [string, IdentityF
 
 export const DEFAULT_ASSERTION_HEADER = 'x-gatehouse-assertion';
 
-/** RFC 9110 §7.6.1 hop-by-hop headers, plus the legacy ones proxies still see. */
-const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authorization', 'proxy-authenticate'];
+/** RFC 9110 §7.6.1 hop-by-hop headers, plus the legacy ones proxies still see (requests and responses). */
+export const HOP_BY_HOP: readonly string[] = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authorization', 'proxy-authenticate'];
 
 /**
  * Headers a client could use to impersonate a user or to mislead the upstream about routing or
@@ -104,7 +104,7 @@ export function buildUpstreamHeaders(
 }
 
 /** Extra header names the Connection header declares hop-by-hop; undefined in the usual case. */
-function connectionTokens(value: string | undefined): Set<string> | undefined {
+export function connectionTokens(value: string | undefined): Set<string> | undefined {
   // "keep-alive" / "close" name nothing beyond the always-dropped set: no allocation per request.
   if (value === undefined || value === 'keep-alive' || value === 'close' || value === 'Keep-Alive' || value === 'Close') return undefined;
   return new Set(value.split(',').map((token) => token.trim().toLowerCase()));

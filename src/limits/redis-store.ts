@@ -79,6 +79,8 @@ export class RedisStore implements LimitStore {
   readonly #leaseTokens: number;
   readonly #leaseMs: number;
   readonly #leases = new Map<string, Lease>();
+  /** check() calls waiting for the next batch (sent at the end of this event-loop turn). */
+  #pending: Pending[] = [];
   #state: 'up' | 'down' | undefined;
   #closing = false;
   /** Settles on the first `up` or `down`: the first checks after start wait for it (bounded). */
@@ -134,8 +136,6 @@ export class RedisStore implements LimitStore {
       this.#pending.push({ checks, resolve, reject });
     });
   }
-
-  #pending: Pending[] = [];
 
   #flush = (): void => {
     const batch = this.#pending;

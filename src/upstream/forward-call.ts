@@ -4,6 +4,7 @@ import type { Dispatcher } from 'undici';
 import { ERRORS } from '../errors.js';
 import { classifyFailure, type ForwardFailureCode } from './failure.js';
 import type { BodyMeter } from './body-meter.js';
+import { connectionTokens, HOP_BY_HOP } from '../forward/headers.js';
 
 /** What happened to one forwarded request. */
 export interface ForwardResult {
@@ -21,8 +22,8 @@ export interface ForwardResult {
   readonly responded: boolean;
 }
 
-/** RFC 9110 §7.6.1 hop-by-hop response headers; the upstream's Connection header may name more. */
-const HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authenticate', 'proxy-authorization']);
+/** Response headers never relayed; the upstream's Connection header may name more. */
+const HOP: ReadonlySet<string> = new Set(HOP_BY_HOP);
 
 class Stop extends Error {}
 
@@ -179,14 +180,10 @@ export function closeAfterResponse(req: IncomingMessage, res: ServerResponse): v
  * undici's object turned it into a dictionary on every response.
  */
 function endToEnd(headers: IncomingHttpHeaders): Record<string, string | string[]> {
-  const connection = headers.connection;
-  // Usually just "keep-alive" or "close", both dropped anyway: no split, no extra set.
-  const named = connection === undefined || connection === 'keep-alive' || connection === 'close'
-    ? undefined
-    : new Set(String(connection).split(',').map((token) => token.trim().toLowerCase()));
+  const named = connectionTokens(headers.connection);
   const out: Record<string, string | string[]> = {};
   for (const name in headers) {
-    if (HOP_BY_HOP.has(name) || named?.has(name)) continue;
+    if (HOP.has(name) || named?.has(name)) continue;
     const value = headers[name];
     if (value !== undefined) out[name] = value;
   }

@@ -125,7 +125,12 @@ test('workers: 2 — both workers serve, the primary answers admin for all of th
     assert.equal(lines.length, 8 + K + 8);
     for (const line of lines) assert.equal((JSON.parse(line) as { type: string }).type, 'audit');
 
-    // SIGHUP: the primary validates the changed file once and every worker reloads it.
+    // SIGHUP alone (the file unchanged, so the watcher stays quiet): every worker reloads.
+    const quietBefore = count(gw.stderr(), 'configuration reloaded in every worker');
+    gw.child.kill('SIGHUP');
+    await waitFor('SIGHUP reload', () => count(gw.stderr(), 'configuration reloaded in every worker') === quietBefore + 1);
+
+    // A changed file (SIGHUP and the watcher): the primary validates it once and every worker reloads it.
     assert.equal((await rawRequest(base, 'GET', '/fresh')).status, 404);
     const reloadsBefore = count(gw.stderr(), 'configuration reloaded in every worker');
     writeFileSync(file, config(upstream.url, auditFile, [{ name: 'fresh', match: { path: '/fresh' }, public: true, upstream: { url: upstream.url } }]));

@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { benchFile, GATEWAY_READY, measureLoad, median, startChild, stopChildren } from './lib.js';
 import { join } from 'node:path';
-import { loadDevIssuer } from '../src/authn/dev-issuer.js';
+import { loadDevIssuer } from '../src/authn/dev/dev-issuer.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
-import { generateApiKey, formatApiKeyHash } from '../src/authn/apikey-format.js';
+import { generateApiKey, formatApiKeyHash } from '../src/authn/apikey/format.js';
 import { startOidcProvider } from '../test/harness/oidc-provider.js';
 import { makeTestPki } from '../test/harness/tls.js';
 

@@ -7,9 +7,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createPublicKey, verify as cryptoVerify } from 'node:crypto';
 import { decodeJwt, exportJWK, generateKeyPair, jwtVerify, SignJWT, type CryptoKey, type JWTVerifyGetKey } from 'jose';
-import { KeyStore } from '../src/authn/jwks.js';
-import { createJwtProvider } from '../src/authn/jwt.js';
-import type { VerifyingKey } from '../src/authn/key-resolver.js';
+import { KeyStore } from '../src/authn/jwt/jwks.js';
+import { createJwtProvider } from '../src/authn/jwt/provider.js';
+import type { VerifyingKey } from '../src/authn/jwt/key-resolver.js';
 import { DEFAULT_CLAIMS } from '../src/identity/claims.js';
 
 const TOKENS = Number(process.env.MICRO_TOKENS ?? 1000);

@@ -1,10 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import { Duration, StringOrList, Strict } from '../config/types.js';
 import { claimMappingSchema } from './claims-schema.js';
-import { ApiKeyProviderSchema } from './apikey-schema.js';
-import { SigV4ProviderSchema } from './sigv4-schema.js';
-import { MtlsProviderSchema } from './mtls-schema.js';
-import { IntrospectionProviderSchema } from './introspection-schema.js';
+import { ApiKeyProviderSchema } from './apikey/schema.js';
+import { SigV4ProviderSchema } from './sigv4/schema.js';
+import { MtlsProviderSchema } from './mtls/schema.js';
+import { IntrospectionProviderSchema } from './introspection/schema.js';
 
 export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
 

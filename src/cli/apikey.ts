@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import { formatApiKeyHash, generateApiKey } from '../authn/apikey-format.js';
-import { parseExpires, parseKeyFile, type KeyEntryConfig } from '../authn/apikey-file.js';
+import { formatApiKeyHash, generateApiKey } from '../authn/apikey/format.js';
+import { parseExpires, parseKeyFile, type KeyEntryConfig } from '../authn/apikey/file.js';
 import { reportError } from './common.js';
 
 const USAGE = `Usage: gatehouse apikey create --name NAME [--roles a,b] [--scopes a,b] [--groups a,b]

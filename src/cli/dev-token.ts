@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
 import { parseDuration } from '../config/units.js';
-import { loadDevIssuer } from '../authn/dev-issuer.js';
+import { loadDevIssuer } from '../authn/dev/dev-issuer.js';
 import { configPath, reportError } from './common.js';
 
 function list(value: string | undefined): string[] | undefined {

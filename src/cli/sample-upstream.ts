@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { startSampleUpstream } from '../upstream/sample.js';
+import { startSampleUpstream } from './sample-server.js';
 import { SAMPLE_UPSTREAM_PORT } from './common.js';
 
 /** `gatehouse sample-upstream`: run the echo upstream alone (until SIGINT/SIGTERM). */

@@ -5,7 +5,7 @@ import { workerCount } from '../config/semantic.js';
 import { createLogger } from '../observe/log.js';
 import { runCluster, runClusterWorker } from '../server/cluster.js';
 import { runGateway } from '../server/run.js';
-import { startSampleUpstream } from '../upstream/sample.js';
+import { startSampleUpstream } from './sample-server.js';
 import { configPath, reportError, SAMPLE_UPSTREAM_PORT } from './common.js';
 
 /** `gatehouse start`: serve until SIGTERM/SIGINT, then drain and exit 0. SIGHUP reloads. With `workers` > 1, the primary of a cluster. */

@@ -4,7 +4,7 @@ import { AdminSchema, ListenSchema } from '../server/schema.js';
 import { DevSchema, ProviderSchema, TokenSourceSchema } from '../authn/schema.js';
 import { MatchSchema } from '../routing/schema.js';
 import { RuleSchema } from '../authz/schema.js';
-import { AssertionKeySchema, UpstreamSchema } from '../forward/schema.js';
+import { AssertionKeySchema, UpstreamSchema } from '../outbound/schema.js';
 import { AuditSchema, LogSchema } from '../audit/schema.js';
 import { LimitSchema, LimitsSettingsSchema, PlanSchema } from '../limits/schema.js';
 

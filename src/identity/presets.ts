@@ -7,7 +7,7 @@ import type { Static } from '@sinclair/typebox';
 import type { JWTPayload } from 'jose';
 import type { ErrorCode, Refusal } from '../errors.js';
 import type { OidcProviderSchema } from '../authn/schema.js';
-import type { TokenRules } from '../authn/jwt.js';
+import type { TokenRules } from '../authn/jwt/provider.js';
 import { compileClaimMapping, DEFAULT_CLAIMS, type ClaimMapping } from './claims.js';
 
 type OidcConfig = Static<typeof OidcProviderSchema>;

@@ -8,7 +8,7 @@ import { workerCount } from '../config/semantic.js';
 import { parseDuration } from '../config/units.js';
 import { watchConfig } from '../config/watch.js';
 import { startAdmin, type AdminSource } from '../admin/server.js';
-import { createAssertionSigner } from '../forward/assertion.js';
+import { createAssertionSigner } from '../outbound/assertion.js';
 import { logWarnings, runGateway, type RunningGateway } from './run.js';
 
 // Primary ↔ worker protocol. A worker says hello once it listens for messages (anything sent

@@ -8,7 +8,7 @@ import { startListener, type Listener } from './listen.js';
 import { runtimeAdminSource, startAdmin, type AdminServer } from '../admin/server.js';
 import { startAuditSink, type AuditSink } from '../audit/sink.js';
 import { startMetrics, type Metrics } from '../observe/metrics.js';
-import type { AssertionSigner } from '../forward/assertion.js';
+import type { AssertionSigner } from '../outbound/assertion.js';
 
 /** A running gateway process: public listener, admin listener, audit sink, config watcher. */
 export interface RunningGateway {

@@ -4,8 +4,8 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createApiKeyAuthenticator, type ApiKeyAuthenticator } from '../../src/authn/apikey.js';
-import { formatApiKeyHash, generateApiKey } from '../../src/authn/apikey-format.js';
+import { createApiKeyAuthenticator, type ApiKeyAuthenticator } from '../../src/authn/apikey/apikey.js';
+import { formatApiKeyHash, generateApiKey } from '../../src/authn/apikey/format.js';
 import type { AuthnOutcome } from '../../src/authn/authenticator.js';
 
 function mint(name: string): { key: string; entry: Record<string, unknown> } {

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createApiKeyAuthenticator, type ApiKeyAuthenticator } from '../../src/authn/apikey.js';
-import { apiKeyId, formatApiKeyHash, generateApiKey } from '../../src/authn/apikey-format.js';
-import { KeyFileError, parseExpires, parseKeyFile } from '../../src/authn/apikey-file.js';
+import { createApiKeyAuthenticator, type ApiKeyAuthenticator } from '../../src/authn/apikey/apikey.js';
+import { apiKeyId, formatApiKeyHash, generateApiKey } from '../../src/authn/apikey/format.js';
+import { KeyFileError, parseExpires, parseKeyFile } from '../../src/authn/apikey/file.js';
 import type { AuthnOutcome, AuthnRequest } from '../../src/authn/authenticator.js';
 import type { IncomingHttpHeaders } from 'node:http';
 

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createBearerAuthenticator, type AuthnOutcome, type AuthnRequest } from '../../src/authn/bearer.js';
-import type { JwtProvider } from '../../src/authn/jwt.js';
+import { createBearerAuthenticator, type AuthnOutcome, type AuthnRequest } from '../../src/authn/jwt/bearer.js';
+import type { JwtProvider } from '../../src/authn/jwt/provider.js';
 import { providerFor, sign, startJwksServer, testKey, type JwksServer, type TestKey } from './fixtures.js';
 
 async function outcome(a: ReturnType<typeof createBearerAuthenticator>, req: AuthnRequest): Promise<string | undefined> {

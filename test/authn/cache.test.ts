@@ -1,8 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { JwtProvider } from '../../src/authn/jwt.js';
-import type { KeyStore } from '../../src/authn/jwks.js';
+import type { JwtProvider } from '../../src/authn/jwt/provider.js';
+import type { KeyStore } from '../../src/authn/jwt/jwks.js';
 import { providerFor, sign, startJwksServer, testKey, type JwksServer, type TestKey } from './fixtures.js';
 
 describe('verified-token cache', () => {

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeProtectedHeader } from 'jose';
-import { loadDevIssuer } from '../../src/authn/dev-issuer.js';
+import { loadDevIssuer } from '../../src/authn/dev/dev-issuer.js';
 
 describe('development issuer', () => {
   let dir: string;

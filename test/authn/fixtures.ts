@@ -2,8 +2,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
-import { KeyStore, type KeyStoreOptions } from '../../src/authn/jwks.js';
-import { createJwtProvider, type JwtProvider, type JwtProviderOptions } from '../../src/authn/jwt.js';
+import { KeyStore, type KeyStoreOptions } from '../../src/authn/jwt/jwks.js';
+import { createJwtProvider, type JwtProvider, type JwtProviderOptions } from '../../src/authn/jwt/provider.js';
 import { DEFAULT_CLAIMS } from '../../src/identity/claims.js';
 
 /** A signing key and its public JWK. */

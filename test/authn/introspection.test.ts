@@ -6,10 +6,10 @@ import type { AddressInfo } from 'node:net';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Static } from '@sinclair/typebox';
-import { createIntrospectionAuthenticator } from '../../src/authn/introspection.js';
-import type { IntrospectionProviderSchema } from '../../src/authn/introspection-schema.js';
-import { createBearerAuthenticator } from '../../src/authn/bearer.js';
-import type { JwtProvider } from '../../src/authn/jwt.js';
+import { createIntrospectionAuthenticator } from '../../src/authn/introspection/introspection.js';
+import type { IntrospectionProviderSchema } from '../../src/authn/introspection/schema.js';
+import { createBearerAuthenticator } from '../../src/authn/jwt/bearer.js';
+import type { JwtProvider } from '../../src/authn/jwt/provider.js';
 import type { AuthnOutcome, Authenticator } from '../../src/authn/authenticator.js';
 import { loadConfigText } from '../../src/config/load.js';
 

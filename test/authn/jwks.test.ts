@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { discoveryUrl, KeyStore } from '../../src/authn/jwks.js';
+import { discoveryUrl, KeyStore } from '../../src/authn/jwt/jwks.js';
 import { startJwksServer, storeOptions, testKey, type JwksServer, type TestKey } from './fixtures.js';
 
 const codeOf = (p: Promise<unknown>): Promise<string> => p.then(() => 'ok', (e: { code?: string }) => e.code ?? String(e));

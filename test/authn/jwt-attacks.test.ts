@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { KeyObject, sign as rsaSign } from 'node:crypto';
 import { TokenError } from 'fast-jwt';
 import { exportSPKI, FlattenedSign, SignJWT, UnsecuredJWT } from 'jose';
-import type { JwtProvider } from '../../src/authn/jwt.js';
-import type { KeyStore } from '../../src/authn/jwks.js';
-import type { VerifyingKey } from '../../src/authn/key-resolver.js';
+import type { JwtProvider } from '../../src/authn/jwt/provider.js';
+import type { KeyStore } from '../../src/authn/jwt/jwks.js';
+import type { VerifyingKey } from '../../src/authn/jwt/key-resolver.js';
 import { AUDIENCE, now, providerFor, sign, startJwksServer, testKey, type JwksServer, type TestKey } from './fixtures.js';
 
 const codeOf = async (p: JwtProvider, token: string): Promise<string> => {

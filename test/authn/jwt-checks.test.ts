@@ -2,7 +2,7 @@
 // the signature: each row was checked against jose's jwtVerify.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { claimRefusal, headerRefusal, normalizeTyp, type ClaimPolicy } from '../../src/authn/jwt-checks.js';
+import { claimRefusal, headerRefusal, normalizeTyp, type ClaimPolicy } from '../../src/authn/jwt/jwt-checks.js';
 
 const NOW_MS = 1_700_000_000_500;
 const NOW = 1_700_000_000;

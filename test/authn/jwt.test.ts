@@ -1,8 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { exportSPKI, SignJWT, UnsecuredJWT } from 'jose';
-import { createBearerAuthenticator, type AuthnOutcome, type BearerAuthenticator as Authenticator } from '../../src/authn/bearer.js';
-import type { JwtProvider } from '../../src/authn/jwt.js';
+import { createBearerAuthenticator, type AuthnOutcome, type BearerAuthenticator as Authenticator } from '../../src/authn/jwt/bearer.js';
+import type { JwtProvider } from '../../src/authn/jwt/provider.js';
 import { AUDIENCE, now, providerFor, sign, startJwksServer, testKey, type JwksServer, type TestKey } from './fixtures.js';
 
 function bearer(token: string): { headers: { authorization: string }; query: string } {

@@ -2,8 +2,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign } from 'node:crypto';
-import { KeyStore } from '../../src/authn/jwks.js';
-import type { TokenVerifier, VerifierFactory, VerifyingKey } from '../../src/authn/key-resolver.js';
+import { KeyStore } from '../../src/authn/jwt/jwks.js';
+import type { TokenVerifier, VerifierFactory, VerifyingKey } from '../../src/authn/jwt/key-resolver.js';
 import { AUDIENCE, now, providerFor, startJwksServer, storeOptions, testKey, type JwksServer, type TestKey } from './fixtures.js';
 
 const b64u = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');

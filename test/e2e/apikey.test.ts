@@ -9,7 +9,7 @@ import { startGateway, type TestGateway } from '../harness/gateway.js';
 import { startUpstream, type TestUpstream } from '../harness/upstream.js';
 import { rawRequest } from '../harness/http.js';
 import { runCli } from '../harness/run-cli.js';
-import { formatApiKeyHash, generateApiKey } from '../../src/authn/apikey-format.js';
+import { formatApiKeyHash, generateApiKey } from '../../src/authn/apikey/format.js';
 
 // The docs example "a partner API key on a plan with a daily quota", through a real gateway.
 const run = promisify(execFile);

@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
-import { loadDevIssuer } from '../../src/authn/dev-issuer.js';
+import { loadDevIssuer } from '../../src/authn/dev/dev-issuer.js';
 import { spawnCli, runCli } from '../harness/run-cli.js';
 import { startUpstream } from '../harness/upstream.js';
 import { writeConfig } from '../harness/gateway.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import type { Identity } from '../../src/identity/identity.js';
-import { createAssertionSigner } from '../../src/forward/assertion.js';
+import { createAssertionSigner } from '../../src/outbound/assertion.js';
 
 const ALICE: Identity = {
   provider: 'corp', issuer: 'https://idp.example', subject: 'alice', clientId: 'web', tenant: 't1',

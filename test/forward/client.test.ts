@@ -2,7 +2,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingHttpHeaders } from 'node:http';
 import { request } from 'undici';
-import { compileTrustedProxies, resolveClient, type TrustedProxies } from '../../src/forward/client.js';
+import { compileTrustedProxies, resolveClient, type TrustedProxies } from '../../src/outbound/client.js';
 import { startServer, type Running } from '../upstream/helpers.js';
 
 const NONE = compileTrustedProxies([]);

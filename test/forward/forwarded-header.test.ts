@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { forwardedNode, forwardedValue, parseForwarded } from '../../src/forward/forwarded-header.js';
+import { forwardedNode, forwardedValue, parseForwarded } from '../../src/outbound/forwarded-header.js';
 
 describe('parseForwarded', () => {
   test('elements, pairs, case-insensitive names, quoted values with escapes', () => {

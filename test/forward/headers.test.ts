@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { once } from 'node:events';
 import type { Identity } from '../../src/identity/identity.js';
-import type { ClientInfo } from '../../src/forward/client.js';
-import { buildUpstreamHeaders, compileHeaderPolicy, DEFAULT_IDENTITY_HEADERS } from '../../src/forward/headers.js';
+import type { ClientInfo } from '../../src/outbound/client.js';
+import { buildUpstreamHeaders, compileHeaderPolicy, DEFAULT_IDENTITY_HEADERS } from '../../src/outbound/headers.js';
 import { closeAll, echo, startChain, upstreamConfig, type UpstreamConfig } from '../upstream/helpers.js';
 
 const CLIENT: ClientInfo = { address: '198.51.100.4', proto: 'https', host: 'app.example', forwardedFor: ['198.51.100.4', '10.0.0.1'] };

@@ -4,10 +4,10 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Static } from '@sinclair/typebox';
 import type { Identity } from '../../src/identity/identity.js';
-import type { UpstreamSchema } from '../../src/forward/schema.js';
-import { compileTrustedProxies, resolveClient, type TrustedProxies } from '../../src/forward/client.js';
-import { buildUpstreamHeaders, compileHeaderPolicy, type HeaderPolicy } from '../../src/forward/headers.js';
-import { createHttpUpstream, type ForwardResult, type HttpUpstream } from '../../src/upstream/http.js';
+import type { UpstreamSchema } from '../../src/outbound/schema.js';
+import { compileTrustedProxies, resolveClient, type TrustedProxies } from '../../src/outbound/client.js';
+import { buildUpstreamHeaders, compileHeaderPolicy, type HeaderPolicy } from '../../src/outbound/headers.js';
+import { createHttpUpstream, type ForwardResult, type HttpUpstream } from '../../src/upstream/http/http.js';
 
 export type UpstreamConfig = Static<typeof UpstreamSchema>;
 

@@ -2,7 +2,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { request } from 'undici';
-import { createHttpUpstream } from '../../src/upstream/http.js';
+import { createHttpUpstream } from '../../src/upstream/http/http.js';
 import { closeAll, closedPort, echo, generated, startChain, startFront, upstreamConfig, type ChainOptions, type Handler } from './helpers.js';
 
 const opened: { close(): Promise<void> }[] = [];

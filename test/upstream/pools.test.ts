@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UpstreamPools } from '../../src/upstream/pools.js';
+import { UpstreamPools } from '../../src/upstream/http/pools.js';
 import { compileRuntime } from '../../src/compile.js';
 import { loadConfigText } from '../../src/config/load.js';
 import { startGateway } from '../harness/gateway.js';

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileTarget, upstreamPath } from '../../src/upstream/target.js';
-import { classifyFailure } from '../../src/upstream/failure.js';
+import { compileTarget, upstreamPath } from '../../src/upstream/http/target.js';
+import { classifyFailure } from '../../src/upstream/http/failure.js';
 import { upstreamConfig } from './helpers.js';
 
 const target = (url: string, stripPrefix?: string) => compileTarget(upstreamConfig(url, stripPrefix ? { stripPrefix } : {}));

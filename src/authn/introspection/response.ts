@@ -1,8 +1,8 @@
 /** Judge an RFC 7662 introspection response: active, a bearer token, for this API, with a subject. */
-import type { ErrorCode } from '../errors.js';
-import type { ClaimMapping } from '../identity/claims.js';
-import { identityFromClaims } from '../identity/claims.js';
-import type { AuthnOutcome } from './authenticator.js';
+import type { ErrorCode } from '../../errors.js';
+import type { ClaimMapping } from '../../identity/claims.js';
+import { identityFromClaims } from '../../identity/claims.js';
+import type { AuthnOutcome } from '../authenticator.js';
 
 /** What judging a response needs, fixed per provider at load. */
 export interface ResponsePolicy {

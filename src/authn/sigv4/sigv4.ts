@@ -1,13 +1,13 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Static } from '@sinclair/typebox';
-import type { ErrorCode } from '../errors.js';
-import { parseDuration } from '../config/units.js';
-import type { SigV4ProviderSchema } from './sigv4-schema.js';
-import type { AuthnOutcome, AuthnRequest, Authenticator } from './authenticator.js';
-import { CanonicalRequestBuilder, UNSIGNED_PAYLOAD, sha256Hex, signature, stringToSign } from './sigv4-canonical.js';
-import { hasSigV4Credential, parseSignedRequest, type SignedParts } from './sigv4-parse.js';
-import { KeyStore, type AccessKey } from './sigv4-keys.js';
+import type { ErrorCode } from '../../errors.js';
+import { parseDuration } from '../../config/units.js';
+import type { SigV4ProviderSchema } from './schema.js';
+import type { AuthnOutcome, AuthnRequest, Authenticator } from '../authenticator.js';
+import { CanonicalRequestBuilder, UNSIGNED_PAYLOAD, sha256Hex, signature, stringToSign } from './canonical.js';
+import { hasSigV4Credential, parseSignedRequest, type SignedParts } from './parse.js';
+import { KeyStore, type AccessKey } from './keys.js';
 
 /** What every provider factory gets besides its own config. */
 export interface ProviderContext {

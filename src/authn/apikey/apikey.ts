@@ -2,11 +2,11 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { resolve } from 'node:path';
 import type { Static } from '@sinclair/typebox';
-import type { ErrorCode } from '../errors.js';
-import type { ApiKeyProviderSchema } from './apikey-schema.js';
-import type { AuthnOutcome, AuthnRequest, Authenticator } from './authenticator.js';
-import { apiKeyDigest, apiKeyId } from './apikey-format.js';
-import { createKeySource, type ProviderLog } from './apikey-source.js';
+import type { ErrorCode } from '../../errors.js';
+import type { ApiKeyProviderSchema } from './schema.js';
+import type { AuthnOutcome, AuthnRequest, Authenticator } from '../authenticator.js';
+import { apiKeyDigest, apiKeyId } from './format.js';
+import { createKeySource, type ProviderLog } from './source.js';
 
 /** What every provider factory gets besides its own config. */
 export interface ProviderContext {

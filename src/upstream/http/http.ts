@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import type { Static } from '@sinclair/typebox';
 import type { Dispatcher, Pool } from 'undici';
 import { UpstreamPools } from './pools.js';
-import type { UpstreamSchema } from '../forward/schema.js';
+import type { UpstreamSchema } from '../../outbound/schema.js';
 import { BodyMeter } from './body-meter.js';
 import { ForwardCall, closeAfterResponse, failureStatus, type ForwardResult } from './forward-call.js';
 import { compileTarget, upstreamPath } from './target.js';

@@ -1,6 +1,6 @@
 /** RFC 7662 on the wire: POST the token with client authentication; discovery of the endpoint. */
 import { request, type Dispatcher } from 'undici';
-import { fetchJson, FetchJsonError } from './fetch-json.js';
+import { fetchJson, FetchJsonError } from '../fetch-json.js';
 
 /** Introspection responses are small; anything larger is refused. */
 const MAX_RESPONSE_BYTES = 64 * 1024;

@@ -1,7 +1,7 @@
 /** Role mapping for client certificates: rules compiled once at load, matched per new certificate. */
 import type { Static } from '@sinclair/typebox';
-import type { MtlsProviderSchema } from './mtls-schema.js';
-import { normalizeFingerprint, type CertificateFacts } from './mtls-certificate.js';
+import type { MtlsProviderSchema } from './schema.js';
+import { normalizeFingerprint, type CertificateFacts } from './certificate.js';
 
 type RoleRuleConfig = NonNullable<Static<typeof MtlsProviderSchema>['roles']>[number];
 type Test = (facts: CertificateFacts) => boolean;

@@ -1,7 +1,7 @@
 /** Reading a SigV4 credential out of a request: the Authorization header form or the presigned-URL (query) form. */
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Refusal } from '../errors.js';
-import { ALGORITHM, parseQuery, type QueryBag } from './sigv4-canonical.js';
+import type { Refusal } from '../../errors.js';
+import { ALGORITHM, parseQuery, type QueryBag } from './canonical.js';
 
 /** Everything the client claims about its signature, before any of it is checked. */
 export interface SignedParts {

@@ -2,14 +2,14 @@
 import { channel } from 'node:diagnostics_channel';
 import type { Static } from '@sinclair/typebox';
 import { Agent } from 'undici';
-import { parseDuration } from '../config/units.js';
-import { compileClaimMapping } from '../identity/claims.js';
-import type { IntrospectionProviderSchema } from './introspection-schema.js';
-import type { AuthnOutcome, Authenticator, AuthnRequest } from './authenticator.js';
-import { discoverEndpoint, introspect, IntrospectionError, requestTemplate, type IntrospectionClientOptions } from './introspection-client.js';
-import { ResultCache, tokenDigest } from './introspection-cache.js';
-import { judgeResponse, type ResponsePolicy } from './introspection-response.js';
-import { JWT_SHAPE } from './bearer.js';
+import { parseDuration } from '../../config/units.js';
+import { compileClaimMapping } from '../../identity/claims.js';
+import type { IntrospectionProviderSchema } from './schema.js';
+import type { AuthnOutcome, Authenticator, AuthnRequest } from '../authenticator.js';
+import { discoverEndpoint, introspect, IntrospectionError, requestTemplate, type IntrospectionClientOptions } from './client.js';
+import { ResultCache, tokenDigest } from './cache.js';
+import { judgeResponse, type ResponsePolicy } from './response.js';
+import { JWT_SHAPE } from '../jwt/bearer.js';
 
 /** What every provider factory gets besides its own config. */
 export interface ProviderContext {

@@ -5,8 +5,8 @@
  */
 import { Agent } from 'undici';
 import type { CryptoKey } from 'jose';
-import { GatehouseError } from '../errors.js';
-import { fetchJson, FetchJsonError, type FetchJsonOptions } from './fetch-json.js';
+import { GatehouseError } from '../../errors.js';
+import { fetchJson, FetchJsonError, type FetchJsonOptions } from '../fetch-json.js';
 import { importKeySet, KeySetError, type ImportedKey } from './jwk-import.js';
 import type { JwsKeyHeader, KeyHealth, VerifierFactory, VerifierResolver, VerifyingKey } from './key-resolver.js';
 

@@ -1,8 +1,8 @@
 /** The key file of one API key provider, loaded at start and re-read whenever it changes. */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { watchFiles } from '../config/watch.js';
-import { parseKeyFile, type KeyEntry } from './apikey-file.js';
+import { watchFiles } from '../../config/watch.js';
+import { parseKeyFile, type KeyEntry } from './file.js';
 
 /** Where a provider reports state changes (key file loaded or broken): once per change, never secrets. */
 export interface ProviderLog {

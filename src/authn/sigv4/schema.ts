@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { Duration, Strict } from '../config/types.js';
+import { Duration, Strict } from '../../config/types.js';
 
 /** The `type: sigv4` provider: callers sign requests with AWS Signature Version 4, as for API Gateway's IAM authorization. */
 export const SigV4ProviderSchema = Strict({

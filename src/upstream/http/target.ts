@@ -1,6 +1,6 @@
 import type { Static } from '@sinclair/typebox';
-import { parseDuration } from '../config/units.js';
-import type { UpstreamSchema } from '../forward/schema.js';
+import { parseDuration } from '../../config/units.js';
+import type { UpstreamSchema } from '../../outbound/schema.js';
 
 /** An upstream's address and timeouts, compiled from its config. */
 export interface UpstreamTarget {

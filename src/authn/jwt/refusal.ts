@@ -1,6 +1,6 @@
 /** Maps what a fast-jwt verifier throws onto the stable error codes. */
 import { TokenError } from 'fast-jwt';
-import type { ErrorCode } from '../errors.js';
+import type { ErrorCode } from '../../errors.js';
 
 /** A verifier's refusal: its code, and whether the signature had already held (a claim failed). */
 export interface VerifierRefusal {

@@ -1,11 +1,11 @@
 /** mTLS client certificates: the listener verifies the chain; this turns the verified certificate into an Identity. */
 import type { Static } from '@sinclair/typebox';
-import type { Refusal } from '../errors.js';
-import type { Identity } from '../identity/identity.js';
-import type { MtlsProviderSchema } from './mtls-schema.js';
-import type { AuthnOutcome, Authenticator, AuthnRequest } from './authenticator.js';
-import { certificateFacts, isAbsent, type CertificateFacts } from './mtls-certificate.js';
-import { compileRoleRules, type RoleMapper } from './mtls-roles.js';
+import type { Refusal } from '../../errors.js';
+import type { Identity } from '../../identity/identity.js';
+import type { MtlsProviderSchema } from './schema.js';
+import type { AuthnOutcome, Authenticator, AuthnRequest } from '../authenticator.js';
+import { certificateFacts, isAbsent, type CertificateFacts } from './certificate.js';
+import { compileRoleRules, type RoleMapper } from './roles.js';
 
 /** What every provider factory gets besides its own config. */
 export interface ProviderContext {

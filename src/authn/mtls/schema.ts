@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { StringOrList, Strict } from '../config/types.js';
+import { StringOrList, Strict } from '../../config/types.js';
 
 const PATTERN = 'Exact value, or a pattern where `*` stands for one or more characters other than `/`; a list matches any of its values.';
 

@@ -5,7 +5,7 @@
  * refusal as jose did and add the checks fast-jwt does not make (`iat` type, a future `iat`).
  */
 import type { JWTPayload } from 'jose';
-import type { ErrorCode } from '../errors.js';
+import type { ErrorCode } from '../../errors.js';
 
 /** The claim rules of one provider, fixed at construction. */
 export interface ClaimPolicy {

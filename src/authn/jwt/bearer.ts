@@ -1,7 +1,7 @@
 /** The route-level bearer-token authenticator: find the token, pick the provider by `iss`, verify. */
 import { decodeJwt } from 'jose';
-import type { JwtProvider } from './jwt.js';
-import type { AuthnOutcome, Authenticator, AuthnRequest as FullAuthnRequest } from './authenticator.js';
+import type { JwtProvider } from './provider.js';
+import type { AuthnOutcome, Authenticator, AuthnRequest as FullAuthnRequest } from '../authenticator.js';
 
 /** The subset of the request a bearer authenticator reads. */
 export type AuthnRequest = Pick<FullAuthnRequest, 'headers' | 'query'>;

@@ -4,17 +4,17 @@
  */
 import { decodeJwt, decodeProtectedHeader, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
 import type { Static } from '@sinclair/typebox';
-import { GatehouseError, type Refusal, type ErrorCode } from '../errors.js';
-import type { Identity } from '../identity/identity.js';
-import { identityFromClaims, type ClaimMapping } from '../identity/claims.js';
-import { compilePreset } from '../identity/presets.js';
-import { parseDuration } from '../config/units.js';
-import { JWT_ALGORITHMS, type OidcProviderSchema } from './schema.js';
+import { GatehouseError, type Refusal, type ErrorCode } from '../../errors.js';
+import type { Identity } from '../../identity/identity.js';
+import { identityFromClaims, type ClaimMapping } from '../../identity/claims.js';
+import { compilePreset } from '../../identity/presets.js';
+import { parseDuration } from '../../config/units.js';
+import { JWT_ALGORITHMS, type OidcProviderSchema } from '../schema.js';
 import { KeyStore } from './jwks.js';
 import type { KeyHealth, VerifierResolver, VerifyingKey } from './key-resolver.js';
 import { claimRefusal, headerRefusal, normalizeTyp, type ClaimPolicy } from './jwt-checks.js';
 import { verifierFactory } from './key-verifier.js';
-import { verifierRefusal } from './verify-refusal.js';
+import { verifierRefusal } from './refusal.js';
 import { TokenCache } from './token-cache.js';
 
 /** Everything a JWT provider needs, already parsed. */

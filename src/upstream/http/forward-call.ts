@@ -1,10 +1,10 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
-import { ERRORS } from '../errors.js';
+import { ERRORS } from '../../errors.js';
 import { classifyFailure, type ForwardFailureCode } from './failure.js';
 import type { BodyMeter } from './body-meter.js';
-import { connectionTokens, HOP_BY_HOP } from '../forward/headers.js';
+import { connectionTokens, HOP_BY_HOP } from '../../outbound/headers.js';
 
 /** What happened to one forwarded request. */
 export interface ForwardResult {

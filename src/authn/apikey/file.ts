@@ -2,10 +2,10 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { parseDocument } from 'yaml';
-import { Names, Strict } from '../config/types.js';
-import type { Identity } from '../identity/identity.js';
-import type { AuthnOutcome } from './authenticator.js';
-import { KEY_HASH_PATTERN, KEY_ID_PATTERN, parseApiKeyHash } from './apikey-format.js';
+import { Names, Strict } from '../../config/types.js';
+import type { Identity } from '../../identity/identity.js';
+import type { AuthnOutcome } from '../authenticator.js';
+import { KEY_HASH_PATTERN, KEY_ID_PATTERN, parseApiKeyHash } from './format.js';
 
 /** `2027-01-01` (midnight UTC) or a date-time with a zone (`2027-01-01T12:00:00Z`, `…+02:00`). */
 const EXPIRES_PATTERN = '^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]+)?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$';

@@ -6,10 +6,10 @@ import { randomUUID } from 'node:crypto';
 import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWK } from 'jose';
-import { GatehouseError } from '../errors.js';
-import { DEFAULT_CLAIMS } from '../identity/claims.js';
-import { createJwtProvider, type JwtProvider } from './jwt.js';
-import type { JwsKeyHeader, KeyHealth, VerifierResolver, VerifyingKey } from './key-resolver.js';
+import { GatehouseError } from '../../errors.js';
+import { DEFAULT_CLAIMS } from '../../identity/claims.js';
+import { createJwtProvider, type JwtProvider } from '../jwt/provider.js';
+import type { JwsKeyHeader, KeyHealth, VerifierResolver, VerifyingKey } from '../jwt/key-resolver.js';
 
 /** The `dev` config object (every field optional; `dev: true` means all defaults). */
 export interface DevIssuerConfig {

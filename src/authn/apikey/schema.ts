@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { Strict } from '../config/types.js';
+import { Strict } from '../../config/types.js';
 
 /** A header name or an auth scheme (the common subset of RFC 9110 token characters). */
 const TOKEN = '^[A-Za-z0-9._-]+$';

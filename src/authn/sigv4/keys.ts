@@ -2,13 +2,13 @@
 import { createHash } from 'node:crypto';
 import { channel } from 'node:diagnostics_channel';
 import { readFileSync } from 'node:fs';
-import { watchFiles } from '../config/watch.js';
+import { watchFiles } from '../../config/watch.js';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { parse } from 'yaml';
-import type { Identity } from '../identity/identity.js';
-import { Names, Strict } from '../config/types.js';
-import { deriveSigningKey } from './sigv4-canonical.js';
+import type { Identity } from '../../identity/identity.js';
+import { Names, Strict } from '../../config/types.js';
+import { deriveSigningKey } from './canonical.js';
 
 /** One access key. */
 export const AccessKeySchema = Strict({

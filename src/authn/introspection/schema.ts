@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
-import { Duration, StringOrList, Strict } from '../config/types.js';
-import { claimMappingSchema } from './claims-schema.js';
+import { Duration, StringOrList, Strict } from '../../config/types.js';
+import { claimMappingSchema } from '../claims-schema.js';
 
 const ClaimMapping = claimMappingSchema('Member', '`sub`, then `client_id` (client-credentials tokens have no `sub`)', 'Which members of the introspection response fill the normalized identity. Each field overrides the default for that field only.');
 

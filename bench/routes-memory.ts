@@ -1,6 +1,6 @@
 // Compile time and heap of a large route table: N routes (default 10,000) with the same provider,
 // policy and upstream, compiled once. Usage: node --expose-gc --import tsx bench/routes-memory.ts [N]
-import { compileRuntime } from '../src/compile.js';
+import { compileRuntime } from '../src/pipeline/runtime.js';
 import { loadConfigText } from '../src/config/load.js';
 const n = Number(process.argv[2] ?? 10000);
 const routes = Array.from({ length: n }, (_, i) => `  - name: r${i}\n    match: { path: /svc${i}/*, methods: [GET] }\n    authenticate: [bench]\n    allow: [ { roles: [reader] } ]\n    upstream: { url: "http://127.0.0.1:18080" }\n`).join('');

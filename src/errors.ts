@@ -74,9 +74,22 @@ export class GatehouseError extends Error {
   }
 }
 
-/** A refusal that is data, not an exception: what authentication and routing return on the hot path. */
+/** A refusal that is data, not an exception: what every stage ends a request with. */
 export interface Refusal {
   readonly code: ErrorCode;
   /** Safe, caller-facing detail. Never contains a token, secret or key. */
   readonly detail?: string;
+  /** Response headers that go with it (`Retry-After`, `Allow`, rate-limit headers). */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Audit and log only: what went wrong inside (an upstream's TLS error code). Never shown to the client. */
+  readonly internal?: string;
+}
+
+const plain = new Map<ErrorCode, Refusal>();
+
+/** The shared refusal for a code without detail (one frozen object per code: no allocation per request). */
+export function refusal(code: ErrorCode): Refusal {
+  let r = plain.get(code);
+  if (r === undefined) plain.set(code, (r = Object.freeze({ code })));
+  return r;
 }

@@ -1,6 +1,6 @@
 import http, { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { RuntimeRef } from '../gateway.js';
+import type { RuntimeRef } from '../pipeline/gateway.js';
 import type { Metrics } from '../observe/metrics.js';
 
 export interface AdminServer { readonly server: Server; readonly port: number; setDraining(): void; close(): Promise<void> }

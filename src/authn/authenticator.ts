@@ -1,19 +1,12 @@
 /** The authentication stage's one narrow interface, shared by every method (bearer JWT, API key, SigV4, mTLS, introspection). */
 import type { IncomingHttpHeaders } from 'node:http';
-import type { PeerCertificate } from 'node:tls';
 import type { Refusal } from '../errors.js';
 import type { Identity } from '../identity/identity.js';
+import type { ClientTls } from '../pipeline/exchange.js';
 
-/** The client certificate as the listener saw it (only on TLS listeners that request one). */
-export interface ClientTls {
-  /** The chain verified against the listener's client CA bundle. */
-  readonly authorized: boolean;
-  readonly authorizationError?: string;
-  /** Empty object when the client sent no certificate. */
-  readonly peerCertificate: PeerCertificate;
-}
+export type { ClientTls } from '../pipeline/exchange.js';
 
-/** What an authenticator may look at. */
+/** What an authenticator may look at (the RequestContext is one). */
 export interface AuthnRequest {
   readonly method: string;
   /** The normalized path (what routing matched). */
@@ -32,21 +25,38 @@ export interface AuthnRequest {
    * GatehouseError('body_too_large') past it). The gateway then forwards the buffered bytes.
    * Only authenticators that must see the payload (SigV4) call it.
    */
-  readonly body: () => Promise<Buffer>;
+  readBody(): Promise<Buffer>;
 }
 
 /** A decision of one authenticator; `provider` names who refused, when known. */
-export type AuthnOutcome = { ok: true; identity: Identity } | { ok: false; refusal: Refusal; provider?: string };
+export type AuthnOutcome = { readonly ok: true; readonly identity: Identity } | { readonly ok: false; readonly refusal: Refusal; readonly provider?: string };
 
-/** One way of authenticating callers. */
+/** No credential of this kind is present ("not mine"): the next authenticator of the route may answer. */
+export const ABSENT = 'absent';
+/** A credential is present but only `authenticate` can decide (keys to fetch, an endpoint to ask, a body to read). */
+export const PENDING = 'pending';
+
+/** One way of authenticating callers. A present but invalid credential is a refusal, never "not mine". */
 export interface Authenticator {
   readonly kind: string;
-  /** undefined = no credential of this kind present ("not mine"); a present but invalid one is a refusal. */
-  authenticate(req: AuthnRequest): Promise<AuthnOutcome | undefined> | AuthnOutcome | undefined;
+  /** Decide without waiting when possible: from a cache, a key table or held keys. */
+  probe(req: AuthnRequest): AuthnOutcome | typeof ABSENT | typeof PENDING;
+  /** Decide, waiting if need be; called when `probe` said PENDING. */
+  authenticate(req: AuthnRequest): Promise<AuthnOutcome | typeof ABSENT>;
   /** Request headers that carry this method's credential; never forwarded upstream (unless `forwardAuthorization`). */
-  readonly credentialHeaders?: readonly string[];
+  readonly credentialHeaders: readonly string[];
+  /** How to ask a caller for this credential ("a bearer token in the Authorization header"). */
+  readonly hint: string;
+  /** Refusals on routes with this authenticator carry an RFC 6750 `WWW-Authenticate` challenge. */
+  readonly bearer: boolean;
   /** Whether provider state is loaded (keys fetched, key files read); feeds /readyz. */
-  readonly ready?: boolean;
-  start?(): Promise<void>;
-  close?(): void;
+  readonly ready: boolean;
+  start(): Promise<void>;
+  close(): void;
+}
+
+/** What every provider factory gets besides its own config. */
+export interface ProviderContext {
+  /** Directory of the config file (relative paths resolve against it). */
+  readonly baseDir: string;
 }

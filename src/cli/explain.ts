@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 import type { IncomingHttpHeaders } from 'node:http';
 import { loadConfig } from '../config/load.js';
-import { compileRuntime } from '../compile.js';
-import { decide, type Verdict } from '../decide.js';
+import { compileRuntime } from '../pipeline/runtime.js';
+import { explainRequest, type Explanation } from '../pipeline/explain.js';
 import { ERRORS } from '../errors.js';
 import { configPath, reportError } from './common.js';
 
@@ -21,18 +21,19 @@ function parseHeaders(list: string[] | undefined, token: string | undefined, hos
   return headers;
 }
 
-function summary(verdict: Verdict, trace: ReturnType<NonNullable<NonNullable<Verdict['route']>['policy']>['trace']> | undefined) {
-  const id = verdict.identity;
+function summary({ ctx, route, refusal }: Explanation) {
+  const id = ctx.identity;
+  const decision = ctx.record.decision;
   return {
-    path: verdict.path,
-    route: verdict.route ? { name: verdict.route.name, upstream: verdict.route.upstreamLabel, public: verdict.route.public } : null,
-    authn: verdict.authn,
+    path: ctx.path,
+    route: route ? { name: route.name, upstream: route.upstream.label, public: route.public } : null,
+    authn: ctx.record.authn,
     identity: id ? { provider: id.provider, issuer: id.issuer, subject: id.subject, clientId: id.clientId, tenant: id.tenant, roles: id.roles, groups: id.groups, scopes: id.scopes, authMethod: id.authMethod } : null,
-    rules: trace ?? [],
-    limits: verdict.route?.limiter ? verdict.route.limiter.describe({ identity: id, clientAddress: '127.0.0.1' }) : null,
-    result: verdict.kind === 'forward'
-      ? { outcome: 'forward', status: null, rule: verdict.decision.rule, reason: verdict.decision.reason }
-      : { outcome: 'refuse', status: ERRORS[verdict.code].status, code: verdict.code, detail: verdict.detail ?? ERRORS[verdict.code].title, rule: verdict.decision?.rule },
+    rules: id && route?.policy ? route.policy.trace(id) : [],
+    limits: route?.limiter ? route.limiter.describe({ identity: id, client: ctx.client }) : null,
+    result: refusal === undefined
+      ? { outcome: 'forward', status: null, rule: decision?.rule, reason: decision?.reason }
+      : { outcome: 'refuse', status: ERRORS[refusal.code].status, code: refusal.code, detail: refusal.detail ?? ERRORS[refusal.code].title, rule: decision?.rule },
   };
 }
 
@@ -73,16 +74,15 @@ export async function explainCommand(args: string[]): Promise<number> {
   }
   try {
     const loaded = await loadConfig(configPath(values.config));
-    const runtime = await compileRuntime(loaded.config, { baseDir: loaded.baseDir, upstreams: false });
+    const runtime = await compileRuntime(loaded.config, { baseDir: loaded.baseDir, connect: false });
     await runtime.start();
     const method = values.method!.toUpperCase();
-    const verdict = await decide(runtime, { method, url: values.path, headers: parseHeaders(values.header, values.token, values.host) });
-    const trace = verdict.identity && verdict.route?.policy ? verdict.route.policy.trace(verdict.identity) : undefined;
-    const s = summary(verdict, trace);
+    const explanation = await explainRequest(runtime, method, values.path, parseHeaders(values.header, values.token, values.host));
+    const s = summary(explanation);
     if (values.json) process.stdout.write(JSON.stringify(s, null, 2) + '\n');
     else print(s, method, values.path);
     await runtime.close();
-    return verdict.kind === 'forward' ? 0 : EXPLAIN_REFUSED;
+    return explanation.refusal === undefined ? 0 : EXPLAIN_REFUSED;
   } catch (err) {
     return reportError(err);
   }

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
-import { compileRuntime } from '../compile.js';
+import { compileRuntime } from '../pipeline/runtime.js';
 import { configPath, reportError } from './common.js';
 
 /** `gatehouse validate -c FILE`: exit 0 when valid (warnings printed), 1 with every error otherwise. */
@@ -9,7 +9,7 @@ export async function validateCommand(args: string[]): Promise<number> {
   const file = configPath(values.config);
   try {
     const loaded = await loadConfig(file);
-    const runtime = await compileRuntime(loaded.config, { baseDir: loaded.baseDir, upstreams: false });
+    const runtime = await compileRuntime(loaded.config, { baseDir: loaded.baseDir, connect: false });
     const warnings = [...loaded.warnings, ...runtime.warnings.map((w) => `${w.kind}: ${w.message}`)];
     for (const w of warnings) process.stderr.write(`${file}: warning: ${w}\n`);
     await runtime.close();

@@ -1,10 +1,12 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Size, Strict } from './types.js';
 import { AdminSchema, ListenSchema } from '../server/schema.js';
-import { DevSchema, ProviderSchema, TokenSourceSchema } from '../authn/schema.js';
+import { DevSchema, TokenSourceSchema } from '../authn/schema.js';
+import { ProviderSchema } from '../authn/registry.js';
 import { MatchSchema } from '../routing/schema.js';
 import { RuleSchema } from '../authz/schema.js';
-import { AssertionKeySchema, UpstreamSchema } from '../outbound/schema.js';
+import { AssertionKeySchema } from '../outbound/schema.js';
+import { UpstreamSchema } from '../upstream/registry.js';
 import { AuditSchema, LogSchema } from '../audit/schema.js';
 import { LimitSchema, LimitsSettingsSchema, PlanSchema } from '../limits/schema.js';
 

@@ -1,13 +1,12 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import type { LoadedConfig } from './load.js';
 
 const DEBOUNCE_MS = 200;
 
 /** Watch the config file and every ${file:} secret file; see watchFiles. */
-export function watchConfig(loaded: LoadedConfig, onChange: () => void): () => void {
-  return watchFiles([loaded.file, ...loaded.secretFiles], onChange);
+export function watchConfig(files: readonly string[], onChange: () => void): () => void {
+  return watchFiles(files, onChange);
 }
 
 /**

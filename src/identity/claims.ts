@@ -3,8 +3,8 @@
  * provider at config load; applied once per verified token (cached identities are reused as is).
  */
 import type { Static } from '@sinclair/typebox';
-import type { OidcProviderSchema } from '../authn/schema.js';
-import type { AuthMethod, Identity } from './identity.js';
+import type { OidcProviderSchema } from '../authn/jwt/schema.js';
+import { makeIdentity, type AuthMethod, type Identity } from './identity.js';
 
 /** For each Identity field, the claims (or dotted paths) read, in order. */
 export interface ClaimMapping {
@@ -86,22 +86,13 @@ function stringSet(claims: Readonly<Record<string, unknown>>, paths: readonly st
   return Object.freeze([...out]);
 }
 
-/** Identities are cached and shared between requests, so nothing downstream may mutate them. */
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}
-
 /** Build the normalized Identity from verified claims. Returns undefined if no subject claim is present. */
 export function identityFromClaims(
   provider: string, claims: Record<string, unknown>, mapping: ClaimMapping, authMethod: AuthMethod,
 ): Identity | undefined {
   const subject = firstString(claims, mapping.subject);
   if (subject === undefined) return undefined;
-  const identity: Identity = {
+  return makeIdentity({
     provider,
     issuer: typeof claims.iss === 'string' ? claims.iss : undefined,
     subject,
@@ -111,8 +102,7 @@ export function identityFromClaims(
     groups: stringSet(claims, mapping.groups),
     scopes: stringSet(claims, mapping.scopes),
     authMethod,
-    claims: deepFreeze(claims),
+    claims,
     expiresAt: typeof claims.exp === 'number' ? claims.exp : undefined,
-  };
-  return Object.freeze(identity);
+  });
 }

@@ -6,8 +6,8 @@
 import type { Static } from '@sinclair/typebox';
 import type { JWTPayload } from 'jose';
 import type { ErrorCode, Refusal } from '../errors.js';
-import type { OidcProviderSchema } from '../authn/schema.js';
-import type { TokenRules } from '../authn/jwt/provider.js';
+import type { OidcProviderSchema } from '../authn/jwt/schema.js';
+import type { TokenRules } from '../authn/jwt/rules.js';
 import { compileClaimMapping, DEFAULT_CLAIMS, type ClaimMapping } from './claims.js';
 
 type OidcConfig = Static<typeof OidcProviderSchema>;

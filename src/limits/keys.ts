@@ -4,7 +4,7 @@ import { readClaimPath } from '../identity/claims.js';
 /** What a caller key is derived from. */
 export interface KeyInput {
   readonly identity: Identity | undefined;
-  readonly clientAddress: string;
+  readonly client: { readonly address: string };
 }
 
 type Part = (input: KeyInput) => string;
@@ -19,7 +19,7 @@ const PARTS: Record<string, Part> = {
   client: ({ identity }) => clean(identity?.clientId),
   apikey: ({ identity }) => (identity?.authMethod === 'apikey' ? clean(identity.subject) : MISSING),
   tenant: ({ identity }) => clean(identity?.tenant),
-  ip: ({ clientAddress }) => clean(clientAddress),
+  ip: ({ client }) => clean(client.address),
   route: () => 'all',
 };
 

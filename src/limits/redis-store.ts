@@ -17,7 +17,8 @@ export interface RedisStoreOptions {
   /** Per-command timeout in ms (default 250); a slow Redis counts as unavailable. */
   timeoutMs?: number;
   /** Called once per transition: `down` on the first failure of an outage, `up` when ready again. */
-  onStateChange?: (state: 'up' | 'down', err?: Error) => void;
+  /** `first`: the first state known (connected, or failed to connect, at start). */
+  onStateChange?: (state: 'up' | 'down', err: Error | undefined, first: boolean) => void;
   /**
    * Rate-limit tokens taken from Redis at once per key (default 1: every request asks Redis). With
    * N > 1 a process spends them locally for up to `leaseMs`: Redis work per request drops by up to
@@ -250,8 +251,9 @@ export class RedisStore implements LimitStore {
   #report(state: 'up' | 'down', err?: unknown): void {
     this.#markStarted();
     if (this.#state === state || this.#closing) return;
+    const first = this.#state === undefined;
     this.#state = state;
-    this.#onStateChange?.(state, err === undefined ? undefined : this.#unavailable(err));
+    this.#onStateChange?.(state, err === undefined ? undefined : this.#unavailable(err), first);
   }
 
   /** A StoreUnavailableError whose message cannot carry the password (ioredis errors may hold AUTH args). */

@@ -1,3 +1,5 @@
+import { channel } from 'node:diagnostics_channel';
+
 /**
  * The contract between the limit stage and its state. Two implementations: memory (one process)
  * and Redis (a fleet). A shared contract suite (test/limits/store-contract.ts) runs against both.
@@ -43,6 +45,9 @@ export interface LimitResult {
   /** Milliseconds until a refused request could pass (0 when allowed). */
   readonly retryAfterMs: number;
 }
+
+/** Published when a shared store goes down or comes back: `{ store, state: 'down' | 'up', first, error?, fail }`. */
+export const storeChanged = channel('gatehouse:limits:store');
 
 /** Raised by a store that cannot decide (Redis unreachable, timeout); the stage applies `fail`. */
 export class StoreUnavailableError extends Error {

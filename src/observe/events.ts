@@ -1,6 +1,6 @@
 import { channel } from 'node:diagnostics_channel';
 import type { ErrorCode } from '../errors.js';
-import type { AuthMethod } from '../identity/identity.js';
+import type { Identity } from '../identity/identity.js';
 
 /**
  * Everything known about one request when it ends. Published on `gatehouse:request:end`;
@@ -15,14 +15,18 @@ export interface RequestRecord {
   host: string;
   clientAddress: string;
   route?: string | undefined;
-  identity?: { provider: string; issuer?: string | undefined; subject: string; clientId?: string | undefined; tenant?: string | undefined; authMethod: AuthMethod } | undefined;
+  identity?: Identity | undefined;
   authn: { result: 'ok' | 'refused' | 'public' | 'skipped'; reason?: ErrorCode; provider?: string };
   decision?: { allow: boolean; rule?: string | undefined; reason: string } | undefined;
   /** The limit stage's outcome, when the route has limits or caps. */
   limit?: { result: 'allowed' | 'rate_limited' | 'quota_exhausted' | 'limiter_unavailable' | 'concurrency_limited'; name?: string | undefined; plan?: string | undefined; fallback?: true | undefined } | undefined;
   upstream?: string | undefined;
+  /** The status the upstream answered with, once its response headers arrived. */
+  upstreamStatus?: number | undefined;
   status: number;
   error?: ErrorCode | undefined;
+  /** What went wrong inside, for the audit line only (an upstream's error code); never sent to the client. */
+  errorDetail?: string | undefined;
   bytesIn: number;
   bytesOut: number;
   durationMs: number;

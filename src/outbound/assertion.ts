@@ -1,16 +1,16 @@
 import { createPublicKey, randomUUID } from 'node:crypto';
 import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair, importPKCS8, type CryptoKey, type JWK } from 'jose';
+import { LRUCache } from 'lru-cache';
 import type { Identity } from '../identity/identity.js';
 
 /** Signs short-lived identity assertions for upstreams (the Google IAP signed-header pattern). */
 export interface AssertionSigner {
   /** Public keys to publish at /.well-known/jwks.json. */
   readonly jwks: { keys: JWK[] };
-  /**
-   * An ES256 JWT for `identity` with aud = `audience` (the route name); reused while fresh. A
-   * reused one is returned as a string (no promise); a promise only while one is being signed.
-   */
-  mint(identity: Identity, audience: string, ttlSec: number): string | Promise<string>;
+  /** The assertion for `identity` and `audience` signed earlier and still fresh; undefined otherwise. */
+  cached(identity: Identity, audience: string, ttlSec: number): string | undefined;
+  /** An ES256 JWT for `identity` with aud = `audience` (the route name); concurrent callers share one signing. */
+  mint(identity: Identity, audience: string, ttlSec: number): Promise<string>;
 }
 
 const ALG = 'ES256';
@@ -22,8 +22,6 @@ interface Cached {
   readonly token: Promise<string>;
   /** The signed token once `token` settled. */
   value?: string;
-  /** Signing failed: never served again. */
-  failed?: boolean;
   /** Epoch ms after which a fresh assertion is minted. */
   readonly refreshAt: number;
 }
@@ -33,10 +31,9 @@ export async function createAssertionSigner(opts: { issuer: string; privateKeyPe
   const { privateKey, publicJwk } = opts.privateKeyPem === undefined ? await generateKey() : await importKey(opts.privateKeyPem);
   const kid = await calculateJwkThumbprint(publicJwk);
   const jwks = Object.freeze({ keys: [Object.freeze({ ...publicJwk, kid, alg: ALG, use: 'sig' })] });
-  const cache = new Map<string, Cached>();
-  // Identities served from the token cache are the same frozen object on every request: they find
-  // their assertions here by route and TTL, without serializing the identity into a cache key.
-  const byIdentity = new WeakMap<Identity, Map<string, Cached>>();
+  // Keyed by what ends up in the token: the identity's key (computed where it was made), route and TTL.
+  const cache = new LRUCache<string, Cached>({ max: MAX_CACHED });
+  const keyOf = (identity: Identity, audience: string, ttlSec: number): string => `${audience}\0${ttlSec}\0${identity.key}`;
 
   const sign = (identity: Identity, audience: string, ttlSec: number, now: number): Promise<string> =>
     new SignJWT(assertionClaims(identity))
@@ -51,34 +48,22 @@ export async function createAssertionSigner(opts: { issuer: string; privateKeyPe
 
   return {
     jwks,
+    cached(identity, audience, ttlSec) {
+      const entry = cache.get(keyOf(identity, audience, ttlSec));
+      return entry !== undefined && Date.now() < entry.refreshAt ? entry.value : undefined;
+    },
     mint(identity, audience, ttlSec) {
+      const key = keyOf(identity, audience, ttlSec);
       const nowMs = Date.now();
-      const route = `${audience}\0${ttlSec}`;
-      const own = byIdentity.get(identity)?.get(route);
-      if (own !== undefined && nowMs < own.refreshAt && !own.failed) return own.value ?? own.token;
-      const key = cacheKey(identity, audience, ttlSec);
-      let entry = cache.get(key);
-      if (entry === undefined || nowMs >= entry.refreshAt) {
-        const now = Math.floor(nowMs / 1000);
-        const token = sign(identity, audience, ttlSec, now);
-        const fresh: Cached = { token, refreshAt: (now + ttlSec * (1 - REFRESH_REMAINING)) * 1000 };
-        // Re-inserting moves the key to the end, so Map order is oldest-first for eviction.
-        cache.delete(key);
-        if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value!);
-        // Concurrent callers for the same key get this same promise; a failure is not cached.
-        cache.set(key, fresh);
-        token.then((value) => { fresh.value = value; }, () => {
-          fresh.failed = true;
-          if (cache.get(key) === fresh) cache.delete(key);
-        });
-        entry = fresh;
-      }
-      if (Object.isFrozen(identity)) {
-        let routes = byIdentity.get(identity);
-        if (routes === undefined) byIdentity.set(identity, (routes = new Map()));
-        routes.set(route, entry);
-      }
-      return entry.value ?? entry.token;
+      const entry = cache.get(key);
+      if (entry !== undefined && nowMs < entry.refreshAt) return entry.token;
+      const now = Math.floor(nowMs / 1000);
+      const token = sign(identity, audience, ttlSec, now);
+      const fresh: Cached = { token, refreshAt: (now + ttlSec * (1 - REFRESH_REMAINING)) * 1000 };
+      cache.set(key, fresh);
+      // A failure is not cached: the next request signs again.
+      token.then((value) => { fresh.value = value; }, () => { if (cache.get(key) === fresh) cache.delete(key); });
+      return token;
     },
   };
 }
@@ -121,12 +106,4 @@ function assertionClaims(identity: Identity): Record<string, unknown> {
     // RFC 8176: amr is an array of method names.
     amr: [identity.authMethod],
   };
-}
-
-/** Everything that ends up in the token, so two identities never share an assertion. */
-function cacheKey(identity: Identity, audience: string, ttlSec: number): string {
-  return JSON.stringify([
-    audience, ttlSec, identity.provider, identity.issuer, identity.subject, identity.clientId, identity.tenant,
-    identity.authMethod, identity.roles, identity.groups, identity.scopes,
-  ]);
 }

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Static } from '@sinclair/typebox';
 import type { Identity } from '../identity/identity.js';
 import type { ListenSchema } from '../server/schema.js';
-import type { IDENTITY_FIELDS, UpstreamSchema } from './schema.js';
+import type { IDENTITY_FIELDS, OutboundSchema } from './schema.js';
 import type { ClientInfo } from './client.js';
 import { forwardedNode, forwardedValue } from './forwarded-header.js';
 
@@ -11,16 +11,16 @@ export type IdentityField = (typeof IDENTITY_FIELDS)[number];
 /** Which headers tell the upstream about the original request. */
 export type ForwardedMode = Static<typeof ListenSchema>['forwardedHeaders'];
 
+/** The outbound settings every upstream kind has (outbound/schema.ts). */
+export type OutboundConfig = Static<typeof OutboundSchema>;
+
 /** One upstream's header rules, compiled once. */
 export interface HeaderPolicy {
   readonly forwardAuthorization: boolean;
-  readonly preserveHost: boolean;
   /** name (lowercase) → identity field. */
   readonly identityHeaders: ReadonlyArray<readonly [name: string, field: IdentityField]>;
-  readonly assertionHeader?: string;
+  readonly assertionHeader?: string | undefined;
   readonly forwarded: ForwardedMode;
-  /** Host sent upstream unless preserveHost (the upstream URL's host[:port]). */
-  readonly upstreamHost: string;
   /** Exact (lowercase) inbound header names never copied upstream; derived from the fields above. */
   readonly strip: ReadonlySet<string>;
 }
@@ -57,10 +57,8 @@ const STRIPPED_PREFIXES = ['x-gatehouse-', 'x-forwarded-', 'x-auth-request-'];
 /** Names an identity or assertion header must not take: they frame the message or are set by us. */
 const RESERVED = new Set([...HOP_BY_HOP, 'host', 'content-length', 'content-type', 'content-encoding', 'expect', 'forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
 
-/** Compile an upstream's header rules. `upstreamHost` is the upstream URL's `host` (with port). */
-export function compileHeaderPolicy(
-  cfg: Static<typeof UpstreamSchema>, forwarded: ForwardedMode, upstreamHost: string, credentialHeaders: readonly string[] = [],
-): HeaderPolicy {
+/** Compile an upstream's header rules. */
+export function compileHeaderPolicy(cfg: OutboundConfig, forwarded: ForwardedMode, credentialHeaders: readonly string[] = []): HeaderPolicy {
   const identityHeaders = cfg.identityHeaders
     ? Object.entries(cfg.identityHeaders).map(([name, field]) => [name.toLowerCase(), field] as const)
     : DEFAULT_IDENTITY_HEADERS;
@@ -74,21 +72,23 @@ export function compileHeaderPolicy(
   // Credentials meant for the gateway (API key headers, SigV4 session tokens…) stay at the gateway.
   const strip = new Set([...HOP_BY_HOP, ...SPOOFABLE, ...injected, ...(cfg.forwardAuthorization ? [] : credentialHeaders.map((h) => h.toLowerCase()))]);
   if (!cfg.forwardAuthorization) strip.add('authorization');
-  return { forwardAuthorization: cfg.forwardAuthorization, preserveHost: cfg.preserveHost, identityHeaders, assertionHeader, forwarded, upstreamHost, strip };
+  return { forwardAuthorization: cfg.forwardAuthorization, identityHeaders, assertionHeader, forwarded, strip };
+}
+
+/** What the outbound headers are built from (the RequestContext is one). */
+export interface HeaderSource {
+  readonly headers: IncomingHttpHeaders;
+  readonly client: ClientInfo;
+  readonly identity: Identity | undefined;
 }
 
 /**
  * Build the upstream request headers: copy inbound except hop-by-hop (including every header the
  * Connection header names), strip spoofable identity/routing headers, then set fresh forwarding
- * headers, identity headers and the assertion.
+ * headers and identity headers. The upstream sets Host; the assertion step adds the assertion.
  */
-export function buildUpstreamHeaders(
-  inbound: IncomingHttpHeaders,
-  client: ClientInfo,
-  identity: Identity | undefined,
-  assertion: string | undefined,
-  policy: HeaderPolicy,
-): Record<string, string | string[]> {
+export function buildUpstreamHeaders(src: HeaderSource, policy: HeaderPolicy): Record<string, string | string[]> {
+  const { headers: inbound, client, identity } = src;
   const out: Record<string, string | string[]> = {};
   const named = connectionTokens(inbound.connection);
   for (const name of Object.keys(inbound)) {
@@ -96,10 +96,8 @@ export function buildUpstreamHeaders(
     const value = inbound[name];
     if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value;
   }
-  out.host = policy.preserveHost && client.host !== '' ? client.host : policy.upstreamHost;
   setForwarding(out, client, policy.forwarded);
   if (identity) setIdentity(out, identity, policy.identityHeaders);
-  if (assertion !== undefined && policy.assertionHeader) out[policy.assertionHeader] = assertion;
   return out;
 }
 

@@ -1,63 +1,42 @@
-import type { ServerResponse } from 'node:http';
-import { ERRORS, type ErrorCode } from '../errors.js';
+/**
+ * The one module that turns a refusal into a response: an RFC 9457 problem body with the stable
+ * code and the request id, the refusal's headers and the route's authentication challenge. Only
+ * the code's title and a caller-safe detail are shown; internal details stay in the audit record.
+ */
+import type { OutgoingHttpHeaders } from 'node:http';
+import { ERRORS, type Refusal } from '../errors.js';
+import type { RequestContext } from './context.js';
 
 /** Base of the `type` URI of problem bodies; docs/errors.md documents every code. */
 export const PROBLEM_TYPE_BASE = 'https://gatehouse.dev/errors/';
 
-const INVALID_TOKEN_CODES = new Set<ErrorCode>([
-  'token_location_not_allowed', 'token_malformed', 'algorithm_not_allowed', 'issuer_unknown', 'audience_mismatch',
-  'token_expired', 'token_not_yet_valid', 'token_issued_in_future', 'token_too_old', 'signature_invalid',
-  'unknown_key', 'token_type_invalid', 'claim_invalid', 'token_inactive',
-]);
-
-function quoted(text: string): string {
-  return text.replace(/[\\"]/g, '').replace(/[^\x20-\x7e]/g, '');
-}
-
-/** The RFC 6750 challenge for a bearer route's refusal, or undefined when none applies. */
-export function bearerChallenge(code: ErrorCode, detail?: string): string | undefined {
-  if (code === 'token_missing') return 'Bearer realm="gatehouse"';
-  if (INVALID_TOKEN_CODES.has(code)) {
-    return `Bearer realm="gatehouse", error="invalid_token", error_description="${quoted(detail ?? ERRORS[code].title)}"`;
-  }
-  if (code === 'no_rule_matched' || code === 'denied_by_rule') return 'Bearer realm="gatehouse", error="insufficient_scope"';
-  return undefined;
-}
-
-/**
- * Send an RFC 9457 problem body. The only place that turns an error code into a response.
- * `detail` must already be safe to show (no token, secret or key).
- */
-export function sendProblem(
-  res: ServerResponse,
-  code: ErrorCode,
-  requestId: string,
-  opts: { detail?: string; bearer?: boolean; headers?: Record<string, string> } = {},
-): { status: number; bytes: number } {
+/** Answer `ctx` with `refusal` (when the client can still be answered) and record the outcome. */
+export function renderRefusal(ctx: RequestContext, refusal: Refusal): void {
+  const { code } = refusal;
   const { status, title } = ERRORS[code];
+  const record = ctx.record;
+  record.error = code;
+  record.status = status;
+  if (refusal.internal !== undefined) record.errorDetail = refusal.internal;
+  const exchange = ctx.exchange;
+  // Nobody is left to answer (client_aborted), or the upstream's headers are already out.
+  if (exchange.closed || exchange.headersSent) return;
   const body = JSON.stringify({
     type: PROBLEM_TYPE_BASE + code,
     title,
     status,
     code,
-    ...(opts.detail ? { detail: opts.detail } : {}),
-    request_id: requestId,
+    ...(refusal.detail ? { detail: refusal.detail } : {}),
+    request_id: ctx.requestId,
   });
-  const headers: Record<string, string | number> = {
+  const headers: OutgoingHttpHeaders = {
     'content-type': 'application/problem+json',
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
-    'x-request-id': requestId,
-    ...opts.headers,
+    ...ctx.responseHeaders,
+    ...refusal.headers,
   };
-  if (opts.bearer) {
-    const challenge = bearerChallenge(code, opts.detail);
-    if (challenge) headers['www-authenticate'] = challenge;
-  }
-  if (res.req?.method === 'HEAD') {
-    res.writeHead(status, headers).end();
-    return { status, bytes: 0 };
-  }
-  res.writeHead(status, headers).end(body);
-  return { status, bytes: headers['content-length'] as number };
+  const challenge = ctx.route?.challenge(refusal);
+  if (challenge !== undefined) headers['www-authenticate'] = challenge;
+  record.bytesOut = exchange.send(status, headers, body);
 }

@@ -2,29 +2,17 @@ import cluster, { type Worker } from 'node:cluster';
 import { generateKeyPairSync } from 'node:crypto';
 import type { Logger } from 'pino';
 import { AggregatorRegistry } from 'prom-client';
-import { compileRuntime } from '../compile.js';
-import { ConfigError, loadConfig, type ConfigIssue, type LoadedConfig } from '../config/load.js';
+import { compileRuntime } from '../pipeline/runtime.js';
+import { ConfigError, type LoadedConfig } from '../config/load.js';
 import { workerCount } from '../config/semantic.js';
 import { parseDuration } from '../config/units.js';
-import { watchConfig } from '../config/watch.js';
+import { createReloader } from './reloader.js';
 import { startAdmin, type AdminSource } from '../admin/server.js';
 import { createAssertionSigner } from '../outbound/assertion.js';
-import { logWarnings, runGateway, type RunningGateway } from './run.js';
+import { applyLogLevel, logWarnings } from './run.js';
+import type { FromWorker, Question, ToWorker, WorkerReadiness } from './cluster-protocol.js';
 
-// Primary ↔ worker protocol. A worker says hello once it listens for messages (anything sent
-// earlier would be lost), gets its settings, and answers questions by id.
-type Question = 'readiness' | 'reload' | 'metrics';
-type ToWorker =
-  | { type: 'gatehouse:init'; file: string; port?: number; issuer: string; key: string }
-  | { type: 'gatehouse:ask'; id: number; question: Question }
-  | { type: 'gatehouse:stop' };
-type FromWorker =
-  | { type: 'gatehouse:hello' }
-  | { type: 'gatehouse:ready'; port: number }
-  | { type: 'gatehouse:failed'; error: string; config?: { file: string; issues: ConfigIssue[] } }
-  | { type: 'gatehouse:answer'; id: number; body: unknown }
-  | { type: 'gatehouse:stopped'; forced: number };
-interface WorkerReadiness { ready: boolean; draining: boolean; providers: Record<string, boolean> }
+export { runClusterWorker } from './cluster-worker.js';
 
 /** A worker that does not answer a readiness question within this makes the gateway not ready. */
 const READY_TIMEOUT_MS = 500;
@@ -188,7 +176,7 @@ export async function runCluster(loaded: LoadedConfig, log: Logger, options: { p
   const signer = await createAssertionSigner({ issuer, privateKeyPem: key });
   // Compile once here so compile errors and warnings print once, and the dev issuer's key file
   // exists before the workers read it.
-  const check = await compileRuntime(loaded.config, { baseDir: loaded.baseDir, upstreams: false, signer });
+  const check = await compileRuntime(loaded.config, { baseDir: loaded.baseDir, connect: false, signer });
   logWarnings(loaded, check, log);
   const routes = check.routes.length;
   await check.close();
@@ -198,37 +186,25 @@ export async function runCluster(loaded: LoadedConfig, log: Logger, options: { p
   const port = await fleet.start().catch(async (err: unknown) => { await admin.close(); throw err; });
   log.info({ port, admin: admin.port, workers: count, routes, pids: fleet.live().map((w) => w.process.pid) }, 'gatehouse listening');
 
-  let reloading = Promise.resolve(true);
-  const reload = (): Promise<boolean> => {
-    reloading = reloading.then(async () => {
-      try {
-        loaded = await loadConfig(loaded.file);
-      } catch (err) {
-        log.error({ err: err instanceof Error ? err.message : String(err) }, 'configuration reload failed; still serving the previous configuration');
-        return false;
-      }
-      restartWatch();
-      if (workerCount(loaded.config) !== count) log.warn({ workers: count }, 'a change of `workers` takes effect at the next start');
-      const live = fleet.live();
-      const results = await Promise.all(live.map((w) => ask<boolean>(w, 'reload', RELOAD_TIMEOUT_MS)));
-      const failed = live.filter((_, i) => results[i] !== true).map((w) => w.id);
-      if (failed.length === 0) log.info({ workers: live.length }, 'configuration reloaded in every worker');
-      else log.error({ workers: failed }, 'configuration reload failed in some workers; they keep their previous configuration');
-      return failed.length === 0;
-    });
-    return reloading;
-  };
-  let stopWatch = watchConfig(loaded, () => { void reload(); });
-  const restartWatch = (): void => { stopWatch(); stopWatch = watchConfig(loaded, () => { void reload(); }); };
+  const reloader = createReloader(loaded, log, async (next) => {
+    applyLogLevel(log, next);
+    if (workerCount(next.config) !== count) log.warn({ workers: count }, 'a change of `workers` takes effect at the next start');
+    const live = fleet.live();
+    const results = await Promise.all(live.map((w) => ask<boolean>(w, 'reload', RELOAD_TIMEOUT_MS)));
+    const failed = live.filter((_, i) => results[i] !== true).map((w) => w.id);
+    if (failed.length === 0) log.info({ workers: live.length }, 'configuration reloaded in every worker');
+    else log.error({ workers: failed }, 'configuration reload failed in some workers; they keep their previous configuration');
+    return failed.length === 0;
+  }, { watch: true });
 
   return {
     port,
     adminPort: admin.port,
-    reload,
+    reload: () => reloader.reload(),
     async stop() {
-      stopWatch();
+      reloader.stop();
       admin.setDraining();
-      const forced = await fleet.stop(parseDuration(loaded.config.listen!.shutdownGrace) + STOP_MARGIN_MS);
+      const forced = await fleet.stop(parseDuration(reloader.loaded.config.listen!.shutdownGrace) + STOP_MARGIN_MS);
       await admin.close();
       return { forced };
     },
@@ -279,63 +255,4 @@ function clusterAdminSource(fleet: Fleet, jwks: unknown): AdminSource {
       return { contentType: registry.contentType, text: await registry.metrics() };
     },
   };
-}
-
-/**
- * Run as a cluster worker: get the settings from the primary, serve the public port, answer the
- * primary's questions, drain and exit on stop (or on SIGTERM/SIGINT to this process).
- */
-export function runClusterWorker(log: Logger): Promise<number> {
-  const wlog = log.child({ worker: cluster.worker!.id });
-  const send = (msg: FromWorker, then?: () => void): void => {
-    if (process.connected) process.send!(msg, undefined, {}, () => then?.());
-    else then?.();
-  };
-  let gateway: RunningGateway | undefined;
-  let state: 'waiting' | 'starting' | 'serving' | 'stopping' = 'waiting';
-  let stopWhenStarted = false;
-  const stop = (): void => {
-    if (state === 'waiting') process.exit(0);
-    if (state === 'starting') stopWhenStarted = true;
-    if (state !== 'serving' || !gateway) return;
-    state = 'stopping';
-    gateway.stop().then(
-      ({ forced }) => { wlog.info({ forced }, 'stopped'); send({ type: 'gatehouse:stopped', forced }, () => process.exit(0)); },
-      (err: unknown) => { wlog.error({ err }, 'shutdown failed'); process.exit(1); },
-    );
-  };
-  const start = async (init: Extract<ToWorker, { type: 'gatehouse:init' }>): Promise<void> => {
-    state = 'starting';
-    try {
-      const signer = await createAssertionSigner({ issuer: init.issuer, privateKeyPem: init.key });
-      gateway = await runGateway(init.file, wlog, { worker: true, signer, ...(init.port !== undefined ? { port: init.port } : {}) });
-    } catch (err) {
-      const config = err instanceof ConfigError ? { file: err.file, issues: [...err.issues] } : undefined;
-      send({ type: 'gatehouse:failed', error: err instanceof Error ? err.message : String(err), ...(config ? { config } : {}) }, () => process.exit(1));
-      return;
-    }
-    state = 'serving';
-    send({ type: 'gatehouse:ready', port: gateway.port });
-    if (stopWhenStarted) stop();
-  };
-  const answer = async (gw: RunningGateway, question: Question): Promise<unknown> => {
-    switch (question) {
-      case 'readiness': return gw.readiness();
-      case 'reload': return gw.reload();
-      case 'metrics': return gw.metrics.registry.getMetricsAsJSON();
-    }
-  };
-  process.on('message', (msg: ToWorker) => {
-    if (msg.type === 'gatehouse:init' && state === 'waiting') void start(msg);
-    else if (msg.type === 'gatehouse:stop') stop();
-    else if (msg.type === 'gatehouse:ask' && gateway) {
-      void answer(gateway, msg.question).then((body) => send({ type: 'gatehouse:answer', id: msg.id, body }));
-    }
-  });
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-  // Reloads come from the primary, which validates the file once for every worker.
-  process.on('SIGHUP', () => {});
-  send({ type: 'gatehouse:hello' });
-  return new Promise(() => {});
 }

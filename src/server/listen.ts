@@ -2,9 +2,11 @@ import http, { type IncomingMessage, type Server, type ServerResponse } from 'no
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/schema.js';
+import type { Exchange } from '../pipeline/exchange.js';
+import { NodeExchange } from './node-exchange.js';
 import { parseDuration, parseSize } from '../config/units.js';
 
-type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 /** A listener that can drain: stop accepting, let in-flight requests finish, then close the rest. */
 export interface Listener {
@@ -27,7 +29,7 @@ export function tlsServerOptions(tls: TlsConfig): https.ServerOptions {
 }
 
 /** Bind the public listener with the configured head/body/time limits (HTTP, or HTTPS when `tls` is set). */
-export async function startListener(listen: NonNullable<Config['listen']>, handler: Handler): Promise<Listener> {
+export async function startListener(listen: NonNullable<Config['listen']>, handler: (exchange: Exchange) => void): Promise<Listener> {
   const options = {
     maxHeaderSize: parseSize(listen.maxHeaderSize),
     headersTimeout: parseDuration(listen.headersTimeout),
@@ -40,12 +42,12 @@ export async function startListener(listen: NonNullable<Config['listen']>, handl
   let draining = false;
   // One shared listener (no closure per request): a response closes exactly once.
   const done = (): void => { active--; };
-  const counted: Handler = (req, res) => {
+  const counted: NodeHandler = (req, res) => {
     active++;
     res.on('close', done);
     // While draining, ask keep-alive clients to go elsewhere after this response.
     if (draining) res.setHeader('connection', 'close');
-    handler(req, res);
+    handler(new NodeExchange(req, res));
   };
   const server: Server = listen.tls
     ? https.createServer({ ...options, ...tlsServerOptions(listen.tls) }, counted)

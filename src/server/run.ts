@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
-import { watchConfig } from '../config/watch.js';
+import { createReloader } from './reloader.js';
+import { logOperationalEvents } from '../observe/log-events.js';
 import { parseDuration } from '../config/units.js';
-import { compileRuntime, type Runtime } from '../compile.js';
-import { createGateway, type RuntimeRef } from '../gateway.js';
+import { compileRuntime, type Runtime } from '../pipeline/runtime.js';
+import { createGateway, type RuntimeRef } from '../pipeline/gateway.js';
 import { startListener, type Listener } from './listen.js';
 import { runtimeAdminSource, startAdmin, type AdminServer } from '../admin/server.js';
 import { startAuditSink, type AuditSink } from '../audit/sink.js';
@@ -57,16 +58,23 @@ export interface RunOptions {
   signer?: AssertionSigner;
 }
 
+/** The log level a config asks for (GATEHOUSE_LOG_LEVEL, when set, wins: it is how one debugs a config). */
+export function applyLogLevel(log: Logger, loaded: LoadedConfig): void {
+  log.level = process.env.GATEHOUSE_LOG_LEVEL ?? loaded.config.log!.level;
+}
+
 /** Load, compile and serve a config file until stop(). */
 export async function runGateway(configFile: string, log: Logger, options: RunOptions = {}): Promise<RunningGateway> {
-  let loaded = options.loaded ?? await loadConfig(configFile);
+  const initial = options.loaded ?? await loadConfig(configFile);
+  applyLogLevel(log, initial);
   const worker = options.worker === true;
-  const listenCfg = { ...loaded.config.listen!, ...(options.port !== undefined ? { port: options.port } : {}) };
-  const adminCfg = { ...loaded.config.admin!, ...(options.adminPort !== undefined ? { port: options.adminPort } : {}) };
-  const runtime = await compileRuntime(loaded.config, { baseDir: loaded.baseDir, log, ...(options.signer ? { signer: options.signer } : {}) });
-  if (!worker) logWarnings(loaded, runtime, log);
+  const listenCfg = { ...initial.config.listen!, ...(options.port !== undefined ? { port: options.port } : {}) };
+  const adminCfg = { ...initial.config.admin!, ...(options.adminPort !== undefined ? { port: options.adminPort } : {}) };
+  const stopEvents = logOperationalEvents(log);
+  const runtime = await compileRuntime(initial.config, { baseDir: initial.baseDir, ...(options.signer ? { signer: options.signer } : {}) });
+  if (!worker) logWarnings(initial, runtime, log);
   const ref: RuntimeRef = { current: runtime };
-  const audit: AuditSink = startAuditSink(loaded.config.audit!);
+  const audit: AuditSink = startAuditSink(initial.config.audit!);
   const metrics = startMetrics();
   let draining = false;
   const started = runtime.start();
@@ -75,31 +83,17 @@ export async function runGateway(configFile: string, log: Logger, options: RunOp
   await started;
   log.info({ port: listener.port, admin: admin?.port, routes: runtime.routes.length, ready: runtime.readiness() }, 'gatehouse listening');
 
-  let reloading = Promise.resolve(true);
-  const reload = (): Promise<boolean> => {
-    reloading = reloading.then(async () => {
-      try {
-        const next = await loadConfig(configFile);
-        const nextRuntime = await compileRuntime(next.config, { baseDir: next.baseDir, signer: ref.current.signer, log });
-        await nextRuntime.start();
-        const old = ref.current;
-        ref.current = nextRuntime;
-        loaded = next;
-        restartWatch();
-        log.info({ routes: nextRuntime.routes.length, ready: nextRuntime.readiness() }, 'configuration reloaded');
-        // In-flight requests on the old runtime keep their pools until the grace period ends.
-        setTimeout(() => { void old.close(); }, parseDuration(next.config.listen!.shutdownGrace)).unref();
-        return true;
-      } catch (err) {
-        log.error({ err: err instanceof Error ? err.message : String(err) }, 'configuration reload failed; still serving the previous configuration');
-        return false;
-      }
-    });
-    return reloading;
-  };
-  const watch = (): (() => void) => (worker ? () => {} : watchConfig(loaded, () => { void reload(); }));
-  let stopWatch = watch();
-  const restartWatch = (): void => { stopWatch(); stopWatch = watch(); };
+  const reloader = createReloader(initial, log, async (next) => {
+    const nextRuntime = await compileRuntime(next.config, { baseDir: next.baseDir, signer: ref.current.signer });
+    await nextRuntime.start();
+    const old = ref.current;
+    ref.current = nextRuntime;
+    applyLogLevel(log, next);
+    log.info({ routes: nextRuntime.routes.length, ready: nextRuntime.readiness() }, 'configuration reloaded');
+    // In-flight requests on the old runtime keep their pools until the grace period ends.
+    setTimeout(() => { void old.close(); }, parseDuration(next.config.listen!.shutdownGrace)).unref();
+    return true;
+  }, { watch: !worker });
 
   return {
     port: listener.port,
@@ -110,16 +104,17 @@ export async function runGateway(configFile: string, log: Logger, options: RunOp
       const r = ref.current.readiness();
       return { ready: r.ready && !draining, draining, providers: r.providers };
     },
-    reload,
+    reload: () => reloader.reload(),
     async stop() {
-      stopWatch();
+      reloader.stop();
       draining = true;
       admin?.setDraining();
-      const result = await listener.drain(parseDuration(loaded.config.listen!.shutdownGrace));
+      const result = await listener.drain(parseDuration(reloader.loaded.config.listen!.shutdownGrace));
       await ref.current.close();
       await admin?.close();
       await audit.close();
       metrics.close();
+      stopEvents();
       return result;
     },
   };

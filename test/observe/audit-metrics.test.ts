@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { formatAuditLine, startAuditSink } from '../../src/audit/sink.js';
 import { startMetrics } from '../../src/observe/metrics.js';
 import { requestEnd, type RequestRecord } from '../../src/observe/events.js';
+import { makeIdentity } from '../../src/identity/identity.js';
 
-const identity = Object.freeze({ provider: 'entra', issuer: 'https://login.example/v2.0', subject: 'oid-1', tenant: 't1', authMethod: 'jwt' as const });
+const identity = makeIdentity({ provider: 'entra', issuer: 'https://login.example/v2.0', subject: 'oid-1', tenant: 't1', authMethod: 'jwt', roles: [], groups: [], scopes: [], claims: {} });
 
 function record(overrides: Partial<RequestRecord> = {}): RequestRecord {
   return {
@@ -24,7 +25,7 @@ test('an audit line is one JSON object with the envelope first and the fields in
   const parsed = JSON.parse(line) as Record<string, unknown>;
   assert.deepEqual(Object.keys(parsed), [
     'level', 'time', 'type', 'request_id', 'traceparent', 'route', 'method', 'path', 'host', 'client_address', 'identity', 'authn',
-    'decision', 'limit', 'upstream', 'status', 'error', 'bytes_in', 'bytes_out', 'duration_ms', 'upstream_ms',
+    'decision', 'limit', 'upstream', 'upstream_status', 'status', 'error', 'error_detail', 'bytes_in', 'bytes_out', 'duration_ms', 'upstream_ms',
   ]);
   assert.equal(parsed.time, '2026-11-21T10:00:00.005Z');
   assert.equal(parsed.type, 'audit');

@@ -1,23 +1,14 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { Readable } from 'node:stream';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { Static } from '@sinclair/typebox';
-import type { Identity } from '../../src/identity/identity.js';
-import type { UpstreamSchema } from '../../src/outbound/schema.js';
-import { compileTrustedProxies, resolveClient, type TrustedProxies } from '../../src/outbound/client.js';
-import { buildUpstreamHeaders, compileHeaderPolicy, type HeaderPolicy } from '../../src/outbound/headers.js';
-import { createHttpUpstream, type ForwardResult, type HttpUpstream } from '../../src/upstream/http/http.js';
+import type { RequestRecord } from '../../src/observe/events.js';
+import type { UpstreamConfig as AnyUpstreamConfig } from '../../src/upstream/registry.js';
+import { startGateway, type TestGateway } from '../harness/gateway.js';
 
-export type UpstreamConfig = Static<typeof UpstreamSchema>;
-
-/** An upstream config with the schema's defaults. */
-export function upstreamConfig(url: string, overrides: Partial<UpstreamConfig> = {}): UpstreamConfig {
-  return {
-    url, connectTimeout: '5s', headersTimeout: '30s', bodyTimeout: '60s', connections: 16,
-    forwardAuthorization: false, preserveHost: false, ...overrides,
-  };
-}
+/** The HTTP upstream settings a test may set (the gateway applies the schema's defaults). */
+export type UpstreamConfig = Partial<Extract<AnyUpstreamConfig, { url: string }>>;
 
 export interface Running {
   readonly server: Server;
@@ -42,37 +33,55 @@ export async function startServer(handler: RequestListener, tls?: { cert: string
   };
 }
 
+/** What one request through the gateway came to, from its audit record. */
+export interface ForwardOutcome {
+  /** The status the client got (the upstream's, or the gateway's refusal). */
+  readonly status: number;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  readonly upstreamMs: number | undefined;
+  /** The upstream's response headers reached the client. */
+  readonly responded: boolean;
+  readonly error: { readonly code: string; readonly detail: string } | undefined;
+}
+
 export interface Front extends Running {
-  /** Resolves with the ForwardResult of the next request the front finishes. */
-  nextResult(): Promise<ForwardResult>;
+  /** The outcome of the next request this gateway finishes (read from `gatehouse:request:end`). */
+  nextResult(): Promise<ForwardOutcome>;
 }
 
-export interface FrontOptions {
-  maxBodyBytes?: number;
-  policy?: HeaderPolicy;
-  trusted?: TrustedProxies;
-  identity?: Identity;
-  assertion?: string;
-}
+let routes = 0;
 
-/** The gateway in miniature: resolve the client, build headers, forward, render a problem if nothing was sent. */
-export async function startFront(upstream: HttpUpstream, upstreamUrl: string, opts: FrontOptions = {}): Promise<Front> {
-  const policy = opts.policy ?? compileHeaderPolicy(upstreamConfig(upstreamUrl), 'x-forwarded', new URL(upstreamUrl).host);
-  const trusted = opts.trusted ?? compileTrustedProxies([]);
-  const waiting: ((result: ForwardResult) => void)[] = [];
-  const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const [path = '/', query = ''] = (req.url ?? '/').split('?', 2);
-    const client = resolveClient(req.socket.remoteAddress ?? '', false, req.headers, trusted);
-    const headers = buildUpstreamHeaders(req.headers, client, opts.identity, opts.assertion, policy);
-    const result = await upstream.forward(req, res, path, query, headers, opts.maxBodyBytes ?? 10 * 1024 * 1024);
-    if (!result.responded && result.error && result.error.code !== 'client_aborted' && !res.destroyed) {
-      res.writeHead(result.status, { 'content-type': 'application/problem+json' });
-      res.end(JSON.stringify({ code: result.error.code }));
-    }
-    waiting.shift()?.(result);
+/**
+ * The real gateway in front of `upstreamUrl`: one public route (`/*`) with these upstream settings
+ * and body limit. Outcomes are the gateway's own audit records, as its audit sink receives them.
+ */
+export async function startFront(upstreamUrl: string, cfg: UpstreamConfig = {}, maxBodyBytes = 10 * 1024 * 1024): Promise<Front> {
+  const name = `chain-${++routes}`;
+  const gateway: TestGateway = await startGateway({
+    audit: { sink: 'off' },
+    routes: [{ name, match: { path: '/*' }, public: true, maxBodySize: `${maxBodyBytes}b`, upstream: { connections: 16, ...cfg, url: upstreamUrl } }],
+  });
+  const waiting: ((r: ForwardOutcome) => void)[] = [];
+  const onEnd = (message: unknown): void => {
+    const r = message as RequestRecord;
+    if (r.route !== name) return;
+    waiting.shift()?.({
+      status: r.status, bytesIn: r.bytesIn, bytesOut: r.bytesOut, upstreamMs: r.upstreamMs, responded: r.upstreamStatus !== undefined,
+      error: r.error === undefined ? undefined : { code: r.error, detail: r.errorDetail ?? '' },
+    });
   };
-  const running = await startServer((req, res) => void handler(req, res));
-  return { ...running, nextResult: () => new Promise((resolve) => waiting.push(resolve)) };
+  subscribe('gatehouse:request:end', onEnd);
+  return {
+    server: gateway.gateway as unknown as Server,
+    port: gateway.gateway.port,
+    url: gateway.url,
+    nextResult: () => new Promise((resolve) => waiting.push(resolve)),
+    async close() {
+      unsubscribe('gatehouse:request:end', onEnd);
+      await gateway.stop();
+    },
+  };
 }
 
 /** A port that was just free and is now closed: connecting to it is refused. */
@@ -86,24 +95,19 @@ export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 export interface ChainOptions {
   basePath?: string;
-  cfg?: Partial<UpstreamConfig>;
+  cfg?: UpstreamConfig;
   maxBodyBytes?: number;
   /** Serve the upstream over HTTPS with this certificate. */
   tls?: { cert: string; key: string };
-  front?: Omit<FrontOptions, 'maxBodyBytes' | 'policy'>;
 }
 
-/** An upstream server, the HttpUpstream pointing at it and a front forwarding to it; all added to `opened`. */
-export async function startChain(handler: Handler, opts: ChainOptions = {}, opened: { close(): Promise<void> }[] = []): Promise<{ up: Running; upstream: HttpUpstream; front: Front }> {
+/** An upstream server and the real gateway forwarding to it; both added to `opened`. */
+export async function startChain(handler: Handler, opts: ChainOptions = {}, opened: { close(): Promise<void> }[] = []): Promise<{ up: Running; front: Front }> {
   const up = await startServer(handler, opts.tls);
   opened.push(up);
-  const cfg = upstreamConfig(up.url + (opts.basePath ?? ''), opts.cfg);
-  const upstream = createHttpUpstream(cfg);
-  opened.push(upstream);
-  const policy = compileHeaderPolicy(cfg, 'x-forwarded', new URL(cfg.url).host);
-  const front = await startFront(upstream, cfg.url, { ...opts.front, maxBodyBytes: opts.maxBodyBytes, policy });
+  const front = await startFront(up.url + (opts.basePath ?? ''), opts.cfg, opts.maxBodyBytes);
   opened.push(front);
-  return { up, upstream, front };
+  return { up, front };
 }
 
 /** Close everything, last opened first. */

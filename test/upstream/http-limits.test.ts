@@ -36,7 +36,7 @@ describe('request body limit', () => {
     const result = front.nextResult();
     const res = await request(`${front.url}/upload`, { method: 'POST', body: Buffer.alloc(5000, 1) });
     assert.equal(res.statusCode, 413);
-    assert.deepEqual(await res.body.json(), { code: 'body_too_large' });
+    assert.equal(((await res.body.json()) as { code: string }).code, 'body_too_large');
     const r = await result;
     assert.equal(r.error?.code, 'body_too_large');
     assert.equal(r.responded, false);

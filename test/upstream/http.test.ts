@@ -2,8 +2,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { request } from 'undici';
-import { createHttpUpstream } from '../../src/upstream/http/http.js';
-import { closeAll, closedPort, echo, generated, startChain, startFront, upstreamConfig, type ChainOptions, type Handler } from './helpers.js';
+import { closeAll, closedPort, echo, generated, startChain, startFront, type ChainOptions, type Handler } from './helpers.js';
 
 const opened: { close(): Promise<void> }[] = [];
 after(() => closeAll(opened));
@@ -93,17 +92,16 @@ describe('http upstream: failures', () => {
   test('closed port → 502 upstream_unreachable, nothing written by the upstream module', async () => {
     const port = await closedPort();
     const url = `http://127.0.0.1:${port}`;
-    const upstream = createHttpUpstream(upstreamConfig(url));
-    const front = await startFront(upstream, url);
-    opened.push(upstream, front);
+    const front = await startFront(url);
+    opened.push(front);
     const result = front.nextResult();
     const res = await request(`${front.url}/`);
     assert.equal(res.statusCode, 502);
-    assert.deepEqual(await res.body.json(), { code: 'upstream_unreachable' });
+    assert.equal(((await res.body.json()) as { code: string }).code, 'upstream_unreachable');
     const r = await result;
     assert.equal(r.responded, false);
     assert.equal(r.error?.code, 'upstream_unreachable');
-    assert.doesNotMatch(r.error.detail, /127\.0\.0\.1/);
+    assert.doesNotMatch(r.error!.detail, /127\.0\.0\.1/);
   });
 
   test('upstream that never sends headers → 504 upstream_timeout after headersTimeout', async () => {
@@ -112,7 +110,7 @@ describe('http upstream: failures', () => {
     const started = Date.now();
     const res = await request(`${front.url}/slow`);
     assert.equal(res.statusCode, 504);
-    assert.deepEqual(await res.body.json(), { code: 'upstream_timeout' });
+    assert.equal(((await res.body.json()) as { code: string }).code, 'upstream_timeout');
     assert.ok(Date.now() - started < 5000);
     assert.equal((await result).error?.code, 'upstream_timeout');
   });

@@ -45,7 +45,7 @@ describe('https upstream', () => {
     const result = front.nextResult();
     const res = await request(`${front.url}/`);
     assert.equal(res.statusCode, 502);
-    assert.deepEqual(await res.body.json(), { code: 'upstream_unreachable' });
+    assert.equal(((await res.body.json()) as { code: string }).code, 'upstream_unreachable');
     assert.equal((await result).error?.code, 'upstream_unreachable');
   });
 
@@ -53,6 +53,6 @@ describe('https upstream', () => {
     const { front } = await chain({ cfg: { ca: pki.caPem, serverName: 'wrong.example' } });
     const res = await request(`${front.url}/`);
     assert.equal(res.statusCode, 502);
-    assert.deepEqual(await res.body.json(), { code: 'upstream_unreachable' });
+    assert.equal(((await res.body.json()) as { code: string }).code, 'upstream_unreachable');
   });
 });

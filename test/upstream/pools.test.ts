@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UpstreamPools } from '../../src/upstream/http/pools.js';
-import { compileRuntime } from '../../src/compile.js';
+import { compileRuntime } from '../../src/pipeline/runtime.js';
 import { loadConfigText } from '../../src/config/load.js';
 import { startGateway } from '../harness/gateway.js';
 import { rawRequest } from '../harness/http.js';
@@ -48,14 +48,16 @@ test('routes with the same configuration share compiled parts; a difference gets
   const text = `dev: true\nroutes:\n${route('a')}${route('b')}${route('c', ', identityHeaders: { x-who: subject }')}`;
   const dir = mkdtempSync(join(tmpdir(), 'gh-memo-'));
   const { config } = loadConfigText(text, `${dir}/g.yaml`, {});
-  const rt = await compileRuntime(config, { baseDir: dir, upstreams: false });
+  const rt = await compileRuntime(config, { baseDir: dir, connect: false });
   try {
     const [a, b, c] = rt.routes;
     assert.equal(a!.policy, b!.policy);
-    assert.equal(a!.authenticators[0], b!.authenticators[0]);
-    assert.equal(a!.headerPolicy, b!.headerPolicy);
-    assert.notEqual(a!.headerPolicy, c!.headerPolicy, 'different identity headers: a policy of its own');
-    assert.deepEqual(c!.headerPolicy.identityHeaders, [['x-who', 'subject']]);
+    assert.equal(a!.upstream, b!.upstream);
+    // Stage by stage: authenticate, authorize, outbound, upstream are the same objects.
+    assert.deepEqual(a!.stages.map((s) => s.name), ['authenticate', 'authorize', 'outbound', 'upstream']);
+    a!.stages.forEach((s, i) => assert.equal(s, b!.stages[i], `stage ${s.name} shared`));
+    assert.notEqual(a!.stages[2], c!.stages[2], 'different identity headers: an outbound stage of its own');
+    assert.equal(a!.stages[0], c!.stages[0], 'same authentication: shared');
     assert.equal(a!.name, 'a');
     assert.equal(b!.name, 'b');
   } finally {

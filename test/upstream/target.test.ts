@@ -2,7 +2,11 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileTarget, upstreamPath } from '../../src/upstream/http/target.js';
 import { classifyFailure } from '../../src/upstream/http/failure.js';
-import { upstreamConfig } from './helpers.js';
+import { Value } from '@sinclair/typebox/value';
+import { HttpUpstreamSchema } from '../../src/upstream/http/schema.js';
+
+/** An HTTP upstream config with the schema's defaults, as the loader builds it. */
+const upstreamConfig = (url: string, overrides: Record<string, unknown> = {}) => Value.Default(HttpUpstreamSchema, { url, ...overrides }) as Parameters<typeof compileTarget>[0];
 
 const target = (url: string, stripPrefix?: string) => compileTarget(upstreamConfig(url, stripPrefix ? { stripPrefix } : {}));
 
@@ -38,7 +42,9 @@ describe('classifyFailure', () => {
     assert.equal(classifyFailure(err('UND_ERR_SOCKET'), true).code, 'upstream_error');
     assert.equal(classifyFailure(err('ECONNRESET'), true).code, 'upstream_error');
     assert.equal(classifyFailure(err('UND_ERR_INVALID_ARG'), false).code, 'upstream_error');
-    assert.doesNotMatch(classifyFailure(err('ECONNREFUSED'), false).detail, /10\.1\.2\.3/);
-    assert.match(classifyFailure(new Error('no code'), true).detail, /unknown/);
+    assert.doesNotMatch(classifyFailure(err('ECONNREFUSED'), false).internal ?? '', /10\.1\.2\.3/);
+    // What the client may see carries no internal detail at all.
+    assert.equal(classifyFailure(err('DEPTH_ZERO_SELF_SIGNED_CERT'), false).detail, undefined);
+    assert.match(classifyFailure(new Error('no code'), true).internal ?? '', /unknown/);
   });
 });

@@ -4,17 +4,10 @@ import { resolve } from 'node:path';
 import type { Static } from '@sinclair/typebox';
 import type { ErrorCode } from '../../errors.js';
 import type { ApiKeyProviderSchema } from './schema.js';
-import type { AuthnOutcome, AuthnRequest, Authenticator } from '../authenticator.js';
+import { ABSENT, type AuthnOutcome, type AuthnRequest, type Authenticator, type ProviderContext } from '../authenticator.js';
 import { apiKeyDigest, apiKeyId } from './format.js';
-import { createKeySource, type ProviderLog } from './source.js';
-
-/** What every provider factory gets besides its own config. */
-export interface ProviderContext {
-  /** Directory of the config file (relative paths resolve against it). */
-  readonly baseDir: string;
-  /** Operational log for key file loads and failures (optional). */
-  readonly log?: ProviderLog;
-}
+import { keyFile } from '../key-file.js';
+import { parseKeyFile } from './file.js';
 
 /** The API key authenticator, with the state of its key file. */
 export interface ApiKeyAuthenticator extends Authenticator {
@@ -51,7 +44,7 @@ function extractor(header: string, scheme: string | undefined): (headers: Incomi
 /** Build the apikey authenticator for provider `name` (at config load). */
 export function createApiKeyAuthenticator(name: string, cfg: Static<typeof ApiKeyProviderSchema>, ctx: ProviderContext): ApiKeyAuthenticator {
   const file = resolve(ctx.baseDir, cfg.keys);
-  const source = createKeySource(file, name, ctx.log);
+  const source = keyFile({ provider: name, file, parse: (text) => parseKeyFile(text, name), count: (keys) => keys.size });
   const extract = extractor((cfg.header ?? 'x-api-key').toLowerCase(), cfg.scheme);
   const invalid = refusal(name, 'api_key_invalid');
   const malformed = refusal(name, 'api_key_invalid', 'expected one key of the form gh_<id>_<secret>');
@@ -62,18 +55,24 @@ export function createApiKeyAuthenticator(name: string, cfg: Static<typeof ApiKe
     kind: 'apikey',
     credentialHeaders: [(cfg.header ?? 'x-api-key').toLowerCase()],
     file,
-    get ready() { return source.keys !== undefined; },
-    status: () => ({ ready: source.keys !== undefined, keys: source.keys?.size ?? 0, lastError: source.lastError }),
+    get ready() { return source.current !== undefined; },
+    status: () => ({ ready: source.current !== undefined, keys: source.current?.size ?? 0, lastError: source.lastError }),
     reload: () => source.reload(),
     async start() {
-      source.watch();
-      if (!(await source.reload())) throw new Error(`provider "${name}": API key file ${file}: ${source.lastError ?? 'not loaded'}`);
+      if (!(await source.start())) throw new Error(`provider "${name}": API key file ${file}: ${source.lastError ?? 'not loaded'}`);
     },
     close: () => source.close(),
-    authenticate(req: AuthnRequest): AuthnOutcome | undefined {
+    hint: 'an API key',
+    bearer: false,
+    probe,
+    authenticate: (req) => Promise.resolve(probe(req)),
+  };
+
+  /** Keys are in memory: every answer is immediate. */
+  function probe(req: AuthnRequest): AuthnOutcome | typeof ABSENT {
       const presented = extract(req.headers);
-      if (presented === undefined) return undefined;
-      const keys = source.keys;
+      if (presented === undefined) return ABSENT;
+      const keys = source.current;
       if (keys === undefined) return unavailable;
       const id = apiKeyId(presented);
       const entry = id === undefined ? undefined : keys.get(id);
@@ -83,6 +82,5 @@ export function createApiKeyAuthenticator(name: string, cfg: Static<typeof ApiKe
       if (!same || entry === undefined) return invalid;
       if (entry.expiresAt !== undefined && Date.now() >= entry.expiresAt) return expired;
       return entry.accepted;
-    },
-  };
+  }
 }

@@ -3,7 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { parseDocument } from 'yaml';
 import { Names, Strict } from '../../config/types.js';
-import type { Identity } from '../../identity/identity.js';
+import { makeIdentity, type Identity } from '../../identity/identity.js';
 import type { AuthnOutcome } from '../authenticator.js';
 import { KEY_HASH_PATTERN, KEY_ID_PATTERN, parseApiKeyHash } from './format.js';
 
@@ -90,11 +90,9 @@ function compileEntry(provider: string, e: KeyEntryConfig, index: number): KeyEn
     ...(e.owner !== undefined ? { owner: e.owner } : {}),
     ...(e.plan !== undefined ? { plan: e.plan } : {}),
   });
-  const identity: Identity = Object.freeze({
-    provider, subject: e.name, clientId: e.id,
-    roles: Object.freeze([...(e.roles ?? [])]), groups: Object.freeze([...(e.groups ?? [])]), scopes: Object.freeze([...(e.scopes ?? [])]),
-    authMethod: 'apikey' as const, claims,
-    ...(expiresAt !== undefined ? { expiresAt: Math.floor(expiresAt / 1000) } : {}),
+  const identity = makeIdentity({
+    provider, subject: e.name, clientId: e.id, roles: [...(e.roles ?? [])], groups: [...(e.groups ?? [])], scopes: [...(e.scopes ?? [])],
+    authMethod: 'apikey', claims, expiresAt: expiresAt === undefined ? undefined : Math.floor(expiresAt / 1000),
   });
   return { id: e.id, digest: parseApiKeyHash(e.hash), expiresAt, identity, accepted: Object.freeze({ ok: true as const, identity }) };
 }

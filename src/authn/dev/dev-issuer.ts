@@ -6,10 +6,9 @@ import { randomUUID } from 'node:crypto';
 import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWK } from 'jose';
-import { GatehouseError } from '../../errors.js';
 import { DEFAULT_CLAIMS } from '../../identity/claims.js';
 import { createJwtProvider, type JwtProvider } from '../jwt/provider.js';
-import type { JwsKeyHeader, KeyHealth, VerifierResolver, VerifyingKey } from '../jwt/key-resolver.js';
+import type { JwsKeyHeader, KeyHealth, KeyMiss, VerifierResolver, VerifyingKey } from '../jwt/key-resolver.js';
 
 /** The `dev` config object (every field optional; `dev: true` means all defaults). */
 export interface DevIssuerConfig {
@@ -83,12 +82,12 @@ function singleKey(kid: string, alg: string, key: CryptoKey): VerifierResolver {
       if (verifying !== undefined) throw new Error('a key resolver serves one provider');
       verifying = { key, verify: factory(key, alg) };
     },
-    verifierFor(header: JwsKeyHeader): VerifyingKey {
-      if (header.alg !== alg) throw new GatehouseError('algorithm_not_allowed');
-      if (header.kid !== undefined && header.kid !== kid) throw new GatehouseError('unknown_key');
-      if (verifying === undefined) throw new Error('no verifier factory: createJwtProvider installs one');
-      return verifying;
+    lookup(header: JwsKeyHeader): VerifyingKey | KeyMiss {
+      if (header.alg !== alg) return 'algorithm_not_allowed';
+      if (header.kid !== undefined && header.kid !== kid) return 'unknown_key';
+      return verifying ?? 'unknown_key';
     },
+    refresh: () => Promise.resolve(),
     isCurrent: (k) => k === key,
     health: () => HEALTH,
     close: () => undefined,

@@ -3,26 +3,26 @@
  * usable credential; an entry only ever answers for the exact token that produced it.
  */
 import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 
 /** The cache key of a token. */
 export function tokenDigest(token: string): string {
   return createHash('sha256').update(token).digest('base64url');
 }
 
-/** A bounded map of results that expire; the oldest insertion is evicted when full. */
-export class ResultCache<T> {
-  readonly #max: number;
-  readonly #entries = new Map<string, { readonly value: T; readonly until: number }>();
+/** A bounded LRU of results that expire at a time each entry sets (epoch ms: the token's own expiry caps it). */
+export class ResultCache<T extends object> {
+  readonly #entries: LRUCache<string, { readonly value: T; readonly until: number }>;
 
   constructor(max: number) {
-    this.#max = max;
+    this.#entries = new LRUCache({ max });
   }
 
   get size(): number {
     return this.#entries.size;
   }
 
-  /** The value if `now` (ms) is before its expiry; expired entries are dropped on the way. */
+  /** The value if `now` (ms) is before its expiry; an expired entry is dropped on the way. */
   get(key: string, now: number): T | undefined {
     const entry = this.#entries.get(key);
     if (entry === undefined) return undefined;
@@ -33,13 +33,7 @@ export class ResultCache<T> {
 
   /** Keep `value` until `until` (ms); nothing is stored for a window already over. */
   set(key: string, value: T, until: number, now: number): void {
-    if (until <= now) return;
-    this.#entries.delete(key);
-    if (this.#entries.size >= this.#max) {
-      const oldest = this.#entries.keys().next();
-      if (!oldest.done) this.#entries.delete(oldest.value);
-    }
-    this.#entries.set(key, { value, until });
+    if (until > now) this.#entries.set(key, { value, until });
   }
 
   clear(): void {

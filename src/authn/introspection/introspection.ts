@@ -5,17 +5,11 @@ import { Agent } from 'undici';
 import { parseDuration } from '../../config/units.js';
 import { compileClaimMapping } from '../../identity/claims.js';
 import type { IntrospectionProviderSchema } from './schema.js';
-import type { AuthnOutcome, Authenticator, AuthnRequest } from '../authenticator.js';
+import { ABSENT, PENDING, type AuthnOutcome, type Authenticator, type AuthnRequest, type ProviderContext } from '../authenticator.js';
 import { discoverEndpoint, introspect, IntrospectionError, requestTemplate, type IntrospectionClientOptions } from './client.js';
 import { ResultCache, tokenDigest } from './cache.js';
 import { judgeResponse, type ResponsePolicy } from './response.js';
-import { JWT_SHAPE } from '../jwt/bearer.js';
-
-/** What every provider factory gets besides its own config. */
-export interface ProviderContext {
-  /** Directory of the config file (relative paths resolve against it). */
-  readonly baseDir: string;
-}
+import { JWT_SHAPE } from '../jwt/decode.js';
 
 /** Published when the endpoint could not decide: `{ provider, reason }` (reason holds no token or secret). */
 export const introspectionFailed = channel('gatehouse:authn:introspection-failed');
@@ -108,20 +102,32 @@ export function createIntrospectionAuthenticator(name: string, cfg: Config, _ctx
     }
   }
 
+  /** The opaque token this provider decides, a refusal for a malformed one, or ABSENT. */
+  function tokenOf(req: AuthnRequest): string | AuthnOutcome | typeof ABSENT {
+    const token = bearerToken(req.headers.authorization);
+    if (token === undefined) return ABSENT;
+    if (token === null) return malformed(name);
+    // A compact JWS is for the route's JWT providers to verify, not the endpoint.
+    return JWT_SHAPE.test(token) ? ABSENT : token;
+  }
+
   return {
     kind: 'introspection',
     credentialHeaders: ['authorization'],
+    hint: 'a bearer token in the Authorization header',
+    bearer: true,
     get ready() { return endpoint !== undefined; },
-    authenticate(req: AuthnRequest): Promise<AuthnOutcome> | AuthnOutcome | undefined {
-      const token = bearerToken(req.headers.authorization);
-      if (token === undefined) return undefined;
-      if (token === null) return malformed(name);
-      // A compact JWS is for the route's JWT providers to verify, not the endpoint.
-      if (JWT_SHAPE.test(token)) return undefined;
+    probe(req: AuthnRequest) {
+      const token = tokenOf(req);
+      if (typeof token !== 'string') return token;
       const key = tokenDigest(token);
       const now = Date.now();
-      const cached = active.get(key, now) ?? refused.get(key, now);
-      if (cached !== undefined) return cached;
+      return active.get(key, now) ?? refused.get(key, now) ?? PENDING;
+    },
+    authenticate(req: AuthnRequest): Promise<AuthnOutcome | typeof ABSENT> {
+      const token = tokenOf(req);
+      if (typeof token !== 'string') return Promise.resolve(token);
+      const key = tokenDigest(token);
       // Concurrent requests with the same new token share one call.
       let pending = inFlight.get(key);
       if (pending === undefined) {

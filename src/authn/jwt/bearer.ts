@@ -1,17 +1,12 @@
 /** The route-level bearer-token authenticator: find the token, pick the provider by `iss`, verify. */
-import { decodeJwt } from 'jose';
-import type { JwtProvider } from './provider.js';
-import type { AuthnOutcome, Authenticator, AuthnRequest as FullAuthnRequest } from '../authenticator.js';
+import type { JwtProvider, VerifyResult } from './provider.js';
+import { ABSENT, PENDING, type AuthnOutcome, type Authenticator, type AuthnRequest as FullAuthnRequest } from '../authenticator.js';
+import { decodeToken, JWT_SHAPE, type DecodedToken } from './decode.js';
 
 /** The subset of the request a bearer authenticator reads. */
 export type AuthnRequest = Pick<FullAuthnRequest, 'headers' | 'query'>;
 
 export type { AuthnOutcome, Authenticator };
-
-/** A bearer authenticator needs only the headers and the query. */
-export interface BearerAuthenticator extends Authenticator {
-  authenticate(req: AuthnRequest): Promise<AuthnOutcome | undefined> | AuthnOutcome | undefined;
-}
 
 /** Where a route accepts bearer tokens. */
 export interface TokenSource {
@@ -79,14 +74,11 @@ function extract(req: AuthnRequest, source: TokenSource): Found {
   return undefined;
 }
 
-/** A compact JWS has three base64url parts; anything else is an opaque token (for introspection). */
-export const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
-
 /**
  * Create the bearer authenticator of one route; providers are told apart by the token's `iss`: the
  * exact issuers first, then issuer templates (no trial verification against every provider).
  */
-export function createBearerAuthenticator(providers: readonly JwtProvider[], source: TokenSource, opts: { opaqueNotMine?: boolean } = {}): BearerAuthenticator {
+export function createBearerAuthenticator(providers: readonly JwtProvider[], source: TokenSource, opts: { opaqueNotMine?: boolean } = {}): Authenticator {
   if (providers.length === 0) throw new Error('a bearer authenticator needs at least one provider');
   const byIssuer = new Map<string, JwtProvider>();
   for (const p of providers) {
@@ -105,37 +97,54 @@ export function createBearerAuthenticator(providers: readonly JwtProvider[], sou
   const only = providers.length === 1 ? providers[0] : undefined;
   const unknownIssuer: AuthnOutcome = Object.freeze({ ok: false, refusal: Object.freeze({ code: 'issuer_unknown' }) });
 
-  function pick(token: string): JwtProvider | AuthnOutcome {
-    let iss: unknown;
-    try {
-      iss = decodeJwt(token).iss;
-    } catch {
-      return malformed;
-    }
+  /** The provider by the token's unverified `iss` (decoded once, here). */
+  function pick(d: DecodedToken): JwtProvider | AuthnOutcome {
+    if (only !== undefined) return only;
+    const iss = d.payload.iss;
     if (typeof iss !== 'string') return unknownIssuer;
     return byIssuer.get(iss) ?? templates.find((p) => p.issuerPattern!.test(iss)) ?? unknownIssuer;
   }
 
-  async function verify(provider: JwtProvider, token: string): Promise<AuthnOutcome> {
-    const result = await provider.verify(token);
-    return result.ok ? result : { ok: false, refusal: result.refusal, provider: provider.name };
+  const named = (provider: JwtProvider, result: VerifyResult): AuthnOutcome => (result.ok ? result : { ok: false, refusal: result.refusal, provider: provider.name });
+
+  /** The token's provider and its decoded form, an outcome that needs no key, or ABSENT. */
+  function locate(req: AuthnRequest): { provider: JwtProvider; d: DecodedToken } | AuthnOutcome | typeof ABSENT {
+    const found = extract(req, source);
+    if (found === undefined) return ABSENT;
+    if (typeof found !== 'string') return found;
+    // With an introspection provider on the route, opaque tokens are its to decide.
+    if (opts.opaqueNotMine && !JWT_SHAPE.test(found)) return ABSENT;
+    // A token verified before is answered without decoding it again (the cache holds successes
+    // only, keyed by the whole token; its issuer picked the provider then).
+    for (let i = 0; i < providers.length; i++) {
+      const hit = providers[i]!.cached(found);
+      if (hit !== undefined && hit.ok) return hit;
+    }
+    const d = decodeToken(found);
+    if (d === undefined) return malformed;
+    const provider = pick(d);
+    return 'verify' in provider ? { provider, d } : provider;
   }
 
   return {
     kind: 'bearer',
-    authenticate(req) {
-      const found = extract(req, source);
-      if (typeof found !== 'string') return found;
-      // With an introspection provider on the route, opaque tokens are its to decide.
-      if (opts.opaqueNotMine && !JWT_SHAPE.test(found)) return undefined;
-      // A token verified before is answered synchronously, without decoding it again (the cache
-      // holds successes only, keyed by the whole token; its issuer picked the provider then).
-      for (let i = 0; i < providers.length; i++) {
-        const hit = providers[i]!.cached(found);
-        if (hit !== undefined && hit.ok) return hit;
-      }
-      const provider = only ?? pick(found);
-      return 'verify' in provider ? verify(provider, found) : provider;
+    credentialHeaders: ['authorization'],
+    hint: 'a bearer token in the Authorization header',
+    bearer: true,
+    // The providers are started, counted ready and closed by the runtime, once each.
+    get ready() { return providers.every((p) => p.ready); },
+    start: () => Promise.resolve(),
+    close: () => undefined,
+    probe(req) {
+      const at = locate(req);
+      if (at === ABSENT || !('d' in at)) return at;
+      const result = at.provider.verifyNow(at.d);
+      return result === PENDING ? PENDING : named(at.provider, result);
+    },
+    async authenticate(req) {
+      const at = locate(req);
+      if (at === ABSENT || !('d' in at)) return at;
+      return named(at.provider, await at.provider.verify(at.d));
     },
   };
 }

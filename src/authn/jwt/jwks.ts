@@ -8,7 +8,7 @@ import type { CryptoKey } from 'jose';
 import { GatehouseError } from '../../errors.js';
 import { fetchJson, FetchJsonError, type FetchJsonOptions } from '../fetch-json.js';
 import { importKeySet, KeySetError, type ImportedKey } from './jwk-import.js';
-import type { JwsKeyHeader, KeyHealth, VerifierFactory, VerifierResolver, VerifyingKey } from './key-resolver.js';
+import { REFETCH, type JwsKeyHeader, type KeyHealth, type KeyMiss, type VerifierFactory, type VerifierResolver, type VerifyingKey } from './key-resolver.js';
 
 /** Everything a key store needs, already parsed (milliseconds, not duration strings). */
 export interface KeyStoreOptions {
@@ -30,12 +30,6 @@ const FIRST_RETRY_MS = 1000;
 const MAX_RETRY_MS = 60_000;
 
 type Miss = 'missing' | 'ambiguous' | 'alg_mismatch';
-
-/** The key a lookup found, or the refusal for what it did not find. */
-function settle(found: CryptoKey | Miss): CryptoKey {
-  if (typeof found !== 'string') return found;
-  throw new GatehouseError(found === 'alg_mismatch' ? 'algorithm_not_allowed' : 'unknown_key');
-}
 
 /** The `.well-known` URL for an issuer, with any trailing slashes of the issuer removed first. */
 export function discoveryUrl(issuer: string): string {
@@ -65,7 +59,7 @@ function buildVerifiers(
         try {
           verifying = { key, verify: make(key, alg) };
         } catch {
-          continue; // a key the verifier cannot use is as good as absent (verifierFor answers unknown_key)
+          continue; // a key the verifier cannot use is as good as absent (lookup answers unknown_key)
         }
       }
       out.set(key, verifying);
@@ -131,9 +125,17 @@ export class KeyStore implements VerifierResolver {
     return this.#inflight;
   }
 
-  /** The key for this header without a verifier (lookups and refetches as verifierFor; used by tests and tools). */
+  /** The key for this header, refetching an unknown kid as verification would (tests and tools). */
   async getKey(header: JwsKeyHeader): Promise<CryptoKey> {
-    return this.#resolve(header);
+    if (!this.#allowed.has(header.alg)) throw new GatehouseError('algorithm_not_allowed');
+    if (!this.ready) throw new GatehouseError('provider_unavailable');
+    let found = this.#lookup(header);
+    if (found === 'missing' && this.#mayRefetch()) {
+      await this.refresh();
+      found = this.#lookup(header);
+    }
+    if (typeof found === 'string') throw new GatehouseError(found === 'alg_mismatch' ? 'algorithm_not_allowed' : 'unknown_key');
+    return found;
   }
 
   useVerifiers(factory: VerifierFactory): void {
@@ -142,9 +144,14 @@ export class KeyStore implements VerifierResolver {
     this.#verifiers = buildVerifiers(this.#byId.values(), factory, this.#verifiers);
   }
 
-  verifierFor(header: JwsKeyHeader): VerifyingKey | Promise<VerifyingKey> {
-    const key = this.#resolve(header);
-    return key instanceof Promise ? key.then((k) => this.#verifierOf(k)) : this.#verifierOf(key);
+  lookup(header: JwsKeyHeader): VerifyingKey | KeyMiss | typeof REFETCH {
+    if (!this.#allowed.has(header.alg)) return 'algorithm_not_allowed';
+    if (!this.ready) return 'provider_unavailable';
+    const found = this.#lookup(header);
+    if (found === 'missing' && this.#mayRefetch()) return REFETCH;
+    if (typeof found === 'string') return found === 'alg_mismatch' ? 'algorithm_not_allowed' : 'unknown_key';
+    // A key the verifier factory could not use is as good as absent.
+    return this.#verifiers.get(found) ?? 'unknown_key';
   }
 
   isCurrent(key: CryptoKey): boolean {
@@ -159,22 +166,6 @@ export class KeyStore implements VerifierResolver {
     this.#closed = true;
     clearTimeout(this.#timer);
     this.#agent?.close().catch(() => undefined);
-  }
-
-  /** Synchronous unless an unknown kid may be refetched; throws GatehouseError. */
-  #resolve(header: JwsKeyHeader): CryptoKey | Promise<CryptoKey> {
-    if (!this.#allowed.has(header.alg)) throw new GatehouseError('algorithm_not_allowed');
-    if (!this.ready) throw new GatehouseError('provider_unavailable');
-    const found = this.#lookup(header);
-    if (found === 'missing' && this.#mayRefetch()) return this.refresh().then(() => settle(this.#lookup(header)));
-    return settle(found);
-  }
-
-  #verifierOf(key: CryptoKey): VerifyingKey {
-    const verifying = this.#verifiers.get(key);
-    if (verifying !== undefined) return verifying;
-    if (this.#factory === undefined) throw new Error('no verifier factory: createJwtProvider installs one');
-    throw new GatehouseError('unknown_key');
   }
 
   #lookup(header: JwsKeyHeader): CryptoKey | Miss {

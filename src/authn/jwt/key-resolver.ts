@@ -4,6 +4,7 @@
  * once, when the key set is (re)loaded.
  */
 import type { CryptoKey, JWTPayload } from 'jose';
+import type { ErrorCode } from '../../errors.js';
 
 /** The unverified JOSE header fields a key is looked up by. */
 export interface JwsKeyHeader {
@@ -37,6 +38,12 @@ export interface VerifyingKey {
   readonly verify: TokenVerifier;
 }
 
+/** Why no key was found (the refusal code). */
+export type KeyMiss = Extract<ErrorCode, 'unknown_key' | 'algorithm_not_allowed' | 'provider_unavailable'>;
+
+/** An unknown kid that may be fetched: refresh, then look up again. */
+export const REFETCH = 'refetch';
+
 /** What a JWT provider verifies against: a remote JWKS (jwks.ts) or the dev issuer's one key. */
 export interface VerifierResolver {
   readonly ready: boolean;
@@ -45,11 +52,13 @@ export interface VerifierResolver {
   /** Use `factory` for the keys held now and for every key loaded later (a resolver serves one provider). */
   useVerifiers(factory: VerifierFactory): void;
   /**
-   * The key for this header with its verifier: a value when the key is held, a promise only when an
-   * unknown kid makes a remote store refetch. Throws (or rejects with) GatehouseError: unknown_key,
-   * algorithm_not_allowed, provider_unavailable.
+   * The held key for this header with its verifier; the refusal code (unknown_key,
+   * algorithm_not_allowed, provider_unavailable); or REFETCH when the kid is unknown and the key set
+   * may be fetched again (then `refresh` and look up once more).
    */
-  verifierFor(header: JwsKeyHeader): VerifyingKey | Promise<VerifyingKey>;
+  lookup(header: JwsKeyHeader): VerifyingKey | KeyMiss | typeof REFETCH;
+  /** Fetch the key set now; concurrent callers share one request. Never rejects. */
+  refresh(): Promise<void>;
   /** Whether a key returned earlier is still published; a removed key invalidates cached verifications. */
   isCurrent(key: CryptoKey): boolean;
   health(): KeyHealth;

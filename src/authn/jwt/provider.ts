@@ -2,16 +2,21 @@
  * JWT bearer-token provider: route the token on its unverified issuer and header, verify it
  * synchronously with the fast-jwt verifier of its key, map claims, cache successes.
  */
-import { decodeJwt, decodeProtectedHeader, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
+import type { JWTPayload, ProtectedHeaderParameters } from 'jose';
 import type { Static } from '@sinclair/typebox';
-import { GatehouseError, type Refusal, type ErrorCode } from '../../errors.js';
+import type { Refusal, ErrorCode } from '../../errors.js';
 import type { Identity } from '../../identity/identity.js';
 import { identityFromClaims, type ClaimMapping } from '../../identity/claims.js';
 import { compilePreset } from '../../identity/presets.js';
+import type { TokenRules } from './rules.js';
+
+export type { TokenRules } from './rules.js';
 import { parseDuration } from '../../config/units.js';
-import { JWT_ALGORITHMS, type OidcProviderSchema } from '../schema.js';
+import { JWT_ALGORITHMS, type OidcProviderSchema } from './schema.js';
 import { KeyStore } from './jwks.js';
-import type { KeyHealth, VerifierResolver, VerifyingKey } from './key-resolver.js';
+import { REFETCH, type KeyHealth, type VerifierResolver, type VerifyingKey } from './key-resolver.js';
+import { PENDING } from '../authenticator.js';
+import { decodeToken, type DecodedToken } from './decode.js';
 import { claimRefusal, headerRefusal, normalizeTyp, type ClaimPolicy } from './jwt-checks.js';
 import { verifierFactory } from './key-verifier.js';
 import { verifierRefusal } from './refusal.js';
@@ -38,20 +43,6 @@ export interface JwtProviderOptions {
   readonly rules?: TokenRules;
 }
 
-/** Rules beyond the standard checks, built once per provider by a preset (src/identity/presets.ts). */
-export interface TokenRules {
-  /** Exact `iss` values accepted (default: `issuer`); the bearer authenticator routes tokens on them. */
-  readonly issuers?: readonly string[];
-  /** Routes tokens whose `iss` matches to this provider (issuer templates); `acceptIssuer` then decides. */
-  readonly issuerPattern?: RegExp;
-  /** Decides an unverified `iss` before any key lookup, in place of the comparison with `issuers`. */
-  readonly acceptIssuer?: (iss: string) => Refusal | undefined;
-  /** false: `aud` is not checked here because `checkClaims` checks the audience (Cognito access tokens have none). */
-  readonly checkAudience?: boolean;
-  /** Checks on the verified claims; refusals carry a caller-facing detail. */
-  readonly checkClaims?: (claims: JWTPayload) => Refusal | undefined;
-}
-
 /** The outcome of one verification: data, never an exception. */
 export type VerifyResult = { readonly ok: true; readonly identity: Identity } | { readonly ok: false; readonly refusal: Refusal };
 
@@ -66,9 +57,12 @@ export interface JwtProvider {
   readonly issuerPattern?: RegExp;
   /** True once the keys were loaded; stays true while the IdP is down (cached keys are used). */
   readonly ready: boolean;
-  verify(token: string): Promise<VerifyResult>;
-  /** The cached result for a token verified before and still valid, synchronously; undefined otherwise. */
+  /** The cached result for a token verified before and still valid; undefined otherwise. */
   cached(token: string): VerifyResult | undefined;
+  /** Verify with the keys held now; PENDING when an unknown kid may be fetched (then `verify`). */
+  verifyNow(d: DecodedToken): VerifyResult | typeof PENDING;
+  /** Verify, fetching the key set first when the kid is unknown. */
+  verify(d: DecodedToken): Promise<VerifyResult>;
   /** Key status for readiness/status endpoints (lastFetch, lastError, keyCount). */
   health(): KeyHealth;
   /** Verification counters: full verifications (cache misses) and cache hits. */
@@ -117,30 +111,6 @@ function cacheWindow(p: JWTPayload, opts: JwtProviderOptions): { from: number; u
   return { from, until };
 }
 
-/** The unverified claims (to route and pre-filter; the verifier checks them for real), or undefined if undecodable. */
-function claimsOf(token: string): JWTPayload | undefined {
-  try {
-    return decodeJwt(token);
-  } catch {
-    return undefined;
-  }
-}
-
-/** The unverified protected header (to pick the key), or undefined if undecodable. */
-function headerOf(token: string): ProtectedHeaderParameters | undefined {
-  try {
-    return decodeProtectedHeader(token);
-  } catch {
-    return undefined;
-  }
-}
-
-/** Key lookups fail with a GatehouseError carrying the refusal code; anything else is a bug. */
-function lookupRefusal(err: unknown): ErrorCode {
-  if (err instanceof GatehouseError) return err.code;
-  throw err;
-}
-
 /** Claim rules shared by the fast-jwt verifiers and by claimRefusal. */
 function claimPolicy(opts: JwtProviderOptions, issuers: readonly string[]): ClaimPolicy {
   const rules = opts.rules ?? {};
@@ -169,16 +139,6 @@ export function createJwtProvider(opts: JwtProviderOptions): JwtProvider {
   const cache = new TokenCache<VerifyResult>(opts.cacheSize ?? DEFAULT_CACHE_SIZE, (k) => keys.isCurrent(k));
   let verifications = 0;
 
-  /** The key for a checked header: a promise only when an unknown kid makes the key store refetch. */
-  function keyFor(header: ProtectedHeaderParameters): VerifyingKey | ErrorCode | Promise<VerifyingKey | ErrorCode> {
-    try {
-      const found = keys.verifierFor({ kid: header.kid, alg: header.alg! });
-      return found instanceof Promise ? found.catch(lookupRefusal) : found;
-    } catch (err) {
-      return lookupRefusal(err);
-    }
-  }
-
   /** Signature and claims; the code of jose's first failing check when they do not hold. */
   function check(token: string, header: ProtectedHeaderParameters, unverified: JWTPayload, key: VerifyingKey): JWTPayload | ErrorCode {
     let payload = unverified;
@@ -195,23 +155,22 @@ export function createJwtProvider(opts: JwtProviderOptions): JwtProvider {
     return claimRefusal(header, payload, policy, Date.now()) ?? stricter ?? payload;
   }
 
-  async function verify(token: string): Promise<VerifyResult> {
-    const cached = cache.get(token, Date.now() / 1000);
-    if (cached !== undefined) return cached;
-    verifications++;
-    const unverified = claimsOf(token);
-    if (unverified === undefined) return refuse('token_malformed');
+  /** Verify `d`; with `refetched`, an unknown kid is refused instead of fetched. */
+  function verifyNow(d: DecodedToken, refetched = false): VerifyResult | typeof PENDING {
+    const { header, payload: unverified } = d;
     // A foreign issuer's token is refused before key lookup, so it cannot trigger unknown-kid refetches.
     const wrongIssuer = typeof unverified.iss === 'string' ? acceptIssuer(unverified.iss) : UNKNOWN_ISSUER;
     if (wrongIssuer !== undefined) return fail(wrongIssuer);
-    const header = headerOf(token);
-    if (header === undefined) return refuse('token_malformed');
     const badHeader = headerRefusal(header, algorithms);
     if (badHeader !== undefined) return refuse(badHeader);
-    const found = keyFor(header);
-    const key = found instanceof Promise ? await found : found;
+    const key = keys.lookup({ kid: header.kid, alg: header.alg! });
+    if (key === REFETCH) {
+      if (!refetched) return PENDING;
+      return refuse('unknown_key');
+    }
     if (typeof key === 'string') return refuse(key);
-    const payload = check(token, header, unverified, key);
+    verifications++;
+    const payload = check(d.token, header, unverified, key);
     if (typeof payload === 'string') return refuse(payload);
     const bad = rules.checkClaims?.(payload);
     if (bad !== undefined) return fail(bad);
@@ -219,8 +178,15 @@ export function createJwtProvider(opts: JwtProviderOptions): JwtProvider {
     if (identity === undefined) return refuse('claim_invalid');
     const result: VerifyResult = Object.freeze({ ok: true, identity });
     const { from, until } = cacheWindow(payload, opts);
-    cache.set(token, result, from, until, key.key, Date.now() / 1000);
+    cache.set(d.token, result, from, until, key.key, Date.now() / 1000);
     return result;
+  }
+
+  async function verify(d: DecodedToken): Promise<VerifyResult> {
+    const now = verifyNow(d);
+    if (now !== PENDING) return now;
+    await keys.refresh();
+    return verifyNow(d, true) as VerifyResult;
   }
 
   return {
@@ -229,6 +195,7 @@ export function createJwtProvider(opts: JwtProviderOptions): JwtProvider {
     issuers,
     ...(rules.issuerPattern ? { issuerPattern: rules.issuerPattern } : {}),
     get ready() { return keys.ready; },
+    verifyNow: (d) => verifyNow(d),
     verify,
     cached: (token) => cache.get(token, Date.now() / 1000),
     health: () => keys.health(),
@@ -236,6 +203,14 @@ export function createJwtProvider(opts: JwtProviderOptions): JwtProvider {
     start: () => keys.start(),
     close: () => { cache.clear(); keys.close(); },
   };
+}
+
+/** Verify a token string as the bearer authenticator does: the cache, then one decode, then the keys. */
+export function verifyToken(provider: JwtProvider, token: string): Promise<VerifyResult> {
+  const hit = provider.cached(token);
+  if (hit !== undefined) return Promise.resolve(hit);
+  const d = decodeToken(token);
+  return d === undefined ? Promise.resolve(refuse('token_malformed')) : provider.verify(d);
 }
 
 const list = (v: string | readonly string[]): readonly string[] => (typeof v === 'string' ? [v] : v);

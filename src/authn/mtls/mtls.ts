@@ -1,17 +1,12 @@
 /** mTLS client certificates: the listener verifies the chain; this turns the verified certificate into an Identity. */
 import type { Static } from '@sinclair/typebox';
 import type { Refusal } from '../../errors.js';
-import type { Identity } from '../../identity/identity.js';
+import { makeIdentity, type Identity } from '../../identity/identity.js';
 import type { MtlsProviderSchema } from './schema.js';
-import type { AuthnOutcome, Authenticator, AuthnRequest } from '../authenticator.js';
+import { LRUCache } from 'lru-cache';
+import { ABSENT, type AuthnOutcome, type Authenticator, type AuthnRequest, type ProviderContext } from '../authenticator.js';
 import { certificateFacts, isAbsent, type CertificateFacts } from './certificate.js';
 import { compileRoleRules, type RoleMapper } from './roles.js';
-
-/** What every provider factory gets besides its own config. */
-export interface ProviderContext {
-  /** Directory of the config file (relative paths resolve against it). */
-  readonly baseDir: string;
-}
 
 type SubjectSource = Static<typeof MtlsProviderSchema>['subject'];
 
@@ -57,18 +52,10 @@ function claimsOf(facts: CertificateFacts): Record<string, unknown> {
   return claims;
 }
 
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}
-
 function build(name: string, facts: CertificateFacts, source: SubjectSource, roles: RoleMapper): Built {
   const subject = subjectOf(facts, source);
   if (subject === undefined) return { refusal: { code: 'client_certificate_invalid', detail: `the client certificate has no ${SUBJECT_NAME[source]}` } };
-  const identity = deepFreeze<Identity>({
+  const identity = makeIdentity({
     provider: name,
     ...(facts.issuerCn !== undefined ? { issuer: facts.issuerCn } : {}),
     subject,
@@ -86,24 +73,19 @@ function build(name: string, facts: CertificateFacts, source: SubjectSource, rol
 export function createMtlsAuthenticator(name: string, cfg: Static<typeof MtlsProviderSchema>, _ctx: ProviderContext): Authenticator {
   const source: SubjectSource = cfg.subject ?? 'cn';
   const roles = compileRoleRules(cfg.roles);
-  const cache = new Map<string, Built>();
+  const cache = new LRUCache<string, Built>({ max: CACHE_SIZE });
 
   function builtFor(fingerprint256: string, read: () => CertificateFacts): Built {
     let found = cache.get(fingerprint256);
-    if (found === undefined) {
-      found = build(name, read(), source, roles);
-      if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value!);
-      cache.set(fingerprint256, found);
-    }
+    if (found === undefined) cache.set(fingerprint256, (found = build(name, read(), source, roles)));
     return found;
   }
 
-  return {
-    kind: 'mtls',
-    authenticate(req: AuthnRequest): AuthnOutcome | undefined {
+  /** The certificate was verified by the handshake: every answer is immediate. */
+  function probe(req: AuthnRequest): AuthnOutcome | typeof ABSENT {
       const tls = req.tls;
       // No certificate (or no TLS): not ours, so a route can fall back to another method.
-      if (tls === undefined || isAbsent(tls.peerCertificate)) return undefined;
+      if (tls === undefined || isAbsent(tls.peerCertificate)) return ABSENT;
       if (!tls.authorized) {
         const detail = VERIFY_DETAIL[tls.authorizationError ?? ''] ?? 'the client certificate could not be verified';
         return { ok: false, refusal: { code: 'client_certificate_invalid', detail }, provider: name };
@@ -117,7 +99,17 @@ export function createMtlsAuthenticator(name: string, cfg: Static<typeof MtlsPro
         return { ok: false, refusal: { code: 'client_certificate_invalid', detail: VERIFY_DETAIL.CERT_HAS_EXPIRED! }, provider: name };
       }
       return { ok: true, identity };
-    },
+  }
+
+  return {
+    kind: 'mtls',
+    credentialHeaders: [],
+    hint: 'a client certificate',
+    bearer: false,
+    ready: true,
+    start: () => Promise.resolve(),
+    probe,
+    authenticate: (req) => Promise.resolve(probe(req)),
     close() { cache.clear(); },
   };
 }

@@ -4,16 +4,10 @@ import type { Static } from '@sinclair/typebox';
 import type { ErrorCode } from '../../errors.js';
 import { parseDuration } from '../../config/units.js';
 import type { SigV4ProviderSchema } from './schema.js';
-import type { AuthnOutcome, AuthnRequest, Authenticator } from '../authenticator.js';
+import { ABSENT, PENDING, type AuthnOutcome, type AuthnRequest, type Authenticator, type ProviderContext } from '../authenticator.js';
 import { CanonicalRequestBuilder, UNSIGNED_PAYLOAD, sha256Hex, signature, stringToSign } from './canonical.js';
 import { hasSigV4Credential, parseSignedRequest, type SignedParts } from './parse.js';
 import { KeyStore, type AccessKey } from './keys.js';
-
-/** What every provider factory gets besides its own config. */
-export interface ProviderContext {
-  /** Directory of the config file (relative paths resolve against it). */
-  readonly baseDir: string;
-}
 
 /** Everything the verifier needs, resolved once at load. */
 export interface SigV4Options {
@@ -76,6 +70,7 @@ export function buildSigV4Authenticator(name: string, opts: SigV4Options): Authe
 
   /** The key, its session token and its lifetime. */
   function checkKey(p: SignedParts): AuthnOutcome | AccessKey {
+    if (!opts.keys.ready) return refuse('provider_unavailable', 'the access keys are not loaded');
     const key = opts.keys.lookup(p.accessKeyId);
     if (!key) return refuse('unknown_access_key', 'the access key id is not known');
     if (!sameToken(key.sessionTokenHash, p.securityToken)) return refuse('unknown_access_key', 'the security token is missing or does not belong to this access key');
@@ -118,13 +113,13 @@ export function buildSigV4Authenticator(name: string, opts: SigV4Options): Authe
       // A presigned URL without X-Amz-Content-Sha256: S3-style signers sign UNSIGNED-PAYLOAD, the SDK's
       // generic presign signs the body's hash (empty for a GET). Either is accepted; the first only when allowed.
       if (opts.allowUnsignedPayload && matches(UNSIGNED_PAYLOAD)) return ok;
-      if (matches(sha256Hex(await req.body()))) return ok;
+      if (matches(sha256Hex(await req.readBody()))) return ok;
       return !opts.allowUnsignedPayload && matches(UNSIGNED_PAYLOAD) ? refuse('unsigned_payload_not_allowed', 'this provider requires a signed payload hash') : invalid;
     }
-    if (payload.kind === 'body') return matches(sha256Hex(await req.body())) ? ok : invalid;
+    if (payload.kind === 'body') return matches(sha256Hex(await req.readBody())) ? ok : invalid;
     if (!matches(payload.hash)) return invalid;
     // The signature covers the declared hash; only now is the body worth reading (never for UNSIGNED-PAYLOAD).
-    if (payload.hash !== UNSIGNED_PAYLOAD && sha256Hex(await req.body()) !== payload.hash) {
+    if (payload.hash !== UNSIGNED_PAYLOAD && sha256Hex(await req.readBody()) !== payload.hash) {
       return refuse('payload_hash_mismatch', 'the body does not match x-amz-content-sha256');
     }
     return ok;
@@ -134,16 +129,19 @@ export function buildSigV4Authenticator(name: string, opts: SigV4Options): Authe
     kind: 'sigv4',
     // The session token is a credential; the signature headers are useless upstream but harmless.
     credentialHeaders: ['authorization', 'x-amz-security-token'],
-    ready: true,
-    start() {
-      opts.keys.watch();
-      return Promise.resolve();
+    hint: 'an AWS SigV4-signed request',
+    bearer: false,
+    get ready() { return opts.keys.ready; },
+    async start() {
+      if (!(await opts.keys.start())) throw new Error(`provider "${name}": SigV4 key file: ${opts.keys.lastError ?? 'not loaded'}`);
     },
     close() { opts.keys.close(); },
+    // The payload hash usually needs the body: a signed request is always decided by authenticate.
+    probe: (req) => (hasSigV4Credential(req.headers, req.query) ? PENDING : ABSENT),
     authenticate(req: SigV4Request) {
-      if (!hasSigV4Credential(req.headers, req.query)) return undefined;
+      if (!hasSigV4Credential(req.headers, req.query)) return Promise.resolve(ABSENT);
       const parsed = parseSignedRequest(req.headers, req.query);
-      if (!parsed.ok) return { ...parsed, provider: name };
+      if (!parsed.ok) return Promise.resolve({ ...parsed, provider: name });
       return verify(req, parsed.parts);
     },
   };

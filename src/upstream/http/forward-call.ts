@@ -1,69 +1,64 @@
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { channel } from 'node:diagnostics_channel';
+import type { IncomingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
-import { ERRORS } from '../../errors.js';
-import { classifyFailure, type ForwardFailureCode } from './failure.js';
-import type { BodyMeter } from './body-meter.js';
+import { ERRORS, type Refusal } from '../../errors.js';
+import type { RequestContext } from '../../pipeline/context.js';
+import type { Exchange } from '../../pipeline/exchange.js';
+import type { StageResult } from '../../pipeline/stage.js';
 import { connectionTokens, HOP_BY_HOP } from '../../outbound/headers.js';
-
-/** What happened to one forwarded request. */
-export interface ForwardResult {
-  /** Status the client got from the upstream, or the status the caller should answer with (see error). */
-  readonly status: number;
-  /** Request body bytes sent upstream. */
-  readonly bytesIn: number;
-  /** Response body bytes written to the client. */
-  readonly bytesOut: number;
-  /** Time until the upstream's response headers (or until the failure). */
-  readonly upstreamMs: number;
-  /** Set when no response could be sent, or the body was cut. `client_aborted`: nothing to render. */
-  readonly error?: { code: ForwardFailureCode; detail: string };
-  /** Whether response headers were already sent to the client. */
-  readonly responded: boolean;
-}
+import { classifyFailure } from './failure.js';
 
 /** Response headers never relayed; the upstream's Connection header may name more. */
 const HOP: ReadonlySet<string> = new Set(HOP_BY_HOP);
 
+/** Published when a request is dispatched upstream: `{ ctx, origin, path }`. */
+export const upstreamRequested = channel('gatehouse:upstream:request');
+/** Published when the upstream's response headers arrive: `{ ctx, status }`. */
+export const upstreamResponded = channel('gatehouse:upstream:response');
+
 class Stop extends Error {}
 
+const ABORTED: Refusal = Object.freeze({ code: 'client_aborted', detail: 'client closed the connection' });
+
+/** What the request body passes through on its way upstream (bytes counted, limit enforced). */
+interface Meter {
+  readonly bytes: number;
+  destroy(err: Error): void;
+}
+
 /**
- * The undici dispatch handler for one request: writes the upstream response into the client
- * response as it arrives (pausing undici while the client is slow) and settles exactly once.
+ * The undici dispatch handler for one request: writes the upstream response to the client as it
+ * arrives (pausing undici while the client is slow), records the outcome and settles exactly once:
+ * undefined when the client got the upstream's answer, a refusal when nothing was sent yet.
  */
 export class ForwardCall implements Dispatcher.DispatchHandler {
-  readonly done: Promise<ForwardResult>;
-  #resolve!: (result: ForwardResult) => void;
+  /** What a request whose client is already gone ends with. */
+  static readonly CLIENT_ABORTED = ABORTED;
+  readonly done: Promise<StageResult>;
+  #resolve!: (result: StageResult) => void;
   #controller: Dispatcher.DispatchController | undefined;
   #stopped: 'body_too_large' | 'client_aborted' | undefined;
   #started = false;
   #responded = false;
   #settled = false;
   #waitingDrain = false;
-  #status = 0;
   #bytesOut = 0;
-  #upstreamMs = -1;
   readonly #t0 = performance.now();
-  readonly #req: IncomingMessage;
-  readonly #res: ServerResponse;
-  readonly #meter: BodyMeter | undefined;
+  readonly #ctx: RequestContext;
+  readonly #exchange: Exchange;
+  readonly #meter: Meter | undefined;
   readonly #maxBodyBytes: number;
-
   readonly #bufferedBytes: number;
-  readonly #extraHeaders: Readonly<Record<string, string>> | undefined;
 
-  constructor(
-    req: IncomingMessage, res: ServerResponse, meter: BodyMeter | undefined, maxBodyBytes: number, bufferedBytes = 0,
-    extraHeaders?: Readonly<Record<string, string>>,
-  ) {
+  constructor(ctx: RequestContext, meter: Meter | undefined, maxBodyBytes: number, bufferedBytes: number) {
     this.done = new Promise((resolve) => (this.#resolve = resolve));
-    this.#bufferedBytes = bufferedBytes;
-    this.#extraHeaders = extraHeaders;
-    this.#req = req;
-    this.#res = res;
+    this.#ctx = ctx;
+    this.#exchange = ctx.exchange;
     this.#meter = meter;
     this.#maxBodyBytes = maxBodyBytes;
-    res.on('close', this.#onClientClose);
+    this.#bufferedBytes = bufferedBytes;
+    this.#exchange.onClose(this.#onClientClose);
   }
 
   /** Abort the upstream request for a reason of ours; the outcome arrives through onResponseError. */
@@ -84,53 +79,47 @@ export class ForwardCall implements Dispatcher.DispatchHandler {
 
   onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
     if (status < 200) return; // 1xx (e.g. 103 Early Hints) are not relayed
-    this.#upstreamMs = performance.now() - this.#t0;
-    const res = this.#res;
-    if (res.destroyed) return this.stop('client_aborted');
+    const ctx = this.#ctx;
+    ctx.record.upstreamMs = performance.now() - this.#t0;
+    ctx.record.upstreamStatus = status;
+    if (this.#exchange.closed) return this.stop('client_aborted');
     const out = endToEnd(headers);
-    const extra = this.#extraHeaders;
-    if (extra !== undefined) for (const name in extra) out[name] = extra[name]!;
+    // The gateway's own headers (request id, rate limits) win over the upstream's.
+    const extra = ctx.responseHeaders;
+    for (const name in extra) out[name] = extra[name]!;
     try {
-      // One headers object to writeHead: Node's fast path (no setHeader per upstream header).
-      // Anything set earlier with res.setHeader (a draining listener's `connection: close`)
-      // still merges in, through Node's slower path.
-      res.writeHead(status, statusMessage || undefined, out);
+      this.#exchange.writeHead(status, statusMessage || undefined, out);
     } catch (err) {
       // A header Node refuses to send: nothing went out, so the caller can still answer 502.
       controller.abort(err as Error);
       return;
     }
     this.#responded = true;
-    this.#status = status;
+    ctx.record.status = status;
+    if (upstreamResponded.hasSubscribers) upstreamResponded.publish({ ctx, status });
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     this.#bytesOut += chunk.length;
-    if (this.#res.write(chunk) || this.#waitingDrain) return;
+    if (this.#exchange.write(chunk) || this.#waitingDrain) return;
     // The client reads slower than the upstream sends: stop reading the upstream until it drains.
     controller.pause();
     this.#waitingDrain = true;
-    this.#res.once('drain', this.#onDrain);
+    this.#exchange.onDrain(this.#onDrain);
   }
 
   onResponseEnd(): void {
-    this.#res.end();
+    this.#exchange.end();
     this.#settle(undefined);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | undefined, err: Error): void {
-    if (this.#responded) {
-      // Headers are out: cutting the connection makes the client see a truncated transfer
-      // rather than a silently short body.
-      this.#res.destroy();
-    }
-    if (this.#stopped === 'body_too_large') {
-      this.#settle({ code: 'body_too_large', detail: `request body exceeds ${this.#maxBodyBytes} bytes` });
-    } else if (this.#stopped === 'client_aborted') {
-      this.#settle({ code: 'client_aborted', detail: 'client closed the connection' });
-    } else {
-      this.#settle(classifyFailure(err, this.#started));
-    }
+    // Headers are out: cutting the connection makes the client see a truncated transfer rather
+    // than a silently short body.
+    if (this.#responded) this.#exchange.destroy();
+    if (this.#stopped === 'body_too_large') this.#settle({ code: 'body_too_large', detail: `request body exceeds ${this.#maxBodyBytes} bytes` });
+    else if (this.#stopped === 'client_aborted') this.#settle(ABORTED);
+    else this.#settle(classifyFailure(err, this.#started));
   }
 
   #onDrain = (): void => {
@@ -142,36 +131,26 @@ export class ForwardCall implements Dispatcher.DispatchHandler {
     if (!this.#settled) this.stop('client_aborted');
   };
 
-  #settle(error: { code: ForwardFailureCode; detail: string } | undefined): void {
+  #settle(failure: Refusal | undefined): void {
     if (this.#settled) return;
     this.#settled = true;
-    this.#res.off('close', this.#onClientClose);
-    if (this.#waitingDrain) this.#res.off('drain', this.#onDrain);
-    if (!this.#responded && !this.#req.complete) closeAfterResponse(this.#req, this.#res);
-    this.#resolve({
-      status: this.#responded ? this.#status : failureStatus(error?.code),
-      bytesIn: this.#meter?.bytes ?? this.#bufferedBytes,
-      bytesOut: this.#bytesOut,
-      upstreamMs: this.#upstreamMs >= 0 ? this.#upstreamMs : performance.now() - this.#t0,
-      responded: this.#responded,
-      ...(error ? { error } : {}),
-    });
+    const exchange = this.#exchange;
+    const record = this.#ctx.record;
+    exchange.offClose(this.#onClientClose);
+    if (this.#waitingDrain) exchange.offDrain(this.#onDrain);
+    if (!this.#responded && !exchange.requestComplete) exchange.discardBody();
+    record.bytesIn = this.#meter?.bytes ?? this.#bufferedBytes;
+    record.bytesOut = this.#bytesOut;
+    record.upstreamMs ??= performance.now() - this.#t0;
+    if (failure !== undefined && (this.#responded || failure.code === 'client_aborted')) {
+      // Nothing to render: the client has the upstream's (cut) answer, or nobody is left (499).
+      record.error = failure.code;
+      if (failure.internal !== undefined) record.errorDetail = failure.internal;
+      if (!this.#responded) record.status = ERRORS.client_aborted.status;
+      return this.#resolve(undefined);
+    }
+    this.#resolve(failure);
   }
-}
-
-/** The status for a failure before any response, from the error table (499 for a vanished client: audit only). */
-export function failureStatus(code: ForwardFailureCode | undefined): number {
-  return code === undefined ? 0 : ERRORS[code].status;
-}
-
-/**
- * The request body was not read to the end: ask Node to close the connection after the caller's
- * error response instead of parsing the unread body bytes as the next request. Only a header is
- * set; nothing is written.
- */
-export function closeAfterResponse(req: IncomingMessage, res: ServerResponse): void {
-  req.unpipe();
-  if (!res.headersSent && !res.destroyed) res.setHeader('connection', 'close');
 }
 
 /**

@@ -1,107 +1,100 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+/** The HTTP upstream: one origin behind a shared keep-alive pool; requests and responses stream through. */
 import { isIP } from 'node:net';
 import type { Static } from '@sinclair/typebox';
-import type { Dispatcher, Pool } from 'undici';
+import type { Dispatcher } from 'undici';
+import type { RequestContext, OutboundRequest } from '../../pipeline/context.js';
+import type { StageResult } from '../../pipeline/stage.js';
+import { InFlight } from '../../limits/concurrency.js';
+import type { Upstream, UpstreamResources } from '../upstream.js';
+import type { HttpUpstreamSchema } from './schema.js';
 import { UpstreamPools } from './pools.js';
-import type { UpstreamSchema } from '../../outbound/schema.js';
 import { BodyMeter } from './body-meter.js';
-import { ForwardCall, closeAfterResponse, failureStatus, type ForwardResult } from './forward-call.js';
+import { ForwardCall, upstreamRequested } from './forward-call.js';
 import { compileTarget, upstreamPath } from './target.js';
 
-export type { ForwardResult } from './forward-call.js';
-export type { ForwardFailureCode } from './failure.js';
-export type { UpstreamTarget } from './target.js';
+type HttpUpstreamConfig = Static<typeof HttpUpstreamSchema>;
 
-/** One upstream origin behind a keep-alive connection pool. */
-export interface HttpUpstream {
-  /**
-   * Stream `req` to the upstream and the answer back into `res`. `path` is the normalized path,
-   * `query` the raw query without `?`, `headers` from buildUpstreamHeaders. Never rejects. When the
-   * result has `responded: false`, nothing was written to `res` and the caller renders the error.
-   */
-  /**
-   * Stream `req`'s body to the upstream, or send `buffered` when an authenticator already read it
-   * (SigV4). `responseHeaders` (the gateway's own: request id, rate-limit headers) are added to the
-   * upstream's response headers and win over them.
-   */
-  forward(
-    req: IncomingMessage, res: ServerResponse, path: string, query: string, headers: Record<string, string | string[]>, maxBodyBytes: number,
-    buffered?: Buffer, responseHeaders?: Readonly<Record<string, string>>,
-  ): Promise<ForwardResult>;
-  /** Stop taking requests and close the pool once in-flight requests finish. */
-  close(): Promise<void>;
-}
-
-/** Build the pool and per-request constants for one upstream, at config load. */
-export function createHttpUpstream(cfg: Static<typeof UpstreamSchema>, pools?: UpstreamPools): HttpUpstream {
-  const target = compileTarget(cfg);
-  const tls = target.url.protocol === 'https:';
-  const servername = tls ? cfg.serverName ?? nameForSni(target.url.hostname) : undefined;
-  // With a shared registry, routes to the same upstream share one pool and the registry closes it.
-  const own = pools === undefined;
-  const pool = (pools ?? new UpstreamPools()).get({
-    origin: target.url.origin, connections: cfg.connections, headersTimeoutMs: target.headersTimeoutMs, bodyTimeoutMs: target.bodyTimeoutMs,
-    connectTimeoutMs: target.connectTimeoutMs, ...(cfg.ca !== undefined ? { ca: cfg.ca } : {}), ...(servername !== undefined ? { servername } : {}),
-  });
-
-  return {
-    forward(req, res, path, query, headers, maxBodyBytes, buffered, responseHeaders) {
-      // A body fully read by an authenticator (SigV4) leaves req destroyed but complete: not an abort.
-      if ((req.destroyed && !req.complete) || res.destroyed) return Promise.resolve(immediate('client_aborted', 'client closed the connection'));
-      if (buffered !== undefined) return forwardBuffered(pool, target, servername, req, res, path, query, headers, buffered, responseHeaders);
-      const declared = req.headers['content-length'];
-      if (declared !== undefined && Number(declared) > maxBodyBytes) {
-        closeAfterResponse(req, res);
-        return Promise.resolve(immediate('body_too_large', `request body exceeds ${maxBodyBytes} bytes`));
-      }
-      const hasBody = declared === undefined ? req.headers['transfer-encoding'] !== undefined : declared !== '0';
-      // The meter only calls back once piped, after `call` exists.
-      const meter = hasBody ? new BodyMeter(maxBodyBytes, () => call.stop('body_too_large')) : undefined;
-      const call = new ForwardCall(req, res, meter, maxBodyBytes, 0, responseHeaders);
-      const opts: Dispatcher.DispatchOptions & { servername?: string } = {
-        path: upstreamPath(target, path, query),
-        method: req.method as Dispatcher.HttpMethod,
-        headers,
-        body: meter ?? null,
-        // Without this undici would derive SNI (and the certificate check) from the Host header.
-        ...(servername !== undefined ? { servername } : {}),
-      };
-      // pipe (not pipeline): if undici destroys the meter, req is only unpiped, so the client
-      // connection survives for the caller's error response.
-      if (meter) req.pipe(meter);
-      pool.dispatch(opts, call);
-      return call.done;
-    },
-    close: () => (own ? pool.close() : Promise.resolve()),
-  };
-}
-
-/** Forward a body that was already read (and bounded) by the authentication stage. */
-function forwardBuffered(
-  pool: Pool, target: ReturnType<typeof compileTarget>, servername: string | undefined, req: IncomingMessage, res: ServerResponse,
-  path: string, query: string, headers: Record<string, string | string[]>, body: Buffer, responseHeaders: Readonly<Record<string, string>> | undefined,
-): Promise<ForwardResult> {
-  const call = new ForwardCall(req, res, undefined, body.length, body.length, responseHeaders);
-  delete headers['transfer-encoding'];
-  headers['content-length'] = String(body.length);
-  const opts: Dispatcher.DispatchOptions & { servername?: string } = {
-    path: upstreamPath(target, path, query),
-    method: req.method as Dispatcher.HttpMethod,
-    headers,
-    body: body.length > 0 || req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH' ? body : null,
-    ...(servername !== undefined ? { servername } : {}),
-  };
-  pool.dispatch(opts, call);
-  return call.done;
-}
-
-/** A result decided before contacting the upstream. */
-function immediate(code: 'client_aborted' | 'body_too_large', detail: string): ForwardResult {
-  return { status: failureStatus(code), bytesIn: 0, bytesOut: 0, upstreamMs: 0, responded: false, error: { code, detail } };
-}
+/** Methods whose empty buffered body is still sent as `content-length: 0`. */
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 
 /** SNI must be a DNS name: IP literals (and bracketed IPv6) get none, as Node does by default. */
 function nameForSni(hostname: string): string | undefined {
   const bare = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
   return isIP(bare) === 0 ? bare : undefined;
+}
+
+/** One cap per origin, shared by every route using it; the smallest configured maximum wins. */
+function originCap(resources: UpstreamResources, origin: string, max: number | undefined): InFlight | undefined {
+  if (max === undefined) return undefined;
+  const caps = resources.get('http:caps', () => new Map<string, InFlight>());
+  const cap = caps.get(origin);
+  if (cap === undefined) caps.set(origin, new InFlight(max));
+  else cap.lower(max);
+  return caps.get(origin);
+}
+
+function label(url: URL): string {
+  return `${url.protocol}//${url.host}${url.pathname === '/' ? '' : url.pathname}`;
+}
+
+/** Build the pool and per-request constants for one upstream, at config load. */
+export function createHttpUpstream(cfg: HttpUpstreamConfig, resources: UpstreamResources): Upstream {
+  const target = compileTarget(cfg);
+  const tls = target.url.protocol === 'https:';
+  const servername = tls ? cfg.serverName ?? nameForSni(target.url.hostname) : undefined;
+  // Routes to the same upstream share one pool (and one `connections` budget).
+  const pools = resources.get('http:pools', () => new UpstreamPools(), (p) => p.close());
+  const pool = pools.get({
+    origin: target.url.origin, connections: cfg.connections, headersTimeoutMs: target.headersTimeoutMs, bodyTimeoutMs: target.bodyTimeoutMs,
+    connectTimeoutMs: target.connectTimeoutMs, ...(cfg.ca !== undefined ? { ca: cfg.ca } : {}), ...(servername !== undefined ? { servername } : {}),
+  });
+  const host = target.url.host;
+
+  function send(ctx: RequestContext): Promise<StageResult> {
+    const exchange = ctx.exchange;
+    if (exchange.closed) return Promise.resolve(ForwardCall.CLIENT_ABORTED);
+    const out = ctx.outbound!;
+    const maxBodyBytes = ctx.route!.maxBodyBytes;
+    let meter: BodyMeter | undefined;
+    let body: Dispatcher.DispatchOptions['body'] = null;
+    if (out.body !== undefined) {
+      // Read (and bounded) by an earlier stage: sent as is.
+      delete out.headers['transfer-encoding'];
+      out.headers['content-length'] = String(out.body.length);
+      if (out.body.length > 0 || BODY_METHODS.has(out.method)) body = out.body;
+    } else {
+      const declared = ctx.headers['content-length'];
+      if (declared !== undefined && Number(declared) > maxBodyBytes) {
+        exchange.discardBody();
+        return Promise.resolve({ code: 'body_too_large', detail: `request body exceeds ${maxBodyBytes} bytes` });
+      }
+      const hasBody = declared === undefined ? ctx.headers['transfer-encoding'] !== undefined : declared !== '0';
+      // The meter only calls back once piped, after `call` exists.
+      if (hasBody) body = meter = new BodyMeter(maxBodyBytes, () => call.stop('body_too_large'));
+    }
+    const call = new ForwardCall(ctx, meter, maxBodyBytes, out.body?.length ?? 0);
+    const opts: Dispatcher.DispatchOptions & { servername?: string } = {
+      path: out.path, method: out.method as Dispatcher.HttpMethod, headers: out.headers, body,
+      // Without this undici would derive SNI (and the certificate check) from the Host header.
+      ...(servername !== undefined ? { servername } : {}),
+    };
+    // pipe (not pipeline): if undici destroys the meter, the client's body is only unpiped, so the
+    // client connection survives for the error response.
+    if (meter) exchange.body.pipe(meter);
+    if (upstreamRequested.hasSubscribers) upstreamRequested.publish({ ctx, origin: target.url.origin, path: out.path });
+    pool.dispatch(opts, call);
+    return call.done;
+  }
+
+  return {
+    kind: 'http',
+    label: label(target.url),
+    cap: originCap(resources, target.url.origin, cfg.maxInFlight),
+    prepare(ctx, headers): OutboundRequest {
+      headers.host = cfg.preserveHost && ctx.client.host !== '' ? ctx.client.host : host;
+      return { method: ctx.method, path: upstreamPath(target, ctx.path, ctx.query), headers, body: ctx.body };
+    },
+    send,
+    close: () => Promise.resolve(),
+  };
 }

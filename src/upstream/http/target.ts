@@ -1,6 +1,6 @@
 import type { Static } from '@sinclair/typebox';
 import { parseDuration } from '../../config/units.js';
-import type { UpstreamSchema } from '../../outbound/schema.js';
+import type { HttpUpstreamSchema } from './schema.js';
 
 /** An upstream's address and timeouts, compiled from its config. */
 export interface UpstreamTarget {
@@ -15,7 +15,7 @@ export interface UpstreamTarget {
 }
 
 /** Parse the upstream URL and durations once, at config load. */
-export function compileTarget(cfg: Static<typeof UpstreamSchema>): UpstreamTarget {
+export function compileTarget(cfg: Static<typeof HttpUpstreamSchema>): UpstreamTarget {
   const url = new URL(cfg.url);
   const stripPrefix = cfg.stripPrefix === undefined ? undefined : withoutTrailingSlash(cfg.stripPrefix);
   return {

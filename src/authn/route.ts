@@ -1,0 +1,49 @@
+/** A route's authentication, compiled once: its authenticators in order, as one stage. */
+import type { Refusal } from '../errors.js';
+import type { Stage } from '../pipeline/stage.js';
+import type { Authenticator } from './authenticator.js';
+import { bearerChallenge } from './challenge.js';
+import { createBearerAuthenticator, type TokenSource } from './jwt/bearer.js';
+import type { JwtProvider } from './jwt/provider.js';
+import type { Provider } from './registry.js';
+import { authenticationStage } from './stage.js';
+
+export interface RouteAuthentication {
+  readonly stage: Stage;
+  /** Inbound headers that carry the route's credentials (never forwarded unless the upstream asks). */
+  readonly credentialHeaders: readonly string[];
+  /** The `WWW-Authenticate` challenge for a refusal on this route, when it accepts bearer tokens. */
+  challenge(refusal: Refusal): string | undefined;
+}
+
+const NO_CHALLENGE = (): undefined => undefined;
+
+/**
+ * The route's authenticators in its `authenticate` order; its JWT providers form one bearer
+ * authenticator (the token's `iss` picks among them) placed where the first of them is listed.
+ */
+function routeAuthenticators(providers: readonly Provider[], source: TokenSource): Authenticator[] {
+  const jwts: JwtProvider[] = providers.flatMap((p) => (p.kind === 'jwt' ? [p.jwt] : []));
+  const opaque = providers.some((p) => p.kind === 'authenticator' && p.authenticator.kind === 'introspection');
+  const out: Authenticator[] = [];
+  let bearerPlaced = false;
+  for (const p of providers) {
+    if (p.kind === 'authenticator') out.push(p.authenticator);
+    else if (!bearerPlaced) {
+      out.push(createBearerAuthenticator(jwts, source, { opaqueNotMine: opaque }));
+      bearerPlaced = true;
+    }
+  }
+  return out;
+}
+
+/** Compile a route's `authenticate` list (providers already looked up by name). */
+export function compileAuthentication(providers: readonly Provider[], source: TokenSource = { header: true }): RouteAuthentication {
+  const authenticators = routeAuthenticators(providers, source);
+  const missing: Refusal = Object.freeze({ code: 'token_missing', detail: `send ${authenticators.map((a) => a.hint).join(' or ')}` });
+  return {
+    stage: authenticationStage(authenticators, missing),
+    credentialHeaders: [...new Set(authenticators.flatMap((a) => a.credentialHeaders))],
+    challenge: authenticators.some((a) => a.bearer) ? bearerChallenge : NO_CHALLENGE,
+  };
+}

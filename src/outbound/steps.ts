@@ -1,0 +1,44 @@
+/**
+ * The outbound stages: they turn the inbound request into the one the upstream gets. Header
+ * hygiene and identity headers first, then the upstream's request line and Host, then what speaks
+ * for the caller (the signed assertion; upstream credentials later), each seeing the final request.
+ */
+import type { Upstream } from '../upstream/upstream.js';
+import type { Stage } from '../pipeline/stage.js';
+import type { AssertionSigner } from './assertion.js';
+import { buildUpstreamHeaders, type HeaderPolicy } from './headers.js';
+
+/** Build `ctx.outbound`: hygienic headers, forwarding and identity headers, trace context, the request line. */
+export function outboundRequestStage(upstream: Upstream, policy: HeaderPolicy): Stage {
+  return {
+    name: 'outbound',
+    run(ctx) {
+      const headers = buildUpstreamHeaders(ctx, policy);
+      headers.traceparent = ctx.traceparent;
+      headers['x-request-id'] = ctx.requestId;
+      ctx.outbound = upstream.prepare(ctx, headers);
+      ctx.record.upstream = upstream.label;
+      return undefined;
+    },
+  };
+}
+
+/** Add a signed identity assertion (a reused one without waiting; a new one is signed once for concurrent callers). */
+export function assertionStage(signer: AssertionSigner, header: string, audience: string, ttlSec: number): Stage {
+  return {
+    name: 'outbound',
+    run(ctx) {
+      const identity = ctx.identity;
+      if (identity === undefined) return undefined;
+      const reused = signer.cached(identity, audience, ttlSec);
+      if (reused !== undefined) {
+        ctx.outbound!.headers[header] = reused;
+        return undefined;
+      }
+      return signer.mint(identity, audience, ttlSec).then((token) => {
+        ctx.outbound!.headers[header] = token;
+        return undefined;
+      });
+    },
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * The client's side of one request as the listener presents it: the seam between the HTTP engine
+ * (node:http today, server/node-exchange.ts) and the stages. Nothing past the listener touches an
+ * engine object; a second engine implements this interface and reuses every stage.
+ */
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { PeerCertificate } from 'node:tls';
+
+/** The client certificate as the listener saw it (only on TLS listeners that request one). */
+export interface ClientTls {
+  /** The chain verified against the listener's client CA bundle. */
+  readonly authorized: boolean;
+  readonly authorizationError?: string;
+  /** Empty object when the client sent no certificate. */
+  readonly peerCertificate: PeerCertificate;
+}
+
+export interface Exchange {
+  readonly method: string;
+  /** The request target exactly as received. */
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  /** Header lines as received, name/value alternating. */
+  readonly rawHeaders: readonly string[];
+  readonly remoteAddress: string;
+  /** The connection is TLS. */
+  readonly encrypted: boolean;
+  /** Present on TLS connections. */
+  readonly tls: ClientTls | undefined;
+
+  /** The request body as a stream (streamed upstream with back-pressure). */
+  readonly body: Readable;
+  /** The whole request, body included, has been received. */
+  readonly requestComplete: boolean;
+  /** Read the whole body once, bounded by `limit` (past it: GatehouseError body_too_large). */
+  readBody(limit: number): Promise<Buffer>;
+  /** The body will not be read to its end: close the connection after the response instead of parsing the rest. */
+  discardBody(): void;
+
+  /** Response headers are out (a refusal can no longer be rendered). */
+  readonly headersSent: boolean;
+  /** The client is gone, or the response was destroyed. */
+  readonly closed: boolean;
+  /** A complete response (problem bodies, JWKS); a HEAD request gets the headers only. Returns the body bytes sent. */
+  send(status: number, headers: OutgoingHttpHeaders, body: string): number;
+  /** Start a streamed response; throws when a header cannot be sent (nothing went out then). */
+  writeHead(status: number, statusMessage: string | undefined, headers: OutgoingHttpHeaders): void;
+  /** false: the client is slower than us; wait for `onDrain`. */
+  write(chunk: Uint8Array): boolean;
+  end(): void;
+  /** Cut the connection (a truncated response must not look complete). */
+  destroy(): void;
+  onDrain(fn: () => void): void;
+  offDrain(fn: () => void): void;
+  /** Called once when the response finished or the client went away. */
+  onClose(fn: () => void): void;
+  offClose(fn: () => void): void;
+}

@@ -1,0 +1,110 @@
+/**
+ * A route compiled into its stage list, once, at load: authenticate → authorize → limit →
+ * outbound → upstream, leaving out what the route does not use. Parts with the same configuration
+ * are built once and shared by every route that has it (10,000 routes → a few objects).
+ */
+import type { Config, RouteConfig } from '../config/schema.js';
+import { parseDuration, parseSize } from '../config/units.js';
+import { compileAuthentication } from '../authn/route.js';
+import type { Provider } from '../authn/registry.js';
+import { compilePolicy, type Policy } from '../authz/evaluate.js';
+import { authorizationStage, PUBLIC_STAGE } from '../authz/stage.js';
+import { compileLimit } from '../limits/compile.js';
+import { InFlight } from '../limits/concurrency.js';
+import type { PlanSet } from '../limits/plans.js';
+import { RouteLimiter, type LimitStores } from '../limits/limiter.js';
+import { limitStage } from '../limits/stage.js';
+import type { AssertionSigner } from '../outbound/assertion.js';
+import { compileHeaderPolicy, DEFAULT_ASSERTION_HEADER } from '../outbound/headers.js';
+import { assertionStage, outboundRequestStage } from '../outbound/steps.js';
+import { createUpstream } from '../upstream/registry.js';
+import { upstreamStage } from '../upstream/stage.js';
+import type { Upstream, UpstreamResources } from '../upstream/upstream.js';
+import type { RoutableRoute } from '../routing/stage.js';
+import { compose, type Run, type Stage } from './stage.js';
+
+/** A route ready to serve. */
+export interface CompiledRoute extends RoutableRoute {
+  readonly public: boolean;
+  /** The route's stages in pipeline order, and their fold. */
+  readonly stages: readonly Stage[];
+  readonly run: Run;
+  readonly upstream: Upstream;
+  /** For explain: the policy and the limits (undefined when the route has none). */
+  readonly policy: Policy | undefined;
+  readonly limiter: RouteLimiter | undefined;
+}
+
+/** What compiling a route draws on: the runtime's providers, shared parts and state. */
+export interface RouteEnv {
+  readonly config: Config;
+  readonly providers: ReadonlyMap<string, Provider>;
+  readonly signer: AssertionSigner;
+  readonly resources: UpstreamResources;
+  readonly stores: LimitStores;
+  readonly plans: PlanSet | undefined;
+  /** Parts built for an earlier route with the same configuration. */
+  readonly memo: Map<string, unknown>;
+}
+
+/** The object built for `key` by an earlier route, or a new one (immutable, stateless parts only). */
+function memo<T>(env: RouteEnv, kind: string, key: unknown, build: () => T): T {
+  const id = `${kind}\0${JSON.stringify(key)}`;
+  let value = env.memo.get(id) as T | undefined;
+  if (value === undefined) env.memo.set(id, (value = build()));
+  return value;
+}
+
+function compileLimiter(route: RouteConfig, env: RouteEnv): RouteLimiter | undefined {
+  const limits = (route.limits ?? []).map((l) => compileLimit(l, `route:${route.name}`, env.config.limits!.fail));
+  const plans = route.plan === true ? env.plans : undefined;
+  if (limits.length === 0 && plans === undefined) return undefined;
+  return new RouteLimiter(limits, plans, env.stores, route.rateLimitHeaders === true);
+}
+
+function providersOf(route: RouteConfig, env: RouteEnv): Provider[] {
+  return (route.authenticate ?? []).map((name) => {
+    const p = env.providers.get(name);
+    if (!p) throw new Error(`route "${route.name}": unknown provider "${name}"`);
+    return p;
+  });
+}
+
+const NO_CHALLENGE = (): undefined => undefined;
+
+/** Compile one route. */
+export function compileRoute(route: RouteConfig, env: RouteEnv): CompiledRoute {
+  const isPublic = route.public === true;
+  const authn = isPublic ? undefined : memo(env, 'authn', [route.authenticate, route.token ?? null], () => compileAuthentication(providersOf(route, env), route.token));
+  const policy = isPublic ? undefined : memo(env, 'policy', [route.allow ?? null, route.deny ?? null], () => compilePolicy(route.allow, route.deny));
+  const up = route.upstream;
+  const upstream = memo(env, 'upstream', up, () => createUpstream(up, env.resources));
+  const credentialHeaders = authn?.credentialHeaders ?? [];
+  const headerPolicy = memo(env, 'headers', [up, env.config.listen!.forwardedHeaders, credentialHeaders], () => compileHeaderPolicy(up, env.config.listen!.forwardedHeaders, credentialHeaders));
+  const limiter = compileLimiter(route, env);
+  const caps: InFlight[] = [...(route.concurrency !== undefined ? [new InFlight(route.concurrency)] : []), ...(upstream.cap ? [upstream.cap] : [])];
+
+  const stages: Stage[] = [];
+  if (authn && policy) stages.push(authn.stage, memo(env, 'authz', [route.allow ?? null, route.deny ?? null], () => authorizationStage(policy)));
+  else stages.push(PUBLIC_STAGE);
+  if (limiter || caps.length > 0) stages.push(limitStage(limiter, caps));
+  stages.push(memo(env, 'outbound', [up, env.config.listen!.forwardedHeaders, credentialHeaders], () => outboundRequestStage(upstream, headerPolicy)));
+  if (up.assertion !== undefined && up.assertion !== false) {
+    const ttlSec = parseDuration(up.assertion === true ? '60s' : up.assertion.ttl) / 1000;
+    stages.push(assertionStage(env.signer, headerPolicy.assertionHeader ?? DEFAULT_ASSERTION_HEADER, route.name, ttlSec));
+  }
+  stages.push(memo(env, 'upstream-stage', up, () => upstreamStage(upstream)));
+
+  return {
+    name: route.name,
+    public: isPublic,
+    allowEncodedSlash: route.allowEncodedSlash === true,
+    maxBodyBytes: parseSize(route.maxBodySize ?? env.config.listen!.maxBodySize),
+    challenge: authn?.challenge ?? NO_CHALLENGE,
+    stages,
+    run: compose(stages),
+    upstream,
+    policy,
+    limiter,
+  };
+}

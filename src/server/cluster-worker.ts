@@ -1,0 +1,66 @@
+/** A cluster worker: serves the public port with the settings its primary sends, answers its questions. */
+import cluster from 'node:cluster';
+import type { Logger } from 'pino';
+import { ConfigError } from '../config/load.js';
+import { createAssertionSigner } from '../outbound/assertion.js';
+import type { FromWorker, Question, ToWorker } from './cluster-protocol.js';
+import { runGateway, type RunningGateway } from './run.js';
+
+/**
+ * Run as a cluster worker: get the settings from the primary, serve the public port, answer the
+ * primary's questions, drain and exit on stop (or on SIGTERM/SIGINT to this process).
+ */
+export function runClusterWorker(log: Logger): Promise<number> {
+  const wlog = log.child({ worker: cluster.worker!.id });
+  const send = (msg: FromWorker, then?: () => void): void => {
+    if (process.connected) process.send!(msg, undefined, {}, () => then?.());
+    else then?.();
+  };
+  let gateway: RunningGateway | undefined;
+  let state: 'waiting' | 'starting' | 'serving' | 'stopping' = 'waiting';
+  let stopWhenStarted = false;
+  const stop = (): void => {
+    if (state === 'waiting') process.exit(0);
+    if (state === 'starting') stopWhenStarted = true;
+    if (state !== 'serving' || !gateway) return;
+    state = 'stopping';
+    gateway.stop().then(
+      ({ forced }) => { wlog.info({ forced }, 'stopped'); send({ type: 'gatehouse:stopped', forced }, () => process.exit(0)); },
+      (err: unknown) => { wlog.error({ err }, 'shutdown failed'); process.exit(1); },
+    );
+  };
+  const start = async (init: Extract<ToWorker, { type: 'gatehouse:init' }>): Promise<void> => {
+    state = 'starting';
+    try {
+      const signer = await createAssertionSigner({ issuer: init.issuer, privateKeyPem: init.key });
+      gateway = await runGateway(init.file, wlog, { worker: true, signer, ...(init.port !== undefined ? { port: init.port } : {}) });
+    } catch (err) {
+      const config = err instanceof ConfigError ? { file: err.file, issues: [...err.issues] } : undefined;
+      send({ type: 'gatehouse:failed', error: err instanceof Error ? err.message : String(err), ...(config ? { config } : {}) }, () => process.exit(1));
+      return;
+    }
+    state = 'serving';
+    send({ type: 'gatehouse:ready', port: gateway.port });
+    if (stopWhenStarted) stop();
+  };
+  const answer = async (gw: RunningGateway, question: Question): Promise<unknown> => {
+    switch (question) {
+      case 'readiness': return gw.readiness();
+      case 'reload': return gw.reload();
+      case 'metrics': return gw.metrics.registry.getMetricsAsJSON();
+    }
+  };
+  process.on('message', (msg: ToWorker) => {
+    if (msg.type === 'gatehouse:init' && state === 'waiting') void start(msg);
+    else if (msg.type === 'gatehouse:stop') stop();
+    else if (msg.type === 'gatehouse:ask' && gateway) {
+      void answer(gateway, msg.question).then((body) => send({ type: 'gatehouse:answer', id: msg.id, body }));
+    }
+  });
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  // Reloads come from the primary, which validates the file once for every worker.
+  process.on('SIGHUP', () => {});
+  send({ type: 'gatehouse:hello' });
+  return new Promise(() => {});
+}

@@ -1,0 +1,97 @@
+/** The node:http engine's Exchange: the only place past the listener that touches req and res. */
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import { GatehouseError } from '../errors.js';
+import type { ClientTls, Exchange } from '../pipeline/exchange.js';
+
+// The client certificate cannot change on a connection: read it once per socket, not per request.
+const tlsBySocket = new WeakMap<TLSSocket, ClientTls>();
+
+function clientTls(socket: TLSSocket): ClientTls | undefined {
+  if (socket.encrypted !== true) return undefined;
+  let tls = tlsBySocket.get(socket);
+  if (tls === undefined) {
+    tls = { authorized: socket.authorized, ...(socket.authorizationError ? { authorizationError: String(socket.authorizationError) } : {}), peerCertificate: socket.getPeerCertificate(true) };
+    tlsBySocket.set(socket, tls);
+  }
+  return tls;
+}
+
+export class NodeExchange implements Exchange {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly rawHeaders: readonly string[];
+  readonly remoteAddress: string;
+  readonly encrypted: boolean;
+  readonly tls: ClientTls | undefined;
+
+  constructor(readonly req: IncomingMessage, readonly res: ServerResponse) {
+    const socket = req.socket as TLSSocket;
+    this.method = req.method ?? 'GET';
+    this.url = req.url ?? '/';
+    this.headers = req.headers;
+    this.rawHeaders = req.rawHeaders;
+    this.remoteAddress = socket.remoteAddress ?? '';
+    this.encrypted = socket.encrypted === true;
+    this.tls = clientTls(socket);
+  }
+
+  get body(): Readable { return this.req; }
+  get requestComplete(): boolean { return this.req.complete; }
+  get headersSent(): boolean { return this.res.headersSent; }
+  // A body fully read by a stage leaves req destroyed but complete: not a client that went away.
+  get closed(): boolean { return this.res.destroyed || (this.req.destroyed && !this.req.complete); }
+
+  readBody(limit: number): Promise<Buffer> {
+    const req = this.req;
+    return new Promise<Buffer>((resolve, reject) => {
+      const declared = req.headers['content-length'];
+      if (declared !== undefined && Number(declared) > limit) return reject(new GatehouseError('body_too_large', `request body exceeds ${limit} bytes`));
+      const chunks: Buffer[] = [];
+      let size = 0;
+      req.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > limit) {
+          req.pause();
+          reject(new GatehouseError('body_too_large', `request body exceeds ${limit} bytes`));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      req.once('end', () => resolve(Buffer.concat(chunks, size)));
+      req.once('error', reject);
+    });
+  }
+
+  discardBody(): void {
+    // Ask Node to close the connection after the response instead of parsing the unread body
+    // bytes as the next request. Only a header is set; nothing is written.
+    this.req.unpipe();
+    if (!this.res.headersSent && !this.res.destroyed) this.res.setHeader('connection', 'close');
+  }
+
+  send(status: number, headers: OutgoingHttpHeaders, body: string): number {
+    if (this.req.method === 'HEAD') {
+      this.res.writeHead(status, headers).end();
+      return 0;
+    }
+    this.res.writeHead(status, headers).end(body);
+    return typeof headers['content-length'] === 'number' ? headers['content-length'] : Buffer.byteLength(body);
+  }
+
+  writeHead(status: number, statusMessage: string | undefined, headers: OutgoingHttpHeaders): void {
+    // One headers object to writeHead: Node's fast path (no setHeader per header). Anything set
+    // earlier with setHeader (a draining listener's `connection: close`) still merges in.
+    this.res.writeHead(status, statusMessage, headers);
+  }
+
+  write(chunk: Uint8Array): boolean { return this.res.write(chunk); }
+  end(): void { this.res.end(); }
+  destroy(): void { this.res.destroy(); }
+  onDrain(fn: () => void): void { this.res.once('drain', fn); }
+  offDrain(fn: () => void): void { this.res.off('drain', fn); }
+  onClose(fn: () => void): void { this.res.once('close', fn); }
+  offClose(fn: () => void): void { this.res.off('close', fn); }
+}

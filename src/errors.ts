@@ -9,8 +9,11 @@ export const ERRORS = {
   path_traversal: { status: 400, title: 'Path escapes the root' },
   path_encoded_separator: { status: 400, title: 'Encoded / or \\ in a path segment' },
   path_invalid_encoding: { status: 400, title: 'Invalid percent-encoding or UTF-8 in the path' },
+  path_double_encoding: { status: 400, title: 'A percent-encoded % forms another escape in the path' },
   path_invalid_character: { status: 400, title: 'Forbidden character in the path' },
   invalid_request_target: { status: 400, title: 'Request target is not a valid origin-form or absolute-form URI' },
+  header_duplicated: { status: 400, title: 'A header that must appear once appears more than once' },
+  upgrade_not_supported: { status: 400, title: 'Protocol upgrade (WebSocket) is not supported on this route' },
   // authentication (401 unless noted)
   token_missing: { status: 401, title: 'No credential presented' },
   token_location_not_allowed: { status: 401, title: 'Token presented in a place this route does not accept' },

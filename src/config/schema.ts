@@ -19,6 +19,7 @@ export const RouteSchema = Strict({
   allow: Type.Optional(Type.Array(RuleSchema, { description: 'The request passes if any rule matches. Absent on an authenticated route: any authenticated caller passes.' })),
   deny: Type.Optional(Type.Array(RuleSchema, { description: 'Checked before `allow`; any match refuses (403 `denied_by_rule`).' })),
   allowEncodedSlash: Type.Optional(Type.Boolean({ description: 'Accept `%2F`/`%5C` inside a path segment (forwarded still encoded). Off: 400.' })),
+  allowEncodedPercent: Type.Optional(Type.Boolean({ description: 'Accept `%25` followed by two hex digits (an escaped escape such as `%252F`), forwarded as is. Off: 400 `path_double_encoding`, because a backend that decodes the path twice would see a path this route never authorized. Turn it on only for a backend that decodes once.' })),
   maxBodySize: Type.Optional(Size('Largest request body for this route.')),
   limits: Type.Optional(Type.Array(LimitSchema, { description: 'Rate limits and quotas for this route, all enforced (429 `rate_limited` / `quota_exhausted`).' })),
   plan: Type.Optional(Type.Boolean({ description: 'Also enforce the limits of the caller\'s usage plan (see `plans`).' })),

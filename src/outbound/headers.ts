@@ -57,20 +57,35 @@ const STRIPPED_PREFIXES = ['x-gatehouse-', 'x-forwarded-', 'x-auth-request-'];
 /** Names an identity or assertion header must not take: they frame the message or are set by us. */
 const RESERVED = new Set([...HOP_BY_HOP, 'host', 'content-length', 'content-type', 'content-encoding', 'expect', 'forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
 
-/** Compile an upstream's header rules. */
-export function compileHeaderPolicy(cfg: OutboundConfig, forwarded: ForwardedMode, credentialHeaders: readonly string[] = []): HeaderPolicy {
-  const identityHeaders = cfg.identityHeaders
-    ? Object.entries(cfg.identityHeaders).map(([name, field]) => [name.toLowerCase(), field] as const)
-    : DEFAULT_IDENTITY_HEADERS;
-  const assertionHeader = cfg.assertion === true
-    ? DEFAULT_ASSERTION_HEADER
-    : cfg.assertion ? (cfg.assertion.header ?? DEFAULT_ASSERTION_HEADER).toLowerCase() : undefined;
-  const injected = identityHeaders.map(([name]) => name);
-  if (assertionHeader) injected.push(assertionHeader);
+function identityHeadersOf(cfg: OutboundConfig): ReadonlyArray<readonly [string, IdentityField]> {
+  return cfg.identityHeaders ? Object.entries(cfg.identityHeaders).map(([name, field]) => [name.toLowerCase(), field] as const) : DEFAULT_IDENTITY_HEADERS;
+}
+
+function assertionHeaderOf(cfg: OutboundConfig): string | undefined {
+  if (cfg.assertion === true) return DEFAULT_ASSERTION_HEADER;
+  return cfg.assertion ? (cfg.assertion.header ?? DEFAULT_ASSERTION_HEADER).toLowerCase() : undefined;
+}
+
+/** The headers through which this upstream config speaks for the caller (identity headers, the assertion). */
+export function speakingHeaders(cfg: OutboundConfig): string[] {
+  const names = identityHeadersOf(cfg).map(([name]) => name);
+  const assertion = assertionHeaderOf(cfg);
+  return assertion === undefined ? names : [...names, assertion];
+}
+
+/**
+ * Compile an upstream's header rules. `reserved`: every header name the gateway speaks for callers
+ * through on any route (plus the operator's own list), stripped here too, so that a public route
+ * to a backend cannot carry a forged copy of what an authenticated route to it would set.
+ */
+export function compileHeaderPolicy(cfg: OutboundConfig, forwarded: ForwardedMode, credentialHeaders: readonly string[] = [], reserved: readonly string[] = []): HeaderPolicy {
+  const identityHeaders = identityHeadersOf(cfg);
+  const assertionHeader = assertionHeaderOf(cfg);
+  const injected = speakingHeaders(cfg);
   // A claim value must never be able to reframe the request (Content-Length...) or redirect it (Host).
   for (const name of injected) if (RESERVED.has(name)) throw new Error(`upstream: "${name}" cannot carry identity (reserved header)`);
   // Credentials meant for the gateway (API key headers, SigV4 session tokens…) stay at the gateway.
-  const strip = new Set([...HOP_BY_HOP, ...SPOOFABLE, ...injected, ...(cfg.forwardAuthorization ? [] : credentialHeaders.map((h) => h.toLowerCase()))]);
+  const strip = new Set([...HOP_BY_HOP, ...SPOOFABLE, ...injected, ...reserved.map((h) => h.toLowerCase()), ...(cfg.forwardAuthorization ? [] : credentialHeaders.map((h) => h.toLowerCase()))]);
   if (!cfg.forwardAuthorization) strip.add('authorization');
   return { forwardAuthorization: cfg.forwardAuthorization, identityHeaders, assertionHeader, forwarded, strip };
 }

@@ -15,7 +15,7 @@ import type { PlanSet } from '../limits/plans.js';
 import { RouteLimiter, type LimitStores } from '../limits/limiter.js';
 import { limitStage } from '../limits/stage.js';
 import type { AssertionSigner } from '../outbound/assertion.js';
-import { compileHeaderPolicy, DEFAULT_ASSERTION_HEADER } from '../outbound/headers.js';
+import { compileHeaderPolicy, DEFAULT_ASSERTION_HEADER, speakingHeaders } from '../outbound/headers.js';
 import { assertionStage, outboundRequestStage } from '../outbound/steps.js';
 import { createUpstream } from '../upstream/registry.js';
 import { upstreamStage } from '../upstream/stage.js';
@@ -45,6 +45,8 @@ export interface RouteEnv {
   readonly plans: PlanSet | undefined;
   /** Parts built for an earlier route with the same configuration. */
   readonly memo: Map<string, unknown>;
+  /** Every header name the gateway speaks for callers through, on any route: stripped on every route. */
+  readonly reserved: readonly string[];
 }
 
 /** The object built for `key` by an earlier route, or a new one (immutable, stateless parts only). */
@@ -72,6 +74,11 @@ function providersOf(route: RouteConfig, env: RouteEnv): Provider[] {
 
 const NO_CHALLENGE = (): undefined => undefined;
 
+/** The header names stripped from every inbound request: what any route speaks through, and the operator's list. */
+export function reservedHeaders(config: Config): string[] {
+  return [...new Set([...config.routes.flatMap((r) => speakingHeaders(r.upstream)), ...config.listen!.reservedHeaders].map((h) => h.toLowerCase()))];
+}
+
 /** Compile one route. */
 export function compileRoute(route: RouteConfig, env: RouteEnv): CompiledRoute {
   const isPublic = route.public === true;
@@ -80,7 +87,7 @@ export function compileRoute(route: RouteConfig, env: RouteEnv): CompiledRoute {
   const up = route.upstream;
   const upstream = memo(env, 'upstream', up, () => createUpstream(up, env.resources));
   const credentialHeaders = authn?.credentialHeaders ?? [];
-  const headerPolicy = memo(env, 'headers', [up, env.config.listen!.forwardedHeaders, credentialHeaders], () => compileHeaderPolicy(up, env.config.listen!.forwardedHeaders, credentialHeaders));
+  const headerPolicy = memo(env, 'headers', [up, env.config.listen!.forwardedHeaders, credentialHeaders], () => compileHeaderPolicy(up, env.config.listen!.forwardedHeaders, credentialHeaders, env.reserved));
   const limiter = compileLimiter(route, env);
   const caps: InFlight[] = [...(route.concurrency !== undefined ? [new InFlight(route.concurrency)] : []), ...(upstream.cap ? [upstream.cap] : [])];
 
@@ -99,6 +106,7 @@ export function compileRoute(route: RouteConfig, env: RouteEnv): CompiledRoute {
     name: route.name,
     public: isPublic,
     allowEncodedSlash: route.allowEncodedSlash === true,
+    allowEncodedPercent: route.allowEncodedPercent === true,
     maxBodyBytes: parseSize(route.maxBodySize ?? env.config.listen!.maxBodySize),
     challenge: authn?.challenge ?? NO_CHALLENGE,
     stages,

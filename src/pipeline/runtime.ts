@@ -9,7 +9,7 @@ import { createAssertionSigner, type AssertionSigner } from '../outbound/asserti
 import { compilePlans } from '../limits/plans.js';
 import { buildStores } from '../limits/stores.js';
 import { UpstreamResources } from '../upstream/upstream.js';
-import { compileRoute, type CompiledRoute } from './route.js';
+import { compileRoute, reservedHeaders, type CompiledRoute } from './route.js';
 
 export type { CompiledRoute } from './route.js';
 
@@ -55,7 +55,7 @@ export async function compileRuntime(config: Config, opts: CompileOptions): Prom
   }));
   const stores = await buildStores(config, opts.connect !== false);
   const resources = new UpstreamResources();
-  const env = { config, providers, signer, resources, stores, plans: compilePlans(config), memo: new Map<string, unknown>() };
+  const env = { config, providers, signer, resources, stores, plans: compilePlans(config), memo: new Map<string, unknown>(), reserved: reservedHeaders(config) };
   const routes = config.routes.map((r) => compileRoute(r, env));
   const specs: RouteSpec<CompiledRoute>[] = config.routes.map((r, i) => ({
     name: r.name, path: r.match.path, value: routes[i]!,

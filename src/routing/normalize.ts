@@ -3,7 +3,7 @@ import { normalizeHost } from './host.js';
 
 /** A parsed request-target: the normalized path that is both routed on and forwarded, or a refusal. */
 export type Target =
-  | { ok: true; path: string; query: string; hasEncodedSeparator: boolean; absoluteHost?: string }
+  | { ok: true; path: string; query: string; hasEncodedSeparator: boolean; hasDoubleEncoding: boolean; absoluteHost?: string }
   | { ok: false; code: ErrorCode; detail: string };
 
 type Refused = Extract<Target, { ok: false }>;
@@ -15,6 +15,8 @@ const NEEDS_WORK = /[^\x21-\x7e]|[%\\;]|\/\/|\/\.\.?(?:\/|$)/;
 const ABSOLUTE_FORM = /^https?:\/\/([^/?]*)(.*)$/is;
 // Userinfo (`user@host`) is refused: it exists to confuse which host a URL names.
 const AUTHORITY = /^(\[[0-9a-f:.]+\]|[a-z0-9._-]+)(?::[0-9]*)?$/i;
+
+const DOUBLE_ESCAPE = /%25[0-9A-Fa-f]{2}/;
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -62,6 +64,9 @@ function withPath(pathAndQuery: string, absoluteHost: string | undefined): Targe
   const query = q === -1 ? '' : pathAndQuery.slice(q + 1);
   let path = rawPath;
   let hasEncodedSeparator = false;
+  // `%25` followed by two hex digits decodes to another escape: a backend that decodes twice sees
+  // a different path than the one routed and authorized here (`%252e%252e` → `..`).
+  const hasDoubleEncoding = rawPath.includes('%25') && DOUBLE_ESCAPE.test(rawPath);
   if (NEEDS_WORK.test(rawPath)) {
     const normalized = normalizePath(rawPath);
     if (typeof normalized !== 'string') return normalized;
@@ -70,8 +75,8 @@ function withPath(pathAndQuery: string, absoluteHost: string | undefined): Targe
     hasEncodedSeparator = path.includes('%2F') || path.includes('%5C');
   }
   return absoluteHost === undefined
-    ? { ok: true, path, query, hasEncodedSeparator }
-    : { ok: true, path, query, hasEncodedSeparator, absoluteHost };
+    ? { ok: true, path, query, hasEncodedSeparator, hasDoubleEncoding }
+    : { ok: true, path, query, hasEncodedSeparator, hasDoubleEncoding, absoluteHost };
 }
 
 /**

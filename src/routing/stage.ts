@@ -8,9 +8,36 @@ import { normalizeHost, type RouteTable } from './table.js';
 export interface RoutableRoute extends RouteView {
   /** Accept `%2F` / `%5C` inside a path segment. */
   readonly allowEncodedSlash: boolean;
+  /** Accept `%25` followed by two hex digits (an escaped escape). */
+  readonly allowEncodedPercent: boolean;
 }
 
 const NOT_FOUND = refusal('route_not_found');
+const DOUBLE_ENCODING: Refusal = Object.freeze({ code: 'path_double_encoding', detail: 'this route does not accept %25 followed by two hex digits (a backend that decodes twice would see another path)' });
+const UPGRADE: Refusal = Object.freeze({ code: 'upgrade_not_supported', detail: 'this route does not proxy protocol upgrades' });
+
+/**
+ * Headers whose repetition changes meaning (RFC 9112 §3.2: one Host; one credential): Node keeps the
+ * first of them silently, a backend may read the last. Bit per name, to scan without allocating.
+ */
+const SINGLETONS = new Map<string, number>([['host', 1], ['authorization', 2], ['x-amz-date', 4], ['x-amz-security-token', 8], ['x-amz-content-sha256', 16]]);
+const SINGLETON_LENGTHS = new Set([...SINGLETONS.keys()].map((k) => k.length));
+const duplicates = new Map<string, Refusal>([...SINGLETONS.keys()].map((name) => [name, Object.freeze({ code: 'header_duplicated' as const, detail: `the ${name} header appears more than once` })]));
+
+/** The refusal for the first singleton header that appears twice, if any. */
+function duplicated(raw: readonly string[]): Refusal | undefined {
+  let seen = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (!SINGLETON_LENGTHS.has(name.length)) continue;
+    const lower = name.toLowerCase();
+    const bit = SINGLETONS.get(lower);
+    if (bit === undefined) continue;
+    if ((seen & bit) !== 0) return duplicates.get(lower);
+    seen |= bit;
+  }
+  return undefined;
+}
 const ENCODED_SEPARATOR: Refusal = Object.freeze({ code: 'path_encoded_separator', detail: 'this route does not accept %2F or %5C inside a path segment' });
 
 /** The path part of the request target as sent (origin-form or absolute-form). */
@@ -27,6 +54,8 @@ function rawPathOf(url: string): string {
 
 /** Route `ctx`: the matched route (also set on ctx), or the refusal (404, 405, 400 for a bad target). */
 export function routeRequest<R extends RoutableRoute>(table: RouteTable<R>, ctx: RequestContext): R | Refusal {
+  const twice = duplicated(ctx.rawHeaders);
+  if (twice !== undefined) return twice;
   const target = parseTarget(ctx.url);
   if (!target.ok) return target;
   ctx.path = ctx.record.path = target.path;
@@ -40,5 +69,10 @@ export function routeRequest<R extends RoutableRoute>(table: RouteTable<R>, ctx:
   ctx.route = route;
   ctx.record.route = route.name;
   if (target.hasEncodedSeparator && !route.allowEncodedSlash) return ENCODED_SEPARATOR;
+  if (target.hasDoubleEncoding && !route.allowEncodedPercent) return DOUBLE_ENCODING;
+  // Until WebSocket proxying exists, an upgrade is refused: never turned into a plain request.
+  // (An h2c upgrade may be ignored by the server, RFC 9113 §3.1: the request is served as HTTP/1.1.)
+  const upgrade = ctx.headers.upgrade;
+  if (upgrade !== undefined && upgrade.trim().toLowerCase() !== 'h2c') return UPGRADE;
   return route;
 }

@@ -24,6 +24,10 @@ export const ListenSchema = Strict({
     default: [],
     description: 'Peers (IP or CIDR) whose `X-Forwarded-*`/`Forwarded` headers are trusted. Empty: the client address is always the socket peer.',
   }),
+  reservedHeaders: Type.Array(Type.String({ pattern: '^[A-Za-z0-9!#$%&\'*+.^_`|~-]+$' }), {
+    default: [],
+    description: 'More inbound header names to strip from every request on every route (headers a backend trusts that the gateway never sets, e.g. `x-user-id`). Always stripped besides these: every identity and assertion header any route configures, every `x-gatehouse-*`, `x-forwarded-*`, `x-auth-request-*`, and the spoofable ones listed in docs/guide.md.',
+  }),
   forwardedHeaders: Type.Union([Type.Literal('x-forwarded'), Type.Literal('forwarded'), Type.Literal('both')], {
     default: 'x-forwarded',
     description: 'Which headers tell the upstream about the original request: `X-Forwarded-For/-Proto/-Host`, RFC 7239 `Forwarded`, or both.',

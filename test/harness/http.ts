@@ -1,3 +1,4 @@
+import net from 'node:net';
 import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 
 export interface RawResponse { status: number; headers: IncomingHttpHeaders; body: string; json<T = Record<string, unknown>>(): T }
@@ -17,5 +18,20 @@ export function rawRequest(base: string, method: string, path: string, headers: 
     });
     req.on('error', reject);
     req.end(body);
+  });
+}
+
+/** Send `head` (request line and header lines, CRLF-separated, without the blank line) byte for byte on a new connection; resolves with the status and body. */
+export function rawBytes(base: string, head: string): Promise<{ status: number; text: string }> {
+  const u = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(u.port), u.hostname, () => socket.write(`${head}\r\nconnection: close\r\n\r\n`));
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), text });
+    });
   });
 }

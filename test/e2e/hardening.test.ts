@@ -27,6 +27,7 @@ before(async () => {
       { name: 'private', match: { path: '/private/*' }, authenticate: ['dev'], upstream: { url: upstream.url, identityHeaders: { 'x-auth-subject': 'subject' }, assertion: { header: 'x-proof' } } },
       // …and a public route to the same backend, which names neither.
       { name: 'public', match: { path: '/public/*' }, public: true, upstream: { url: upstream.url } },
+      { name: 'cookie', match: { path: '/cookie/*' }, authenticate: ['dev'], token: { header: true, cookie: 'access' }, upstream: { url: upstream.url } },
       { name: 'raw', match: { path: '/raw/*' }, public: true, allowEncodedPercent: true, upstream: { url: upstream.url } },
       // An upstream whose certificate this gateway does not trust.
       { name: 'untrusted', match: { path: '/untrusted/*' }, public: true, upstream: { url: `https://127.0.0.1:${tlsPort}` } },
@@ -111,4 +112,17 @@ test('a 502 tells the client the stable code only; the TLS detail goes to the au
   const line = await gw.auditLine((l) => l.route === 'untrusted');
   assert.equal(line?.error, 'upstream_unreachable');
   assert.match(String(line?.error_detail), /UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED|UNABLE_TO_GET_ISSUER_CERT/);
+});
+
+test('a token in two accepted places must be one token; the token cookie sent twice is refused', async () => {
+  const other = await gw.gateway.ref.current.devIssuer!.sign({ sub: 'mallory' });
+  const both = await rawRequest(gw.url, 'GET', '/cookie/x', { authorization: `Bearer ${token}`, cookie: `access=${other}` });
+  assert.equal(both.status, 401);
+  assert.equal(both.json().code, 'token_malformed');
+  assert.match(String(both.json().detail), /different tokens/);
+  const twice = await rawRequest(gw.url, 'GET', '/cookie/x', { cookie: `access=${token}; theme=dark; access=${other}` });
+  assert.equal(twice.status, 401);
+  assert.equal(twice.json().code, 'token_malformed');
+  assert.equal((await rawRequest(gw.url, 'GET', '/cookie/x', { authorization: `Bearer ${token}`, cookie: `access=${token}` })).status, 200);
+  assert.equal((await rawRequest(gw.url, 'GET', '/cookie/x', { cookie: `access=${token}` })).status, 200);
 });

@@ -19,6 +19,7 @@ export interface TokenSource {
 const STANDARD_QUERY = 'access_token';
 
 const malformed: AuthnOutcome = Object.freeze({ ok: false, refusal: Object.freeze({ code: 'token_malformed' }) });
+const ambiguous: AuthnOutcome = Object.freeze({ ok: false, refusal: Object.freeze({ code: 'token_malformed', detail: 'different tokens (or the token cookie twice) in the places this route accepts' }) });
 const wrongPlace: AuthnOutcome = Object.freeze({ ok: false, refusal: Object.freeze({ code: 'token_location_not_allowed' }) });
 
 type Found = string | AuthnOutcome | undefined;
@@ -46,29 +47,33 @@ function fromQuery(params: URLSearchParams | undefined, name: string): Found {
   return values.length > 1 || values[0] === '' ? malformed : values[0];
 }
 
+/** The token cookie; a cookie of that name sent twice is ambiguous (which one would a backend read?). */
 function fromCookie(header: string | undefined, name: string): Found {
   if (header === undefined || !header.includes(name)) return undefined;
+  let found: Found;
   for (const pair of header.split(';')) {
     const eq = pair.indexOf('=');
     if (eq < 0 || pair.slice(0, eq).trim() !== name) continue;
+    if (found !== undefined) return ambiguous;
     const value = pair.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
-    return value === '' ? malformed : value;
+    found = value === '' ? malformed : value;
   }
-  return undefined;
+  return found;
+}
+
+/** One token from two places: the same, or an ambiguity. */
+function agree(found: Found, other: Found): Found {
+  return other === undefined ? found : found === undefined || found === other ? other : ambiguous;
 }
 
 /** The token from the places the route accepts; a refusal if it only sits where it is not accepted. */
 function extract(req: AuthnRequest, source: TokenSource): Found {
   const header = fromAuthorization(req.headers.authorization);
-  if (source.header && header !== undefined) return header;
-  if (source.query !== undefined) {
-    const found = fromQuery(queryParams(req.query, source.query), source.query);
-    if (found !== undefined) return found;
-  }
-  if (source.cookie !== undefined) {
-    const found = fromCookie(req.headers.cookie, source.cookie);
-    if (found !== undefined) return found;
-  }
+  // Each accepted place that carries a token; two that disagree leave it open which caller this is.
+  let found: Found = source.header ? header : undefined;
+  if (source.query !== undefined) found = agree(found, fromQuery(queryParams(req.query, source.query), source.query));
+  if (source.cookie !== undefined) found = agree(found, fromCookie(req.headers.cookie, source.cookie));
+  if (found !== undefined) return found;
   if (header !== undefined) return wrongPlace;
   if (source.query !== STANDARD_QUERY && queryParams(req.query, STANDARD_QUERY)?.has(STANDARD_QUERY)) return wrongPlace;
   return undefined;

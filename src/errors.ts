@@ -57,6 +57,8 @@ export const ERRORS = {
   upstream_unreachable: { status: 502, title: 'Upstream could not be reached' },
   upstream_error: { status: 502, title: 'Upstream failed while answering' },
   upstream_timeout: { status: 504, title: 'Upstream did not answer in time' },
+  // audit only: the client got the upstream's own 5xx response
+  upstream_server_error: { status: 502, title: 'Upstream answered with a server error (audit only: the client gets the upstream\'s response)' },
   // audit only: nobody is left to answer (nginx's 499)
   client_aborted: { status: 499, title: 'Client closed the connection before the response' },
   // last resort

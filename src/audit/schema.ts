@@ -4,6 +4,11 @@ import { Strict } from '../config/types.js';
 export const AuditSchema = Strict({
   sink: Type.Union([Type.Literal('stdout'), Type.Literal('file'), Type.Literal('off')], { default: 'stdout', description: 'Where audit lines go.' }),
   path: Type.Optional(Type.String({ minLength: 1, description: 'File for `sink: file` (appended).' })),
+  query: Type.Boolean({ default: true, description: 'Record the query string (`query`), with the values of `redactQuery` parameters replaced by `REDACTED`.' }),
+  redactQuery: Type.Array(Type.String({ minLength: 1 }), {
+    default: [],
+    description: 'More query parameter names whose values are never recorded (case-insensitive), besides the defaults: `X-Amz-Signature`, `X-Amz-Credential`, `X-Amz-Security-Token`, `access_token`, `id_token`, `refresh_token`, `code`, `client_secret`, `client_assertion`, `sig`, `signature`, `token`, `password`, `api_key`, `apikey`, `key`, `state`, `nonce`.',
+  }),
 }, 'One JSON line per request.');
 
 export const LogSchema = Strict({

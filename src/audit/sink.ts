@@ -2,16 +2,35 @@ import pino from 'pino';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { once } from 'node:events';
 import type { RequestRecord } from '../observe/events.js';
+import { queryRedactor } from './query.js';
 
 export interface AuditSink { close(): Promise<void> }
+
+const DEFAULT_REDACTOR = queryRedactor();
+const NO_QUERY = (): string => '';
+
+/** The audited query: null when there is none or it is not recorded. */
+function queryJson(query: string, redact: (query: string) => string): string {
+  const q = query === '' ? '' : redact(query);
+  return q === '' ? 'null' : json(q);
+}
 
 const json = JSON.stringify;
 
 const optional = (v: string | undefined): string => (v === undefined ? 'null' : json(v));
 
 // The small objects of a record are written field by field: no JSON.stringify of an object per request.
+/** Claims of a refused token are the caller's text: bounded, and escaped like any other string. */
+const claimed = (v: string): string => json(v.length > 256 ? `${v.slice(0, 256)}…` : v);
+
+function unverifiedJson(u: NonNullable<RequestRecord['authn']['unverified']>): string {
+  const parts = [...(u.issuer === undefined ? [] : [`"issuer":${claimed(u.issuer)}`]), ...(u.tenant === undefined ? [] : [`"tenant":${claimed(u.tenant)}`])];
+  return `,"unverified":{${parts.join(',')}}`;
+}
+
 function authnJson(a: RequestRecord['authn']): string {
-  return `{"result":"${a.result}"${a.reason === undefined ? '' : `,"reason":"${a.reason}"`}${a.provider === undefined ? '' : `,"provider":${json(a.provider)}`}}`;
+  return `{"result":"${a.result}"${a.reason === undefined ? '' : `,"reason":"${a.reason}"`}${a.provider === undefined ? '' : `,"provider":${json(a.provider)}`}` +
+    `${a.unverified === undefined ? '' : unverifiedJson(a.unverified)}}`;
 }
 
 function decisionJson(d: RequestRecord['decision']): string {
@@ -46,15 +65,15 @@ let prefix = '';
  * JSON.stringify; request ids, traceparents (generated or re-built from validated hex) and error
  * codes are ours.
  */
-export function formatAuditLine(r: RequestRecord): string {
+export function formatAuditLine(r: RequestRecord, redact: (query: string) => string = DEFAULT_REDACTOR): string {
   if (r.time !== prefixMs) {
     prefixMs = r.time;
     prefix = `{"level":30,"time":"${new Date(r.time).toISOString()}","type":"audit",`;
   }
   return `${prefix}"request_id":"${r.requestId}","traceparent":"${r.traceparent}","route":${optional(r.route)},"method":${json(r.method)},` +
-    `"path":${json(r.path)},"host":${json(r.host)},"client_address":${json(r.clientAddress)},` +
+    `"path":${json(r.path)},"query":${queryJson(r.query, redact)},"host":${json(r.host)},"client_address":${json(r.clientAddress)},` +
     `"identity":${r.identity ? r.identity.auditJson : 'null'},"authn":${authnJson(r.authn)},"decision":${decisionJson(r.decision)},` +
-    `"limit":${limitJson(r.limit)},"upstream":${optional(r.upstream)},"upstream_status":${r.upstreamStatus ?? 'null'},"status":${r.status},"error":${r.error === undefined ? 'null' : `"${r.error}"`},` +
+    `"limit":${limitJson(r.limit)},"upstream":${optional(r.upstream)},"upstream_path":${optional(r.upstreamPath)},"upstream_status":${r.upstreamStatus ?? 'null'},"status":${r.status},"error":${r.error === undefined ? 'null' : `"${r.error}"`},` +
     `"error_detail":${optional(r.errorDetail)},` +
     `"bytes_in":${r.bytesIn},"bytes_out":${r.bytesOut},"duration_ms":${ms(r.durationMs)},"upstream_ms":${r.upstreamMs === undefined ? 'null' : ms(r.upstreamMs)}}\n`;
 }
@@ -66,8 +85,9 @@ const FLUSH_MS = 200;
 const MAX_BYTES_PER_CHAR = 3;
 
 /** Subscribe an asynchronous, batching writer (stdout or an appended file) to finished requests. */
-export function startAuditSink(opts: { sink: 'stdout' | 'file' | 'off'; path?: string }): AuditSink {
+export function startAuditSink(opts: { sink: 'stdout' | 'file' | 'off'; path?: string | undefined; query?: boolean; redactQuery?: readonly string[] }): AuditSink {
   if (opts.sink === 'off') return { async close() {} };
+  const redact = opts.query === false ? NO_QUERY : queryRedactor(opts.redactQuery);
   // Lines are encoded straight into a 16 KiB buffer, handed to sonic-boom (pino's destination, in
   // buffer mode) when full and at least every 200 ms, so a busy gateway writes in batches and a quiet
   // one still shows each line promptly. Encoding each line once here replaced two costlier paths:
@@ -92,7 +112,7 @@ export function startAuditSink(opts: { sink: 'stdout' | 'file' | 'off'; path?: s
   const flusher = setInterval(flush, FLUSH_MS);
   flusher.unref();
   const onRecord = (message: unknown): void => {
-    const line = formatAuditLine(message as RequestRecord);
+    const line = formatAuditLine(message as RequestRecord, redact);
     const room = line.length * MAX_BYTES_PER_CHAR;
     if (used + room > BATCH_BYTES) {
       flush();

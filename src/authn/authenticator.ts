@@ -29,7 +29,15 @@ export interface AuthnRequest {
 }
 
 /** A decision of one authenticator; `provider` names who refused, when known. */
-export type AuthnOutcome = { readonly ok: true; readonly identity: Identity } | { readonly ok: false; readonly refusal: Refusal; readonly provider?: string };
+export type AuthnOutcome =
+  | { readonly ok: true; readonly identity: Identity }
+  | { readonly ok: false; readonly refusal: Refusal; readonly provider?: string; readonly unverified?: UnverifiedClaims };
+
+/** What a refused credential claims about its issuer and tenant, unverified: for the audit line only. */
+export interface UnverifiedClaims {
+  readonly issuer?: string | undefined;
+  readonly tenant?: string | undefined;
+}
 
 /** No credential of this kind is present ("not mine"): the next authenticator of the route may answer. */
 export const ABSENT = 'absent';

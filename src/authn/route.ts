@@ -40,7 +40,9 @@ function routeAuthenticators(providers: readonly Provider[], source: TokenSource
 /** Compile a route's `authenticate` list (providers already looked up by name). */
 export function compileAuthentication(providers: readonly Provider[], source: TokenSource = { header: true }): RouteAuthentication {
   const authenticators = routeAuthenticators(providers, source);
-  const missing: Refusal = Object.freeze({ code: 'token_missing', detail: `send ${authenticators.map((a) => a.hint).join(' or ')}` });
+  // A route that takes client certificates only asks for one by name; any other asks for a credential.
+  const certificateOnly = authenticators.every((a) => a.kind === 'mtls');
+  const missing: Refusal = Object.freeze({ code: certificateOnly ? 'client_certificate_required' : 'token_missing', detail: `send ${authenticators.map((a) => a.hint).join(' or ')}` });
   return {
     stage: authenticationStage(authenticators, missing),
     credentialHeaders: [...new Set(authenticators.flatMap((a) => a.credentialHeaders))],

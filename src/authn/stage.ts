@@ -41,7 +41,9 @@ function conclude(ctx: RequestContext, outcome: AuthnOutcome): StageResult {
     return undefined;
   }
   const { refusal } = outcome;
-  ctx.record.authn = { result: 'refused', reason: refusal.code, ...(outcome.provider ? { provider: outcome.provider } : {}) };
+  ctx.record.authn = {
+    result: 'refused', reason: refusal.code, ...(outcome.provider ? { provider: outcome.provider } : {}), ...(outcome.unverified ? { unverified: outcome.unverified } : {}),
+  };
   return refusal;
 }
 

@@ -12,15 +12,23 @@ export interface RequestRecord {
   traceparent: string;
   method: string;
   path: string;
+  /** Raw query string without `?` ('' when none); audit redacts it. */
+  query: string;
   host: string;
   clientAddress: string;
   route?: string | undefined;
   identity?: Identity | undefined;
-  authn: { result: 'ok' | 'refused' | 'public' | 'skipped'; reason?: ErrorCode; provider?: string };
+  authn: {
+    result: 'ok' | 'refused' | 'public' | 'skipped'; reason?: ErrorCode; provider?: string;
+    /** For a refused token: the issuer and tenant it claims, unverified (who tried, not who it was). */
+    unverified?: { issuer?: string | undefined; tenant?: string | undefined };
+  };
   decision?: { allow: boolean; rule?: string | undefined; reason: string } | undefined;
   /** The limit stage's outcome, when the route has limits or caps. */
   limit?: { result: 'allowed' | 'rate_limited' | 'quota_exhausted' | 'limiter_unavailable' | 'concurrency_limited'; name?: string | undefined; plan?: string | undefined; fallback?: true | undefined } | undefined;
   upstream?: string | undefined;
+  /** The path sent upstream (after prefix rewrites), without the query. */
+  upstreamPath?: string | undefined;
   /** The status the upstream answered with, once its response headers arrived. */
   upstreamStatus?: number | undefined;
   status: number;

@@ -16,8 +16,10 @@ export function outboundRequestStage(upstream: Upstream, policy: HeaderPolicy): 
       const headers = buildUpstreamHeaders(ctx, policy);
       headers.traceparent = ctx.traceparent;
       headers['x-request-id'] = ctx.requestId;
-      ctx.outbound = upstream.prepare(ctx, headers);
+      const out = (ctx.outbound = upstream.prepare(ctx, headers));
       ctx.record.upstream = upstream.label;
+      const q = out.path.indexOf('?');
+      ctx.record.upstreamPath = q === -1 ? out.path : out.path.slice(0, q);
       return undefined;
     },
   };

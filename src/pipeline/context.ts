@@ -73,9 +73,9 @@ export class RequestContext {
     this.responseHeaders = { 'x-request-id': this.requestId };
     // Every field present from the start: one object shape for every record.
     this.record = {
-      time: this.time, requestId: this.requestId, traceparent: this.traceparent, method: this.method, path: '', host: this.client.host,
+      time: this.time, requestId: this.requestId, traceparent: this.traceparent, method: this.method, path: '', query: '', host: this.client.host,
       clientAddress: this.client.address, route: undefined, identity: undefined, authn: SKIPPED, decision: undefined, limit: undefined,
-      upstream: undefined, upstreamStatus: undefined, status: 0, error: undefined, errorDetail: undefined, bytesIn: 0, bytesOut: 0, durationMs: 0, upstreamMs: undefined,
+      upstream: undefined, upstreamPath: undefined, upstreamStatus: undefined, status: 0, error: undefined, errorDetail: undefined, bytesIn: 0, bytesOut: 0, durationMs: 0, upstreamMs: undefined,
     };
   }
 

@@ -59,7 +59,7 @@ export function routeRequest<R extends RoutableRoute>(table: RouteTable<R>, ctx:
   const target = parseTarget(ctx.url);
   if (!target.ok) return target;
   ctx.path = ctx.record.path = target.path;
-  ctx.query = target.query;
+  ctx.query = ctx.record.query = target.query;
   ctx.rawPath = rawPathOf(ctx.url);
   const host = target.absoluteHost ?? normalizeHost(ctx.headers.host);
   const match = table.match(host, ctx.method, ctx.path);

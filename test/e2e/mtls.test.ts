@@ -181,9 +181,15 @@ describe('clientAuth: optional', () => {
     const res = await get(gw, '/mixed/x', undefined, { authorization: `Bearer ${token}` });
     assert.equal(res.status, 200, res.body);
     assert.equal(upstream.seen.at(-1)!.headers['x-gatehouse-subject'], 'svc-jwt');
+    // A route that takes certificates only names what is missing; one with another method asks for either.
     const bare = await get(gw, '/svc/x');
     assert.equal(bare.status, 401);
-    assert.ok(['token_missing', 'client_certificate_required'].includes(String(bare.json().code)), bare.body);
+    assert.equal(bare.json().code, 'client_certificate_required', bare.body);
+    assert.equal(bare.headers['www-authenticate'], undefined, 'no bearer challenge for a certificate');
+    const mixed = await get(gw, '/mixed/x');
+    assert.equal(mixed.status, 401);
+    assert.equal(mixed.json().code, 'token_missing');
+    assert.match(String(mixed.json().detail), /client certificate or a bearer token/);
   });
 });
 

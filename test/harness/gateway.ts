@@ -25,8 +25,8 @@ export async function startGateway(config: Record<string, unknown>, opts: { log?
     ...config,
     listen: { port: 0, host: '127.0.0.1', ...(config.listen as object | undefined) },
     admin: { port: 0, host: '127.0.0.1', ...(config.admin as object | undefined) },
-    audit: { sink: 'file', path: auditFile },
-    ...(config.audit ? { audit: config.audit } : {}),
+    // Audit settings of the test apply over a file in the test's directory (which audit() reads).
+    audit: { sink: 'file', path: auditFile, ...(config.audit as object | undefined) },
   };
   const configFile = join(dir, 'gatehouse.yaml');
   writeFileSync(configFile, JSON.stringify(full, null, 2));

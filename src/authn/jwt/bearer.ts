@@ -1,6 +1,6 @@
 /** The route-level bearer-token authenticator: find the token, pick the provider by `iss`, verify. */
 import type { JwtProvider, VerifyResult } from './provider.js';
-import { ABSENT, PENDING, type AuthnOutcome, type Authenticator, type AuthnRequest as FullAuthnRequest } from '../authenticator.js';
+import { ABSENT, PENDING, type AuthnOutcome, type Authenticator, type AuthnRequest as FullAuthnRequest, type UnverifiedClaims } from '../authenticator.js';
 import { decodeToken, JWT_SHAPE, type DecodedToken } from './decode.js';
 
 /** The subset of the request a bearer authenticator reads. */
@@ -61,6 +61,13 @@ function fromCookie(header: string | undefined, name: string): Found {
   return found;
 }
 
+/** The issuer and tenant a refused token claims (unverified; strings only). */
+function unverifiedClaims(d: DecodedToken): UnverifiedClaims {
+  const { iss, tid, tenant } = d.payload as { iss?: unknown; tid?: unknown; tenant?: unknown };
+  const t = typeof tid === 'string' ? tid : typeof tenant === 'string' ? tenant : undefined;
+  return { issuer: typeof iss === 'string' ? iss : undefined, tenant: t };
+}
+
 /** One token from two places: the same, or an ambiguity. */
 function agree(found: Found, other: Found): Found {
   return other === undefined ? found : found === undefined || found === other ? other : ambiguous;
@@ -110,7 +117,8 @@ export function createBearerAuthenticator(providers: readonly JwtProvider[], sou
     return byIssuer.get(iss) ?? templates.find((p) => p.issuerPattern!.test(iss)) ?? unknownIssuer;
   }
 
-  const named = (provider: JwtProvider, result: VerifyResult): AuthnOutcome => (result.ok ? result : { ok: false, refusal: result.refusal, provider: provider.name });
+  const named = (provider: JwtProvider, result: VerifyResult, d: DecodedToken): AuthnOutcome =>
+    (result.ok ? result : { ok: false, refusal: result.refusal, provider: provider.name, unverified: unverifiedClaims(d) });
 
   /** The token's provider and its decoded form, an outcome that needs no key, or ABSENT. */
   function locate(req: AuthnRequest): { provider: JwtProvider; d: DecodedToken } | AuthnOutcome | typeof ABSENT {
@@ -128,7 +136,7 @@ export function createBearerAuthenticator(providers: readonly JwtProvider[], sou
     const d = decodeToken(found);
     if (d === undefined) return malformed;
     const provider = pick(d);
-    return 'verify' in provider ? { provider, d } : provider;
+    return 'verify' in provider ? { provider, d } : { ...provider, unverified: unverifiedClaims(d) } as AuthnOutcome;
   }
 
   return {
@@ -144,12 +152,12 @@ export function createBearerAuthenticator(providers: readonly JwtProvider[], sou
       const at = locate(req);
       if (at === ABSENT || !('d' in at)) return at;
       const result = at.provider.verifyNow(at.d);
-      return result === PENDING ? PENDING : named(at.provider, result);
+      return result === PENDING ? PENDING : named(at.provider, result, at.d);
     },
     async authenticate(req) {
       const at = locate(req);
       if (at === ABSENT || !('d' in at)) return at;
-      return named(at.provider, await at.provider.verify(at.d));
+      return named(at.provider, await at.provider.verify(at.d), at.d);
     },
   };
 }

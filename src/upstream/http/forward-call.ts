@@ -96,6 +96,8 @@ export class ForwardCall implements Dispatcher.DispatchHandler {
     }
     this.#responded = true;
     ctx.record.status = status;
+    // The client gets the upstream's answer as is; the audit line and metrics say it was a failure.
+    if (status >= 500) ctx.record.error = 'upstream_server_error';
     if (upstreamResponded.hasSubscribers) upstreamResponded.publish({ ctx, status });
   }
 

@@ -64,3 +64,36 @@ test('a Redis store reports "connected" at start, then "unavailable" and "availa
     await redis.stop();
   }
 });
+
+test('key-file and introspection failures reach the log, without a secret', async () => {
+  const upstream = await startUpstream();
+  const { log, lines } = memoryLog();
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'gh-oplog-'));
+  writeFileSync(join(dir, 'keys.yaml'), 'keys: [ { id: "abc", name: "x", hash: "hunter2-not-a-hash" } ]\n');
+  writeFileSync(join(dir, 'aws.yaml'), 'AKIDEXAMPLE: { secret: "wJalrXUtnFEMI-secret" , role: nope }\n');
+  const gw = await startGateway({
+    providers: {
+      partners: { type: 'api-key', keys: join(dir, 'keys.yaml') },
+      aws: { type: 'sigv4', service: 'execute-api', region: 'eu-west-1', credentials: join(dir, 'aws.yaml') },
+      opaque: { type: 'introspection', endpoint: 'http://127.0.0.1:1/introspect', clientId: 'gw', clientSecret: 'cs-secret-value' },
+    },
+    routes: [{ name: 'r', match: { path: '/*' }, authenticate: ['opaque', 'partners', 'aws'], upstream: { url: upstream.url } }],
+  }, { log });
+  try {
+    const res = await rawRequest(gw.url, 'GET', '/x', { authorization: 'Bearer opaque-token-value' });
+    assert.equal(res.status, 503);
+    assert.equal(res.json().code, 'introspection_failed');
+    const warned = lines.filter((l) => l.level === 40);
+    const text = JSON.stringify(warned);
+    assert.ok(warned.some((l) => l.msg === 'token introspection could not decide' && (l as { provider?: string }).provider === 'opaque'), text);
+    assert.ok(warned.some((l) => l.msg === 'key file not loaded; its keys are refused' && (l as { provider?: string }).provider === 'partners'), text);
+    assert.ok(warned.some((l) => l.msg === 'key file not loaded; its keys are refused' && (l as { provider?: string }).provider === 'aws'), text);
+    for (const secret of ['hunter2', 'wJalrXUtnFEMI', 'cs-secret-value', 'opaque-token-value']) assert.ok(!text.includes(secret), `${secret} not logged`);
+  } finally {
+    await gw.stop();
+    await upstream.close();
+  }
+});

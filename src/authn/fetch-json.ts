@@ -16,7 +16,8 @@ export class FetchJsonError extends Error {
   override readonly name = 'FetchJsonError';
 }
 
-const JSON_TYPE = /^application\/(?:[\w.+-]*\+)?json(?:\s*;|$)/i;
+/** A JSON media type (`application/json`, `application/jwk-set+json`, …). */
+export const JSON_TYPE = /^application\/(?:[\w.+-]*\+)?json(?:\s*;|$)/i;
 
 /** GET `url` and parse its JSON body. Only 200 with a JSON content type and at most 1 MiB is accepted. */
 export async function fetchJson(url: string, opts: FetchJsonOptions): Promise<unknown> {
@@ -31,7 +32,7 @@ export async function fetchJson(url: string, opts: FetchJsonOptions): Promise<un
       signal: AbortSignal.timeout(opts.timeoutMs),
     });
   } catch (err) {
-    throw new FetchJsonError(`request failed: ${describe(err)}`, { cause: err });
+    throw new FetchJsonError(`request failed: ${describeFailure(err)}`, { cause: err });
   }
   const { statusCode, headers, body } = res;
   if (statusCode !== 200) {
@@ -48,7 +49,8 @@ export async function fetchJson(url: string, opts: FetchJsonOptions): Promise<un
     discard(body);
     throw new FetchJsonError('response body exceeds 1 MiB');
   }
-  const text = await readBounded(body);
+  const text = await readBounded(body, MAX_JSON_BYTES, () => new FetchJsonError('response body exceeds 1 MiB'),
+    (reason, cause) => new FetchJsonError(`reading the response failed: ${reason}`, { cause }));
   try {
     return JSON.parse(text) as unknown;
   } catch {
@@ -57,34 +59,41 @@ export async function fetchJson(url: string, opts: FetchJsonOptions): Promise<un
 }
 
 /** Drop a body we will not read. Destroying emits an AbortError, which is expected here. */
-function discard(body: Dispatcher.ResponseData['body']): void {
+export function discard(body: Dispatcher.ResponseData['body']): void {
   body.on('error', () => undefined);
   body.destroy();
 }
 
-async function readBounded(body: Dispatcher.ResponseData['body']): Promise<string> {
+/**
+ * Read a response body as text, at most `maxBytes`: past it the body is dropped and `tooLarge()` is
+ * thrown; a read failure throws `failed(reason)` with a safe reason.
+ */
+export async function readBounded(body: Dispatcher.ResponseData['body'], maxBytes: number, tooLarge: () => Error, failed: (reason: string, cause: unknown) => Error): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
+  let over = false;
   try {
     for await (const chunk of body) {
       const buf = chunk as Buffer;
       size += buf.length;
-      if (size > MAX_JSON_BYTES) {
+      if (size > maxBytes) {
+        over = true;
         discard(body);
-        throw new FetchJsonError('response body exceeds 1 MiB');
+        break;
       }
       chunks.push(buf);
     }
   } catch (err) {
-    if (err instanceof FetchJsonError) throw err;
-    throw new FetchJsonError(`reading the response failed: ${describe(err)}`, { cause: err });
+    throw failed(describeFailure(err), err);
   }
+  if (over) throw tooLarge();
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** A short, safe reason: error codes and names only, never response content. */
-function describe(err: unknown): string {
+/** A short, safe reason: `timeout`, an error code or an error name; never response content. */
+export function describeFailure(err: unknown): string {
   if (err instanceof Error) {
+    if (err.name === 'TimeoutError' || err.name === 'AbortError') return 'timeout';
     const code = (err as { code?: unknown }).code ?? (err.cause as { code?: unknown } | undefined)?.code;
     return typeof code === 'string' ? code : err.name;
   }

@@ -1,10 +1,9 @@
 /** RFC 7662 on the wire: POST the token with client authentication; discovery of the endpoint. */
 import { request, type Dispatcher } from 'undici';
-import { fetchJson, FetchJsonError } from '../fetch-json.js';
+import { describeFailure, discard, fetchJson, FetchJsonError, JSON_TYPE, readBounded } from '../fetch-json.js';
 
 /** Introspection responses are small; anything larger is refused. */
 const MAX_RESPONSE_BYTES = 64 * 1024;
-const JSON_TYPE = /^application\/(?:[\w.+-]*\+)?json(?:\s*;|$)/i;
 
 /** How the gateway calls the endpoint (fixed per provider at load). */
 export interface IntrospectionClientOptions {
@@ -45,13 +44,14 @@ export async function introspect(endpoint: string, token: string, opts: Introspe
       headersTimeout: opts.timeoutMs, bodyTimeout: opts.timeoutMs, signal: AbortSignal.timeout(opts.timeoutMs),
     });
   } catch (err) {
-    throw new IntrospectionError(describe(err), { cause: err });
+    throw new IntrospectionError(describeFailure(err), { cause: err });
   }
   const type = res.headers['content-type'];
   if (res.statusCode !== 200) return fail(res, `HTTP ${res.statusCode}`);
   if (typeof type !== 'string' || !JSON_TYPE.test(type)) return fail(res, 'response is not application/json');
   if (Number(res.headers['content-length']) > MAX_RESPONSE_BYTES) return fail(res, 'response too large');
-  const parsed = parse(await readBounded(res.body));
+  const text = await readBounded(res.body, MAX_RESPONSE_BYTES, () => new IntrospectionError('response too large'), (reason, cause) => new IntrospectionError(reason, { cause }));
+  const parsed = parse(text);
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || typeof (parsed as { active?: unknown }).active !== 'boolean') {
     throw new IntrospectionError('response has no boolean "active"');
   }
@@ -75,12 +75,11 @@ export async function discoverEndpoint(issuer: string, timeoutMs: number, dispat
       last = err;
     }
   }
-  throw new IntrospectionError(`discovery failed: ${last instanceof FetchJsonError ? last.message : describe(last)}`, { cause: last });
+  throw new IntrospectionError(`discovery failed: ${last instanceof FetchJsonError ? last.message : describeFailure(last)}`, { cause: last });
 }
 
 function fail(res: Dispatcher.ResponseData, reason: string): never {
-  res.body.on('error', () => undefined);
-  res.body.destroy();
+  discard(res.body);
   throw new IntrospectionError(reason);
 }
 
@@ -90,34 +89,4 @@ function parse(text: string): unknown {
   } catch {
     throw new IntrospectionError('response is not valid JSON');
   }
-}
-
-async function readBounded(body: Dispatcher.ResponseData['body']): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of body) {
-      size += (chunk as Buffer).length;
-      if (size > MAX_RESPONSE_BYTES) {
-        body.on('error', () => undefined);
-        body.destroy();
-        throw new IntrospectionError('response too large');
-      }
-      chunks.push(chunk as Buffer);
-    }
-  } catch (err) {
-    if (err instanceof IntrospectionError) throw err;
-    throw new IntrospectionError(`reading the response failed: ${describe(err)}`, { cause: err });
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-/** A short, safe reason: error codes and names only, never response content. */
-function describe(err: unknown): string {
-  if (err instanceof Error) {
-    if (err.name === 'TimeoutError' || err.name === 'AbortError') return 'timeout';
-    const code = (err as { code?: unknown }).code ?? (err.cause as { code?: unknown } | undefined)?.code;
-    return typeof code === 'string' ? code : err.name;
-  }
-  return 'unknown error';
 }

@@ -1,11 +1,19 @@
 // Load-time lint of a route list. Mirrors the precedence of RouteTable (see table.ts): it reports
-// routes that can never win and pairs whose winner is decided only by the per-segment tie-break.
+// routes that can never win, pairs whose winner is decided only by the per-segment tie-break, and
+// routes that a more specific route makes unreachable for some methods (the 405 rule). The last is
+// asked of a real RouteTable, so it cannot drift from what the gateway does.
 import { parseHostPattern, parsePathPattern, type PathPattern, type Segment } from './pattern.js';
-import type { RouteSpec } from './table.js';
+import { HTTP_METHODS } from './schema.js';
+import { RouteTable, type RouteSpec } from './table.js';
 
 /** A finding about the route list; `other` names the route(s) responsible (comma-separated). */
 export interface RouteWarning {
-  readonly kind: 'shadowed' | 'overlap';
+  /**
+   * `shadowed`: never matches. `overlap`: the winner is decided by the tie-break only. `unreachable`:
+   * some methods of the route never reach it on some paths, because a more specific pattern decides
+   * those paths and answers 405.
+   */
+  readonly kind: 'shadowed' | 'overlap' | 'unreachable';
   readonly route: string;
   readonly other: string;
   readonly message: string;
@@ -42,8 +50,9 @@ export function analyzeRoutes(routes: readonly RouteSpec<unknown>[]): RouteWarni
   });
   const warnings: RouteWarning[] = [];
   const live = findShadowed(parsed, warnings);
-  findOverlaps(live, warnings);
-  return warnings;
+  const unreachable = new Unreachable(routes, live);
+  findOverlaps(live, warnings, unreachable);
+  return [...warnings, ...unreachable.warnings()];
 }
 
 /** Same host and shape: the table takes the first route listing the method, else the first method-less one. */
@@ -106,8 +115,11 @@ function patternOf(r: Parsed, by: readonly Parsed[]): string {
   return spellings.length === 0 ? `"${r.spec.path}"` : `"${r.spec.path}" (written ${quote([...new Set(spellings)])} there)`;
 }
 
-/** Finds overlapping pairs through a pattern trie, so the cost follows the overlaps, not n². */
-function findOverlaps(live: readonly Parsed[], warnings: RouteWarning[]): void {
+/**
+ * Finds overlapping pairs through a pattern trie, so the cost follows the overlaps, not n². Pairs on
+ * the same host are checked for ambiguity; every pair, across hosts too, for methods lost to a 405.
+ */
+function findOverlaps(live: readonly Parsed[], warnings: RouteWarning[], unreachable: Unreachable): void {
   const roots = new Map<string, PNode>();
   for (const r of live) {
     let node = roots.get(r.host);
@@ -120,11 +132,144 @@ function findOverlaps(live: readonly Parsed[], warnings: RouteWarning[]): void {
     collect(roots.get(r.host) ?? newNode(), r.pattern, 0, others);
     for (const o of others) {
       // Each pair is found from both sides; report it once, in config order.
-      if (o.index <= r.index || !methodsIntersect(r.methods, o.methods)) continue;
+      if (o.index <= r.index) continue;
+      unreachable.check(r, o);
+      unreachable.check(o, r);
+      if (!methodsIntersect(r.methods, o.methods)) continue;
       const warning = classify(r, o);
       if (warning !== undefined) warnings.push(warning);
     }
+    // Less specific host buckets that also serve r's hosts: there r's bucket is tried first.
+    for (const key of widerHosts(r.host)) {
+      const root = roots.get(key);
+      if (root === undefined) continue;
+      const wider: Parsed[] = [];
+      collect(root, r.pattern, 0, wider);
+      for (const o of wider) unreachable.check(r, o);
+    }
   }
+}
+
+/** The host keys tried after `host` for the hosts it matches: shorter wildcard suffixes, then any host. */
+function widerHosts(host: string): string[] {
+  if (host === '') return [];
+  const name = host.startsWith('*.') ? host.slice(2) : host;
+  const keys: string[] = [];
+  // `*.b.c` for `a.b.c`; `*.c` for both (i > 0 keeps the apex of a wildcard out).
+  for (let i = name.indexOf('.', host === name ? 1 : 0); i !== -1; i = name.indexOf('.', i + 1)) {
+    const key = `*${name.slice(i)}`;
+    if (key !== host) keys.push(key);
+  }
+  keys.push('');
+  return keys;
+}
+
+interface Lost {
+  readonly by: Parsed;
+  readonly path: string;
+  readonly host: string;
+  readonly methods: readonly string[];
+  readonly allow: readonly string[];
+}
+
+const ALL_METHODS: readonly string[] = HTTP_METHODS;
+/** How many examples a warning spells out before counting the rest. */
+const EXAMPLES = 3;
+
+/**
+ * The 405 rule: the most specific pattern that matches a path decides its methods; the others never
+ * see that path. For a pair where one pattern wins on the paths both match, the methods the loser
+ * takes and the winner does not are lost there (405). Findings are grouped by the route that loses.
+ */
+class Unreachable {
+  readonly #table: RouteTable<unknown>;
+  readonly #exactHosts = new Set<string>();
+  readonly #wildcardHosts = new Set<string>();
+  readonly #lost = new Map<Parsed, Lost[]>();
+
+  constructor(routes: readonly RouteSpec<unknown>[], live: readonly Parsed[]) {
+    this.#table = new RouteTable(routes);
+    for (const r of live) {
+      if (r.host.startsWith('*.')) this.#wildcardHosts.add(r.host);
+      else if (r.host !== '') this.#exactHosts.add(r.host);
+    }
+  }
+
+  /** Whether `winner`, where both patterns match, decides and so costs `loser` some of its methods. */
+  check(winner: Parsed, loser: Parsed): void {
+    if (winner.host === loser.host && winner.pattern.shape === loser.pattern.shape) return;
+    const host = this.#exampleHost(winner.host);
+    if (host === undefined) return;
+    const path = example(winner.pattern, loser.pattern);
+    const own = winner.spec.methods?.[0] ?? 'GET';
+    const probe = this.#table.match(host, own, path);
+    // Another route decides this path (or winner is not the one deciding): not this pair's doing.
+    if (probe.kind !== 'matched' || probe.route !== winner.spec) return;
+    const wanted = loser.methods === undefined ? ALL_METHODS : ALL_METHODS.filter((m) => loser.methods!.has(m));
+    const lost: string[] = [];
+    let allow: readonly string[] = [];
+    for (const m of wanted) {
+      const result = this.#table.match(host, m, path);
+      if (result.kind === 'method_not_allowed') {
+        lost.push(m);
+        allow = result.allow;
+      }
+    }
+    if (lost.length === 0) return;
+    let list = this.#lost.get(loser);
+    if (list === undefined) this.#lost.set(loser, (list = []));
+    list.push({ by: winner, path, host: winner.host, methods: lost, allow });
+  }
+
+  warnings(): RouteWarning[] {
+    const out: RouteWarning[] = [];
+    for (const [loser, list] of [...this.#lost].sort(([a], [b]) => a.index - b.index)) {
+      const ordered = [...list].sort((a, b) => a.by.index - b.by.index);
+      const shown = ordered.slice(0, EXAMPLES);
+      const more = ordered.length - shown.length;
+      const cases = shown.map((l) =>
+        `${l.methods.join(', ')} ${l.path}${l.host === '' ? '' : ` on host "${l.host}"`} ${l.methods.length === 1 ? 'answers' : 'answer'} 405 (Allow: ${l.allow.join(', ')}) ` +
+        `because the more specific route "${l.by.spec.name}" (${describe(l.by)}) decides that path`);
+      const first = shown[0]!;
+      const fix = shown.length === 1
+        ? `a route for "${first.by.spec.path}"${first.host === '' ? '' : ` on host "${first.host}"`}`
+        : 'a route for each of those patterns';
+      const message =
+        `route "${loser.spec.name}" (${describe(loser)}) is unreachable for some methods: ${cases.join('; ')}` +
+        `${more > 0 ? `; and ${more} more route${more === 1 ? '' : 's'} like these` : ''}. ` +
+        'The most specific pattern that matches a path decides its methods: a method it does not take is refused there, never passed to a less specific route. ' +
+        `If "${loser.spec.name}" should serve them, add ${fix} that takes those methods`;
+      const names = shown.map((l) => l.by.spec.name);
+      out.push({ kind: 'unreachable', route: loser.spec.name, other: more > 0 ? `${names.join(', ')}, …` : names.join(', '), message });
+    }
+    return out;
+  }
+
+  /** A request host that the bucket `key` serves before any other bucket (undefined: none found). */
+  #exampleHost(key: string): string | undefined {
+    if (key !== '' && !key.startsWith('*.')) return key;
+    const suffix = key === '' ? '.invalid' : key.slice(1);
+    for (let i = 0; i < 100; i++) {
+      const host = `${i === 0 ? 'x' : `x${i}`}${suffix}`;
+      if (this.#bucketOf(host) === key) return host;
+    }
+    return undefined;
+  }
+
+  /** The host key RouteTable tries first for `host`. */
+  #bucketOf(host: string): string {
+    if (this.#exactHosts.has(host)) return host;
+    for (let i = host.indexOf('.', 1); i !== -1; i = host.indexOf('.', i + 1)) {
+      const key = `*${host.slice(i)}`;
+      if (this.#wildcardHosts.has(key)) return key;
+    }
+    return '';
+  }
+}
+
+/** `/orders, POST` or `/orders/*, any method`, as written. */
+function describe(p: Parsed): string {
+  return `${p.spec.path}, ${p.spec.methods === undefined ? 'any method' : p.spec.methods.join(', ')}`;
 }
 
 function child(node: PNode, value: string): PNode {

@@ -36,13 +36,35 @@ function visit(schema: JsonSchema, value: unknown, pointer: string, found: strin
   }
 }
 
+/** Pointers of the strings in `value` that are URLs with a password (`redis://:pw@host`), whatever the field. */
+export function passwordUrls(value: unknown, pointer = ''): string[] {
+  if (typeof value === 'string') return hasPassword(value) ? [pointer] : [];
+  if (value === null || typeof value !== 'object') return [];
+  const entries: [string, unknown][] = Array.isArray(value) ? value.map((v, i) => [String(i), v]) : Object.entries(value);
+  return entries.flatMap(([key, child]) => passwordUrls(child, `${pointer}${toPointer([key])}`));
+}
+
+function hasPassword(text: string): boolean {
+  if (!/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(text)) return false;
+  try {
+    return new URL(text).password !== '';
+  } catch {
+    return false;
+  }
+}
+
+const REFERENCE_HINT = 'move it to a file or the environment and write "${file:/path}" or "${env:NAME}" here';
+
 /**
- * A warning for each secret field written as a literal (no `${env:}`/`${file:}` reference in it).
- * `sources` maps a pointer to the references its string was built from. The value is never shown.
+ * A warning for each secret written as a literal (with no `${env:}`/`${file:}` reference in it): a
+ * field the schema marks secret, or a URL carrying a password. `sources` maps a pointer to the
+ * references its string was built from. The value is never shown.
  */
 export function literalSecretWarnings(schema: TSchema, value: unknown, sources: ReadonlyMap<string, readonly string[]>): ConfigIssue[] {
-  return [...new Set(secretFields(schema, value))].filter((p) => !sources.has(p)).map((path) => ({
-    path,
-    message: 'secret written as a literal value: secrets are references, never literals; move it to a file or the environment and write "${file:/path}" or "${env:NAME}" here',
-  }));
+  const fields = [...new Set(secretFields(schema, value))].filter((p) => !sources.has(p));
+  const urls = passwordUrls(value).filter((p) => !sources.has(p) && !fields.includes(p));
+  return [
+    ...fields.map((path) => ({ path, message: `secret written as a literal value: secrets are references, never literals; ${REFERENCE_HINT}` })),
+    ...urls.map((path) => ({ path, message: 'URL with a literal password: secrets are references, never literals; write the password as a reference, e.g. redis://:${env:REDIS_PASSWORD}@host:6379' })),
+  ];
 }

@@ -58,6 +58,16 @@ describe('secrets are references, never literals', () => {
     assert.deepEqual(escaped.warningIssues.map((w) => w.path), ['/providers/opaque/clientSecret']);
   });
 
+  it('a URL with a literal password is a literal secret too, in any field; with the password referenced it is not', () => {
+    const text = `limits: { store: redis, redis: { url: "redis://:pw-s3cr3t@cache:6379" } }\n${VALID_YAML}`.replace('url: http://127.0.0.1:3000 }', 'url: "https://svc:up-s3cr3t@127.0.0.1:3000" }');
+    const loaded = loadConfigText(text, FILE, {});
+    assert.deepEqual(loaded.warningIssues.map((w) => [w.path, w.line]), [['/limits/redis/url', 1], ['/routes/0/upstream/url', lineOf(text, 'up-s3cr3t')]]);
+    assert.match(loaded.warningIssues[0]!.message, /URL with a literal password: secrets are references, never literals/);
+    assert.ok(!JSON.stringify(loaded.warnings).includes('s3cr3t'), loaded.warnings.join('\n'));
+    const referenced = text.replace('pw-s3cr3t', '${env:REDIS_PASSWORD}').replace('svc:up-s3cr3t@', 'svc@');
+    assert.deepEqual(loadConfigText(referenced, FILE, { REDIS_PASSWORD: 'p' }).warningIssues, []);
+  });
+
   it('literal secrets are reported beside errors, so one run shows both', () => {
     const text = `listen: { port: abc }\n${introspection(LITERAL)}`;
     const error = loadError(text);

@@ -86,6 +86,13 @@ function tracked(value: unknown, pointer: string, reads: string[], views: Map<st
   return view;
 }
 
+/** Read a raw (possibly malformed) document safely, for enumerating checks: undefined where a segment is missing. */
+export function at(value: unknown, ...segments: string[]): unknown {
+  let v = value;
+  for (const s of segments) v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[s] : undefined;
+  return v;
+}
+
 /** Indices of a list (none when the value is not one): for enumerating checks over a possibly malformed document. */
 export function indices(value: unknown): number[] {
   return Array.isArray(value) ? value.map((_, i) => i) : [];

@@ -13,7 +13,7 @@ export const SCHEMA_ID = 'https://gatehouse.dev/schema/gatehouse.schema.json';
 export function renderJsonSchema(): string {
   const plain = JSON.parse(JSON.stringify(ConfigSchema), (key, value: unknown) => {
     // `secret` is Gatehouse's own annotation (config/secrets.ts), not JSON Schema: left out of the published file.
-    if (key === 'secret') return undefined;
+    if (key === 'secret' && typeof value === 'boolean') return undefined;
     const node = value as { properties?: Record<string, { default?: unknown }>; required?: string[] } | null;
     if (node === null || typeof node !== 'object' || !Array.isArray(node.required) || !node.properties) return value;
     const required = node.required.filter((k) => node.properties?.[k]?.default === undefined);

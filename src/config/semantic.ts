@@ -6,7 +6,7 @@ import { fromPointer, toPointer } from './pointer.js';
 import { ConfigSchema, type Config, type RouteConfig } from './schema.js';
 import { parseDuration, parseSize } from './units.js';
 import { closest, type ShowValue } from './validate.js';
-import { indices, keysOf, runChecks, Soundness, type Check } from './checks.js';
+import { at, indices, keysOf, runChecks, Soundness, type Check } from './checks.js';
 import { presetIssues } from './preset-check.js';
 import { limitChecks } from '../limits/check.js';
 import { parseHostPattern, parsePathPattern } from '../routing/pattern.js';
@@ -31,12 +31,6 @@ export function semanticIssues(config: Config, presenter: Presenter | ShowValue,
   return [...runChecks(config, soundness, semanticChecks(config, p, soundness)), ...unitIssues(config, p.show, soundness)];
 }
 
-/** Read a raw (possibly malformed) document safely, for enumerating checks. */
-function at(value: unknown, ...segments: string[]): unknown {
-  let v = value;
-  for (const s of segments) v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[s] : undefined;
-  return v;
-}
 
 function semanticChecks(raw: Config, p: Presenter, soundness: Soundness): Check<Config>[] {
   const { show } = p;

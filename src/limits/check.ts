@@ -1,5 +1,5 @@
 import type { Static } from '@sinclair/typebox';
-import { indices, keysOf, type Check, type Soundness } from '../config/checks.js';
+import { at, indices, keysOf, type Check, type Soundness } from '../config/checks.js';
 import type { ConfigIssue } from '../config/issue.js';
 import { toPointer } from '../config/pointer.js';
 import type { Config } from '../config/schema.js';
@@ -13,11 +13,6 @@ export const MIN_QUOTA_PERIOD_MS = 1000;
 /** Shortest rate period: timers, clocks and Redis work in milliseconds. */
 export const MIN_RATE_PERIOD_MS = 1;
 
-function at(value: unknown, ...segments: string[]): unknown {
-  let v = value;
-  for (const s of segments) v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[s] : undefined;
-  return v;
-}
 
 /** `1ms`, `0.5ms`, `1s`: a period in the unit a reader would write it in. */
 function formatMs(ms: number): string {

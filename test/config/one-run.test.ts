@@ -56,6 +56,11 @@ routes:
     issueAt(loadError(provider('    issuer: https://id.example.com\n    clientId: app')), '/providers/e/clientId', '`clientId` applies only with preset: keycloak (this provider has no preset)');
   });
 
+  it('an introspection provider without endpoint or issuer is a config issue, not a start-time failure', () => {
+    const text = VALID_YAML.replace('providers:\n', 'providers:\n  opaque: { type: introspection, clientId: gw, clientSecret: "${env:S}" }\n');
+    issueAt(loadError(text, { S: 's' }), '/providers/opaque/endpoint', 'missing required key "endpoint": set `endpoint`, or `issuer` to find it by discovery');
+  });
+
   it('never echoes a referenced value that a preset rule quotes', () => {
     const text = VALID_YAML.replace('issuer: https://id.example.com', 'preset: auth0\n    issuer: "https://${env:AUTH0_TENANT}.auth0.com"');
     const error = loadError(text, { AUTH0_TENANT: 'tenant-s3cr3t' });

@@ -11,7 +11,9 @@ export const SCHEMA_ID = 'https://gatehouse.dev/schema/gatehouse.schema.json';
  * default are required only after loading, so they are not required of the file an editor checks.
  */
 export function renderJsonSchema(): string {
-  const plain = JSON.parse(JSON.stringify(ConfigSchema), (_key, value: unknown) => {
+  const plain = JSON.parse(JSON.stringify(ConfigSchema), (key, value: unknown) => {
+    // `secret` is Gatehouse's own annotation (config/secrets.ts), not JSON Schema: left out of the published file.
+    if (key === 'secret' && typeof value === 'boolean') return undefined;
     const node = value as { properties?: Record<string, { default?: unknown }>; required?: string[] } | null;
     if (node === null || typeof node !== 'object' || !Array.isArray(node.required) || !node.properties) return value;
     const required = node.required.filter((k) => node.properties?.[k]?.default === undefined);
@@ -110,12 +112,16 @@ function renderSection(section: Section, seeAlso: Map<JsonSchema, string[]>): st
     const type = typeCell(child) + (below ? `; see ${below.map((p) => `\`${p}\``).join(', ')}` : '');
     const fallback = required.has(key) ? 'required' : '';
     const def = child.default === undefined ? fallback : formatDefault(child.default);
-    return `| \`${key}\` | ${cell(type)} | ${cell(def)} | ${cell(child.description ?? '')} |`;
+    const description = [child.description ?? '', ...variants(child).some((v) => v.secret === true) ? [SECRET_NOTE] : []].filter(Boolean).join(' ');
+    return `| \`${key}\` | ${cell(type)} | ${cell(def)} | ${cell(description)} |`;
   });
   const heading = section.path === '' ? 'Top level' : `\`${section.path}\``;
   return [`## ${heading}`, '', ...(schema.description ? [schema.description, ''] : []),
     '| Key | Type | Default | Description |', '| --- | --- | --- | --- |', ...rows, ''].join('\n');
 }
+
+/** Added to the description of every key the schema marks `secret: true`. */
+const SECRET_NOTE = 'Secret: write a `${env:NAME}` or `${file:/path}` reference; a literal value is warned about (an error under `validate --strict`).';
 
 function formatDefault(value: unknown): string {
   if (Array.isArray(value)) return `\`[${value.map((v) => String(v)).join(', ')}]\``;

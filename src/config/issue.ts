@@ -16,14 +16,19 @@ export function formatIssue(file: string, issue: ConfigIssue): string {
   return path === '' ? `${where}: ${issue.message}` : `${where}: ${path}: ${issue.message}`;
 }
 
-/** The config could not be loaded; `issues` lists every problem found, the message has one per line. */
+/**
+ * The config could not be loaded; `issues` lists every problem found, the message has one per line.
+ * `warnings` are what was found besides (not in the message), for `validate` to show in the same run.
+ */
 export class ConfigError extends Error {
   readonly file: string;
   readonly issues: readonly ConfigIssue[];
-  constructor(file: string, issues: readonly ConfigIssue[]) {
+  readonly warnings: readonly ConfigIssue[];
+  constructor(file: string, issues: readonly ConfigIssue[], warnings: readonly ConfigIssue[] = []) {
     super(issues.map((i) => formatIssue(file, i)).join('\n'));
     this.name = 'ConfigError';
     this.file = file;
     this.issues = issues;
+    this.warnings = warnings;
   }
 }

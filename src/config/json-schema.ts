@@ -18,6 +18,11 @@ export interface JsonSchema {
   readonly maximum?: number;
   readonly minLength?: number;
   readonly minItems?: number;
+  /**
+   * Gatehouse's own annotation: the string is a secret (key material, a client secret), so it must
+   * come from a `${env:}` or `${file:}` reference; a literal value is warned about (config/secrets.ts).
+   */
+  readonly secret?: boolean;
 }
 
 /** View a TypeBox schema through its JSON Schema keywords. */
@@ -43,7 +48,8 @@ export function acceptsKind(schema: JsonSchema, kind: string): boolean {
   return schema.type === kind;
 }
 
-function children(schema: JsonSchema, segment: string): JsonSchema[] {
+/** The schemas that may apply to the child `segment` of a value described by (non-union) `schema`. */
+export function children(schema: JsonSchema, segment: string): JsonSchema[] {
   if (schema.type === 'array') return schema.items && /^[0-9]+$/.test(segment) ? [schema.items] : [];
   if (schema.type !== 'object') return [];
   if (schema.properties && Object.hasOwn(schema.properties, segment)) return [schema.properties[segment]!];

@@ -3,11 +3,13 @@ import { dirname, resolve } from 'node:path';
 import { applyDefaults } from './defaults.js';
 import { ConfigError, type ConfigIssue } from './issue.js';
 import { asJson, schemasAt, valueKind } from './json-schema.js';
-import { isWithin } from './pointer.js';
-import { resolveReferences } from './references.js';
+import { isWithin, readablePath } from './pointer.js';
+import { resolveReferences, type Substitution } from './references.js';
 import { ConfigSchema, type Config } from './schema.js';
+import { literalSecretWarnings } from './secrets.js';
 import { semanticIssues, workerWarnings } from './semantic.js';
-import { schemaIssues, type ShowValue } from './validate.js';
+import { Soundness } from './checks.js';
+import { schemaFindings, type ShowValue } from './validate.js';
 import { parseSource } from './yaml-source.js';
 
 export { ConfigError, type ConfigIssue } from './issue.js';
@@ -20,7 +22,12 @@ export interface LoadedConfig {
   readonly baseDir: string;
   /** Absolute paths of the files referenced by `${file:}` (watched for changes). */
   readonly secretFiles: readonly string[];
+  /** Every warning, one line each (what `start` logs). */
   readonly warnings: readonly string[];
+  /** The same warnings as issues: those about a place in the file have its path, line and column. */
+  readonly warningIssues: readonly ConfigIssue[];
+  /** Line and column of a document path (the deepest part of it that exists in the file). */
+  locate(pointer: string): { line: number; column: number } | undefined;
 }
 
 /** Read, parse (YAML or JSON by content/extension), resolve secret references, apply defaults, validate. Throws ConfigError listing every problem. */
@@ -35,26 +42,74 @@ export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.
   return loadConfigText(text, absolute, env);
 }
 
-/** The synchronous core of loadConfig: `${file:}` paths are relative to the directory of `file`. */
+const byPlace = (a: ConfigIssue, b: ConfigIssue): number => (a.line ?? Infinity) - (b.line ?? Infinity) || (a.column ?? 0) - (b.column ?? 0);
+
+/**
+ * The synchronous core of loadConfig: `${file:}` paths are relative to the directory of `file`.
+ * Every problem is found in one pass: reference, schema and semantic checks all run, the semantic ones
+ * on the parts the schema accepted (config/checks.ts), so a schema error never hides them nor causes
+ * bogus ones. Only a file that cannot be parsed stops early.
+ */
 export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   const absolute = resolve(file);
   const baseDir = dirname(absolute);
   const source = parseSource(text);
-  const fail = (issues: readonly ConfigIssue[]): never => {
-    const located = issues.map((i) => (i.line === undefined ? { ...i, ...source.locate(i.path) } : i));
-    throw new ConfigError(absolute, located.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity) || (a.column ?? 0) - (b.column ?? 0)));
-  };
-  if (source.issues.length > 0) fail(source.issues);
+  const place = (issues: readonly ConfigIssue[]): ConfigIssue[] =>
+    issues.map((i) => (i.line === undefined ? { ...i, ...source.locate(i.path) } : i)).sort(byPlace);
+  if (source.issues.length > 0) throw new ConfigError(absolute, place(source.issues));
   const resolution = resolveReferences(source.value, { baseDir, env, coerce: coerceScalar });
   const show = showValue(resolution.sources);
   const value = applyDefaults(ConfigSchema, resolution.value);
-  const schemaProblems = schemaIssues(ConfigSchema, value, show).filter((i) => !resolution.failed.some((f) => isWithin(i.path, f)));
-  const issues = [...resolution.issues, ...schemaProblems];
-  if (issues.length > 0) fail(issues);
+  const schema = schemaFindings(ConfigSchema, value, show);
+  const schemaProblems = schema.issues.filter((i) => !resolution.failed.some((f) => isWithin(i.path, f)));
+  const soundness = new Soundness([...schema.invalid, ...resolution.failed, ...resolution.issues.map((i) => i.path)]);
+  const semantic = semanticIssues(value as Config, { show, mask: maskReferences(resolution.substitutions) }, soundness);
+  const issues = unique([...resolution.issues, ...schemaProblems, ...semantic]);
+  const secrets = literalSecretWarnings(ConfigSchema, value, resolution.sources).filter((w) => soundness.sound(w.path));
+  if (issues.length > 0) throw new ConfigError(absolute, place(issues), place(secrets));
   const config = value as Config;
-  const semantic = semanticIssues(config, show);
-  if (semantic.length > 0) fail(semantic);
-  return { config, file: absolute, baseDir, secretFiles: resolution.files, warnings: [...source.warnings, ...configWarnings(config)] };
+  const warningIssues = [
+    ...source.warnings.map((message) => ({ path: '', message })),
+    ...place(secrets),
+    ...configWarnings(config).map((message) => ({ path: '', message })),
+  ];
+  return {
+    config, file: absolute, baseDir, secretFiles: resolution.files,
+    warnings: warningIssues.map(warningText), warningIssues, locate: (pointer) => source.locate(pointer),
+  };
+}
+
+/** A warning as one line for the log: `listen.tls.key (line 4): message`, or just the message. */
+function warningText(issue: ConfigIssue): string {
+  const path = readablePath(issue.path);
+  if (path === '') return issue.message;
+  return `${path}${issue.line === undefined ? '' : ` (line ${issue.line})`}: ${issue.message}`;
+}
+
+/** One issue per path and message (two checks may find the same thing). */
+function unique(issues: readonly ConfigIssue[]): ConfigIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const key = `${i.path}\0${i.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** Hides, in a message written by code that knows nothing of references, the text references put at or below `pointer`. */
+function maskReferences(substitutions: ReadonlyMap<string, readonly Substitution[]>): (pointer: string, text: string) => string {
+  return (pointer, text) => {
+    let out = text;
+    for (const [path, subs] of substitutions) {
+      if (!isWithin(path, pointer)) continue;
+      // Longest first, so that a value containing another is replaced whole.
+      for (const { ref, value } of [...subs].sort((a, b) => b.value.length - a.value.length)) {
+        if (value !== '') out = out.split(value).join(`(value from ${ref})`);
+      }
+    }
+    return out;
+  };
 }
 
 /** `port: ${env:PORT}` gives the string "8080": convert it when the schema wants a number or boolean there. */

@@ -9,10 +9,21 @@ export interface Resolution {
   readonly issues: readonly ConfigIssue[];
   /** Pointer → the references its string was built from (such values are never shown in messages). */
   readonly sources: ReadonlyMap<string, readonly string[]>;
+  /**
+   * Pointer → the text each reference put into its string, so that messages from code that does not
+   * know about references (say, a preset's check quoting the issuer) can be masked. Never shown.
+   */
+  readonly substitutions: ReadonlyMap<string, readonly Substitution[]>;
   /** Pointers whose references could not be resolved (their raw text is kept). */
   readonly failed: readonly string[];
   /** Absolute paths of every `${file:}` referenced. */
   readonly files: readonly string[];
+}
+
+/** One resolved reference: what it said and the text it stood for. */
+export interface Substitution {
+  readonly ref: string;
+  readonly value: string;
 }
 
 /** Where references are resolved, and how a value that is wholly one reference is converted. */
@@ -28,7 +39,7 @@ const KINDS = 'supported kinds are ${env:NAME} and ${file:PATH}';
 
 /** Replace references inside every string of a parsed document (a fresh tree is returned). */
 export function resolveReferences(value: unknown, options: ResolveOptions): Resolution {
-  const state = { issues: [] as ConfigIssue[], sources: new Map<string, string[]>(), failed: [] as string[], files: new Map<string, string | Error>() };
+  const state: State = { issues: [], sources: new Map(), substitutions: new Map(), failed: [], files: new Map() };
   const visit = (v: unknown, segments: string[]): unknown => {
     if (Array.isArray(v)) return v.map((item, i) => visit(item, [...segments, String(i)]));
     if (v !== null && typeof v === 'object') {
@@ -37,14 +48,21 @@ export function resolveReferences(value: unknown, options: ResolveOptions): Reso
     return typeof v === 'string' ? resolveString(v, segments, options, state) : v;
   };
   const resolved = visit(value, []);
-  return { value: resolved, issues: state.issues, sources: state.sources, failed: state.failed, files: [...state.files.keys()] };
+  return { value: resolved, issues: state.issues, sources: state.sources, substitutions: state.substitutions, failed: state.failed, files: [...state.files.keys()] };
 }
 
-type State = { issues: ConfigIssue[]; sources: Map<string, string[]>; failed: string[]; files: Map<string, string | Error> };
+type State = {
+  issues: ConfigIssue[];
+  sources: Map<string, string[]>;
+  substitutions: Map<string, Substitution[]>;
+  failed: string[];
+  files: Map<string, string | Error>;
+};
 
 function resolveString(text: string, segments: string[], options: ResolveOptions, state: State): unknown {
   const path = toPointer(segments);
   const refs: string[] = [];
+  const substituted: Substitution[] = [];
   let out = '';
   let last = 0;
   let ok = true;
@@ -59,10 +77,14 @@ function resolveString(text: string, segments: string[], options: ResolveOptions
     if ('error' in result) {
       ok = false;
       state.issues.push({ path, message: result.error });
-    } else out += result.value;
+    } else {
+      out += result.value;
+      substituted.push({ ref: m[0], value: result.value });
+    }
   }
   out += text.slice(last);
   if (refs.length > 0) state.sources.set(path, refs);
+  if (substituted.length > 0) state.substitutions.set(path, substituted);
   if (!ok) { state.failed.push(path); return text; }
   const whole = refs.length === 1 && refs[0] === text;
   return whole && options.coerce ? options.coerce(segments, out) : out;

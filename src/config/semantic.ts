@@ -6,44 +6,109 @@ import { fromPointer, toPointer } from './pointer.js';
 import { ConfigSchema, type Config, type RouteConfig } from './schema.js';
 import { parseDuration, parseSize } from './units.js';
 import { closest, type ShowValue } from './validate.js';
-import { limitIssues } from '../limits/check.js';
+import { at, indices, keysOf, runChecks, Soundness, type Check } from './checks.js';
+import { presetIssues } from './preset-check.js';
+import { limitChecks } from '../limits/check.js';
+import { parseHostPattern, parsePathPattern } from '../routing/pattern.js';
 
-/** Checks the schema cannot express: references between sections, uniqueness, URLs, addresses. */
-export function semanticIssues(config: Config, show: ShowValue): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
-  const providers = Object.keys(config.providers ?? {});
-  const devEnabled = config.dev !== undefined && config.dev !== false;
-  if (devEnabled && providers.includes('dev')) {
-    issues.push({ path: '/providers/dev', message: 'the provider name "dev" is reserved for the development issuer while `dev` is enabled' });
-  }
-  const known = devEnabled ? [...providers, 'dev'] : providers;
-  const seen = new Map<string, number>();
-  config.routes.forEach((route, i) => {
-    const previous = seen.get(route.name);
-    if (previous === undefined) seen.set(route.name, i);
-    else issues.push({ path: `/routes/${i}/name`, message: `duplicate route name ${show(`/routes/${i}/name`, route.name, true)} (also used by routes[${previous}])` });
-    issues.push(...routeIssues(route, `/routes/${i}`, known, show));
-  });
-  if (config.audit?.sink === 'file' && config.audit.path === undefined) {
-    issues.push({ path: '/audit/path', message: 'missing required key "path": required when `sink: file`' });
-  }
-  (config.listen?.trustedProxies ?? []).forEach((entry, i) => {
-    const path = `/listen/trustedProxies/${i}`;
-    if (!isAddressOrCidr(entry)) issues.push({ path, message: `expected an IP address or CIDR such as 10.0.0.0/8, got ${show(path, entry)}` });
-  });
-  for (const [name, provider] of Object.entries(config.providers ?? {})) {
-    if (provider.type !== 'oidc') continue;
-    const path = `/providers/${toPointer([name]).slice(1)}`;
-    if (!isUrl(provider.issuer)) issues.push({ path: `${path}/issuer`, message: `expected a URL, got ${show(`${path}/issuer`, provider.issuer)}` });
-    if (provider.jwksUri !== undefined && !isUrl(provider.jwksUri)) {
-      issues.push({ path: `${path}/jwksUri`, message: `expected a URL, got ${show(`${path}/jwksUri`, provider.jwksUri)}` });
-    }
-  }
-  issues.push(...tlsIssues(config));
-  return [...issues, ...limitIssues(config), ...unitIssues(config, show)];
+/** How checks show values: `show` renders one (masking references), `mask` hides referenced text inside a foreign message. */
+export interface Presenter {
+  readonly show: ShowValue;
+  /** Replace in `text` any text that a reference at or below `pointer` put into the document. */
+  readonly mask: (pointer: string, text: string) => string;
 }
 
-function routeIssues(route: RouteConfig, path: string, known: readonly string[], show: ShowValue): ConfigIssue[] {
+/** Presents plain values only: for documents without references. */
+const PLAIN_MASK = (_pointer: string, text: string): string => text;
+
+/**
+ * Checks the schema cannot express: references between sections, uniqueness, URLs, addresses, route
+ * patterns, preset rules, limits. They run also when the schema found problems, on the parts it
+ * accepted (see checks.ts), so that one run shows every problem.
+ */
+export function semanticIssues(config: Config, presenter: Presenter | ShowValue, soundness = new Soundness([])): ConfigIssue[] {
+  const p: Presenter = typeof presenter === 'function' ? { show: presenter, mask: PLAIN_MASK } : presenter;
+  return [...runChecks(config, soundness, semanticChecks(config, p, soundness)), ...unitIssues(config, p.show, soundness)];
+}
+
+
+function semanticChecks(raw: Config, p: Presenter, soundness: Soundness): Check<Config>[] {
+  const { show } = p;
+  const checks: Check<Config>[] = [];
+  const devEnabled = (c: Config): boolean => c.dev !== undefined && c.dev !== false;
+  checks.push((c) => (devEnabled(c) && keysOf(c.providers).includes('dev')
+    ? [{ path: '/providers/dev', message: 'the provider name "dev" is reserved for the development issuer while `dev` is enabled' }]
+    : []));
+  // Provider names count as known even when a provider has errors of its own (no "unknown provider" cascade).
+  const providerNames = keysOf(at(raw, 'providers'));
+  const known = (c: Config): string[] => {
+    void c.providers;
+    return devEnabled(c) ? [...providerNames, 'dev'] : providerNames;
+  };
+  // Route names: the first route of each (sound) name, found once.
+  const firstByName = new Map<string, number>();
+  for (const i of indices(at(raw, 'routes'))) {
+    const name = at(raw, 'routes', String(i), 'name');
+    if (typeof name === 'string' && soundness.sound(`/routes/${i}/name`) && !firstByName.has(name)) firstByName.set(name, i);
+  }
+  for (const i of indices(at(raw, 'routes'))) {
+    const path = `/routes/${i}`;
+    checks.push((c) => {
+      const name = c.routes[i]!.name;
+      const first = firstByName.get(name);
+      return first !== undefined && first < i
+        ? [{ path: `${path}/name`, message: `duplicate route name ${show(`${path}/name`, name, true)} (also used by routes[${first}])` }]
+        : [];
+    });
+    checks.push((c) => accessIssues(c.routes[i]!, path));
+    checks.push((c) => providerIssues(c.routes[i]!, path, known(c)));
+    checks.push((c) => {
+      const url = c.routes[i]!.upstream.url;
+      return isUrl(url) ? [] : [{ path: `${path}/upstream/url`, message: `expected a URL such as http://app:8080, got ${show(`${path}/upstream/url`, url)}` }];
+    });
+    checks.push((c) => patternIssues(c.routes[i]!, path, p));
+  }
+  checks.push((c) => (c.audit?.sink === 'file' && c.audit.path === undefined
+    ? [{ path: '/audit/path', message: 'missing required key "path": required when `sink: file`' }]
+    : []));
+  for (const k of indices(at(raw, 'listen', 'trustedProxies'))) {
+    const path = `/listen/trustedProxies/${k}`;
+    checks.push((c) => {
+      const entry = c.listen!.trustedProxies[k]!;
+      return isAddressOrCidr(entry) ? [] : [{ path, message: `expected an IP address or CIDR such as 10.0.0.0/8, got ${show(path, entry)}` }];
+    });
+  }
+  for (const name of providerNames) {
+    const path = `/providers/${toPointer([name]).slice(1)}`;
+    const provider = (c: Config) => c.providers![name]!;
+    checks.push((c) => {
+      const pr = provider(c);
+      return pr.type === 'oidc' && !isUrl(pr.issuer) ? [{ path: `${path}/issuer`, message: `expected a URL, got ${show(`${path}/issuer`, pr.issuer)}` }] : [];
+    });
+    checks.push((c) => {
+      const pr = provider(c);
+      return pr.type === 'oidc' && pr.jwksUri !== undefined && !isUrl(pr.jwksUri)
+        ? [{ path: `${path}/jwksUri`, message: `expected a URL, got ${show(`${path}/jwksUri`, pr.jwksUri)}` }]
+        : [];
+    });
+    checks.push((c) => {
+      const pr = provider(c);
+      return pr.type === 'oidc' ? presetIssues(name, pr, path, (text) => p.mask(path, text)) : [];
+    });
+    checks.push((c) => {
+      const pr = provider(c);
+      return pr.type === 'introspection' && pr.endpoint === undefined && pr.issuer === undefined
+        ? [{ path: `${path}/endpoint`, message: 'missing required key "endpoint": set `endpoint`, or `issuer` to find it by discovery' }]
+        : [];
+    });
+  }
+  checks.push(clientAuthIssues);
+  for (const i of indices(at(raw, 'routes'))) checks.push((c) => mtlsIssues(c, i));
+  checks.push(...limitChecks(raw, soundness));
+  return checks;
+}
+
+function accessIssues(route: RouteConfig, path: string): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const label = JSON.stringify(route.name);
   if (route.public === true) {
@@ -54,15 +119,34 @@ function routeIssues(route: RouteConfig, path: string, known: readonly string[],
   } else if (!route.authenticate) {
     issues.push({ path, message: `route ${label} has no authentication: add \`authenticate: [...]\` or \`public: true\`` });
   }
+  return issues;
+}
+
+function providerIssues(route: RouteConfig, path: string, known: readonly string[]): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
   (route.authenticate ?? []).forEach((name, k) => {
     if (known.includes(name)) return;
     const guess = closest(name, known);
     const list = known.length > 0 ? `known providers: ${known.join(', ')}` : 'no providers are configured';
     issues.push({ path: `${path}/authenticate/${k}`, message: `unknown provider "${name}"${guess ? `; did you mean "${guess}"?` : ''} (${list})` });
   });
-  if (!isUrl(route.upstream.url)) {
-    issues.push({ path: `${path}/upstream/url`, message: `expected a URL such as http://app:8080, got ${show(`${path}/upstream/url`, route.upstream.url)}` });
-  }
+  return issues;
+}
+
+/** The route table's own parsers decide; their messages, placed at the pattern (values from references masked). */
+function patternIssues(route: RouteConfig, path: string, p: Presenter): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const prefix = `route "${route.name}": `;
+  const tryParse = (pointer: string, parse: () => unknown): void => {
+    try {
+      parse();
+    } catch (err) {
+      const message = (err as Error).message;
+      issues.push({ path: pointer, message: p.mask(pointer, message.startsWith(prefix) ? message.slice(prefix.length) : message) });
+    }
+  };
+  tryParse(`${path}/match/path`, () => parsePathPattern(route.name, route.match.path));
+  if (route.match.host !== undefined) tryParse(`${path}/match/host`, () => parseHostPattern(route.name, route.match.host));
   return issues;
 }
 
@@ -90,9 +174,10 @@ function isAddressOrCidr(text: string): boolean {
 }
 
 /** The schema's patterns already admit only parseable units; parse anyway so the parsers and schema cannot drift. */
-function unitIssues(config: Config, show: ShowValue): ConfigIssue[] {
+function unitIssues(config: Config, show: ShowValue, soundness: Soundness): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const visit = (value: unknown, path: string): void => {
+    if (!soundness.sound(path)) return;
     if (Array.isArray(value)) value.forEach((item, i) => visit(item, `${path}/${i}`));
     else if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) visit(v, `${path}${toPointer([k])}`);
     else if (typeof value === 'string') {
@@ -109,22 +194,23 @@ function unitIssues(config: Config, show: ShowValue): ConfigIssue[] {
   return issues;
 }
 
-/** Client-certificate settings that can never work. */
-function tlsIssues(config: Config): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
+/** `clientAuth` that needs a CA bundle. */
+function clientAuthIssues(config: Config): ConfigIssue[] {
   const tls = config.listen?.tls;
   if (tls && tls.clientAuth !== undefined && tls.clientAuth !== 'none' && tls.clientCa === undefined) {
-    issues.push({ path: '/listen/tls/clientCa', message: `missing required key "clientCa": \`clientAuth: ${tls.clientAuth}\` needs a CA bundle to verify client certificates` });
+    return [{ path: '/listen/tls/clientCa', message: `missing required key "clientCa": \`clientAuth: ${tls.clientAuth}\` needs a CA bundle to verify client certificates` }];
   }
-  const mtls = Object.entries(config.providers ?? {}).filter(([, p]) => p.type === 'mtls').map(([n]) => n);
+  return [];
+}
+
+/** A route using an mTLS provider on a listener that asks for no client certificates. */
+function mtlsIssues(config: Config, i: number): ConfigIssue[] {
+  const route = config.routes[i]!;
+  const used = (route.authenticate ?? []).filter((n) => config.providers?.[n]?.type === 'mtls');
+  if (used.length === 0) return [];
+  const tls = config.listen?.tls;
   const seesCerts = tls !== undefined && tls.clientCa !== undefined && tls.clientAuth !== 'none';
-  config.routes.forEach((route, i) => {
-    const used = (route.authenticate ?? []).filter((n) => mtls.includes(n));
-    if (used.length > 0 && !seesCerts) {
-      issues.push({ path: `/routes/${i}/authenticate`, message: `route "${route.name}" uses mTLS provider "${used[0]}" but the listener requests no client certificates: set listen.tls.clientCa (and clientAuth: optional or required)` });
-    }
-  });
-  return issues;
+  return seesCerts ? [] : [{ path: `/routes/${i}/authenticate`, message: `route "${route.name}" uses mTLS provider "${used[0]}" but the listener requests no client certificates: set listen.tls.clientCa (and clientAuth: optional or required)` }];
 }
 
 /** How many processes serve the public port: `workers`, with `auto` = one per available CPU. */

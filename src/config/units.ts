@@ -10,6 +10,12 @@ export function parseDuration(text: string): number {
   return Math.round(Number(m[1]) * DURATION_MS[m[2]!]!);
 }
 
+/** `0.5ms` → 0.5, `10s` → 10000: a duration in milliseconds, not rounded (limit floors are checked on it); undefined if `text` is no duration. */
+export function periodMs(text: string): number | undefined {
+  const m = DURATION.exec(text.trim());
+  return m ? Number(m[1]) * DURATION_MS[m[2]!]! : undefined;
+}
+
 const SIZE = /^([0-9]+(?:\.[0-9]+)?)(b|kb|mb|gb|kib|mib|gib)$/i;
 const SIZE_BYTES: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
 

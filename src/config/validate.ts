@@ -20,7 +20,20 @@ interface Found extends ConfigIssue {
 
 /** Schema issues for `value`, readable and deduplicated (most specific first, no union noise). */
 export function schemaIssues(schema: TSchema, value: unknown, show: ShowValue): ConfigIssue[] {
-  return dedupe(collect(schema, value, show, '')).map(({ path, message }) => ({ path, message }));
+  return schemaFindings(schema, value, show).issues;
+}
+
+/**
+ * Schema issues, plus every place they make unreliable for later checks: each issue's path and, for
+ * a misspelt key, the key it probably meant (a check must not read `public` as absent when the file
+ * says `pubilc`).
+ */
+export function schemaFindings(schema: TSchema, value: unknown, show: ShowValue): { issues: ConfigIssue[]; invalid: string[] } {
+  const all = collect(schema, value, show, '');
+  const kept = dedupe(all);
+  // Every path found, also those dedupe hides (a wrong `type` tag hides the rest of its object).
+  const invalid = all.flatMap((i) => (i.meant === undefined ? [i.path] : [i.path, i.meant]));
+  return { issues: kept.map(({ path, message }) => ({ path, message })), invalid };
 }
 
 function collect(schema: TSchema, value: unknown, show: ShowValue, base: string): Found[] {

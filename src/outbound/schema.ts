@@ -23,5 +23,5 @@ export const OutboundSchema = Type.Object(OutboundFields);
 
 export const AssertionKeySchema = Strict({
   issuer: Type.String({ default: 'gatehouse', description: '`iss` of identity assertions.' }),
-  privateKey: Type.Optional(Type.String({ minLength: 1, description: 'PEM (PKCS#8) P-256 private key. Absent: a key is generated at start and shared by every worker (assertions then verify only against this gateway\'s JWKS until it restarts).' })),
+  privateKey: Type.Optional(Type.String({ minLength: 1, secret: true, description: 'PEM (PKCS#8) P-256 private key. Absent: a key is generated at start and shared by every worker (assertions then verify only against this gateway\'s JWKS until it restarts).' })),
 }, 'The key that signs identity assertions.');

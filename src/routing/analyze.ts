@@ -1,24 +1,25 @@
 // Load-time lint of a route list. Mirrors the precedence of RouteTable (see table.ts): it reports
-// routes that can never win and pairs whose winner is decided only by the per-segment tie-break.
+// routes that can never win, pairs whose winner is decided only by the per-segment tie-break, and
+// routes that a more specific route makes unreachable for some methods (the 405 rule). The last is
+// asked of a real RouteTable, so it cannot drift from what the gateway does.
 import { parseHostPattern, parsePathPattern, type PathPattern, type Segment } from './pattern.js';
+import { example, Unreachable, widerHosts, type ParsedRoute } from './reachable.js';
 import type { RouteSpec } from './table.js';
 
 /** A finding about the route list; `other` names the route(s) responsible (comma-separated). */
 export interface RouteWarning {
-  readonly kind: 'shadowed' | 'overlap';
+  /**
+   * `shadowed`: never matches. `overlap`: the winner is decided by the tie-break only. `unreachable`:
+   * some methods of the route never reach it on some paths, because a more specific pattern decides
+   * those paths and answers 405.
+   */
+  readonly kind: 'shadowed' | 'overlap' | 'unreachable';
   readonly route: string;
   readonly other: string;
   readonly message: string;
 }
 
-interface Parsed {
-  readonly index: number;
-  readonly spec: RouteSpec<unknown>;
-  readonly host: string;
-  readonly pattern: PathPattern;
-  /** Methods the route takes (GET implies HEAD); undefined: every method. */
-  readonly methods: ReadonlySet<string> | undefined;
-}
+type Parsed = ParsedRoute;
 
 interface PNode {
   readonly statics: Map<string, PNode>;
@@ -42,8 +43,9 @@ export function analyzeRoutes(routes: readonly RouteSpec<unknown>[]): RouteWarni
   });
   const warnings: RouteWarning[] = [];
   const live = findShadowed(parsed, warnings);
-  findOverlaps(live, warnings);
-  return warnings;
+  const unreachable = new Unreachable(routes, live);
+  findOverlaps(live, warnings, unreachable);
+  return [...warnings, ...unreachable.warnings()];
 }
 
 /** Same host and shape: the table takes the first route listing the method, else the first method-less one. */
@@ -106,8 +108,11 @@ function patternOf(r: Parsed, by: readonly Parsed[]): string {
   return spellings.length === 0 ? `"${r.spec.path}"` : `"${r.spec.path}" (written ${quote([...new Set(spellings)])} there)`;
 }
 
-/** Finds overlapping pairs through a pattern trie, so the cost follows the overlaps, not n². */
-function findOverlaps(live: readonly Parsed[], warnings: RouteWarning[]): void {
+/**
+ * Finds overlapping pairs through a pattern trie, so the cost follows the overlaps, not n². Pairs on
+ * the same host are checked for ambiguity; every pair, across hosts too, for methods lost to a 405.
+ */
+function findOverlaps(live: readonly Parsed[], warnings: RouteWarning[], unreachable: Unreachable): void {
   const roots = new Map<string, PNode>();
   for (const r of live) {
     let node = roots.get(r.host);
@@ -120,9 +125,20 @@ function findOverlaps(live: readonly Parsed[], warnings: RouteWarning[]): void {
     collect(roots.get(r.host) ?? newNode(), r.pattern, 0, others);
     for (const o of others) {
       // Each pair is found from both sides; report it once, in config order.
-      if (o.index <= r.index || !methodsIntersect(r.methods, o.methods)) continue;
+      if (o.index <= r.index) continue;
+      unreachable.check(r, o);
+      unreachable.check(o, r);
+      if (!methodsIntersect(r.methods, o.methods)) continue;
       const warning = classify(r, o);
       if (warning !== undefined) warnings.push(warning);
+    }
+    // Less specific host buckets that also serve r's hosts: there r's bucket is tried first.
+    for (const key of widerHosts(r.host)) {
+      const root = roots.get(key);
+      if (root === undefined) continue;
+      const wider: Parsed[] = [];
+      collect(root, r.pattern, 0, wider);
+      for (const o of wider) unreachable.check(r, o);
     }
   }
 }
@@ -204,16 +220,4 @@ function sameShape(a: Parsed, b: Parsed): RouteWarning | undefined {
     `routes "${a.spec.name}" (${a.spec.path}) and "${b.spec.name}" (${b.spec.path}) on ${hostText(a.host)} match the same paths with different parameter names; ` +
     'which one (and so which names) a request gets depends on its method and on route order. Use the same parameter names';
   return { kind: 'overlap', route: b.spec.name, other: a.spec.name, message };
-}
-
-/** A concrete path both (overlapping) patterns match, for the message. */
-function example(a: PathPattern, b: PathPattern): string {
-  const n = Math.max(a.segments.length, b.segments.length);
-  const parts: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const sa = a.segments[i];
-    const sb = b.segments[i];
-    parts.push(sa?.kind === 'static' ? sa.value : sb?.kind === 'static' ? sb.value : 'x');
-  }
-  return `/${parts.join('/')}`;
 }

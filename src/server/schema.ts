@@ -3,7 +3,7 @@ import { Duration, Size, Strict } from '../config/types.js';
 
 const Tls = Strict({
   cert: Type.String({ minLength: 1, description: 'PEM certificate chain (usually `${file:/path/cert.pem}`).' }),
-  key: Type.String({ minLength: 1, description: 'PEM private key (usually `${file:/path/key.pem}`).' }),
+  key: Type.String({ minLength: 1, secret: true, description: 'PEM private key (usually `${file:/path/key.pem}`).' }),
   clientCa: Type.Optional(Type.String({ minLength: 1, description: 'PEM bundle of the CAs whose client certificates are trusted (usually `${file:/path/clients-ca.pem}`). Only these verify a client certificate; the system roots never do.' })),
   clientAuth: Type.Optional(Type.Union([Type.Literal('none'), Type.Literal('optional'), Type.Literal('required')], {
     description: 'Client certificates: `none` (not asked for), `optional` (asked for; routes with an `mtls` provider decide), `required` (the TLS handshake refuses a client without a certificate valid under `clientCa`). Default `optional` when `clientCa` is set, else `none`.',

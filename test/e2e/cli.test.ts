@@ -128,3 +128,85 @@ routes:
   assert.match(r.stderr, /second/);
   assert.match(r.stderr, /first/);
 });
+
+test('validate: every error in one run (schema, semantic, preset, limits), each with file:line:col and path', async () => {
+  const bad = writeConfig(`
+listen: { port: eighty }
+providers:
+  entra:
+    type: oidc
+    preset: entra-id
+    issuer: https://login.microsoftonline.com/contoso/v2.0
+    audience: api
+    hostedDomain: example.com
+routes:
+  - { name: a, match: { path: /a }, authenticate: [entra], upstream: { url: "http://x" } }
+  - { name: a, match: { path: /b }, pubilc: true, upstream: { url: "http://x" } }
+  - name: c
+    match: { path: /c }
+    public: true
+    limits: [ { name: q, key: [ip], quota: 20/1ms } ]
+    upstream: { url: "http://x" }
+`);
+  const r = await runCli(['validate', '-c', bad]);
+  assert.equal(r.code, 1);
+  const lines = r.stderr.trim().split('\n');
+  assert.deepEqual(lines.map((l) => l.slice(bad.length).replace(/: .*/, '')), [':2:11', ':7:5', ':9:5', ':12:7', ':12:37', ':16:37'], r.stderr);
+  assert.match(lines[0]!, /listen\.port: expected integer, got string "eighty"/);
+  assert.match(lines[1]!, /providers\.entra\.issuer: preset entra-id: the tenant in issuer must be/);
+  assert.match(lines[2]!, /providers\.entra\.hostedDomain: `hostedDomain` applies only with preset: google/);
+  assert.match(lines[3]!, /routes\[1\]\.name: duplicate route name "a"/);
+  assert.match(lines[4]!, /routes\[1\]\.pubilc: unknown key "pubilc"; did you mean "public"\?/);
+  assert.match(lines[5]!, /routes\[2\]\.limits\[0\]\.quota: quota period "1ms" is below the floor of 1s/);
+  assert.equal(r.stdout.trim(), `${bad}: invalid: 6 errors`);
+});
+
+test('validate --strict: literal secrets are warnings that fail the run, said as such; never echoed', async () => {
+  const secret = 'hunter2-literal';
+  const f = writeConfig(`
+providers:
+  opaque: { type: introspection, endpoint: "https://id.example.com/introspect", clientId: gw, clientSecret: ${secret} }
+listen:
+  tls:
+    cert: "\${env:TLS_CERT}"
+    key: "-----BEGIN PRIVATE KEY----- literal"
+routes:
+  - { name: api, match: { path: /api/* }, authenticate: [opaque], upstream: { url: "http://x" } }
+`);
+  const env = { TLS_CERT: 'not read by validate' };
+  const loose = await runCli(['validate', '-c', f], env);
+  assert.equal(loose.code, 0, loose.stderr);
+  assert.equal(loose.stdout.trim(), `${f}: valid (1 route, 2 warnings)`);
+  const warnings = loose.stderr.trim().split('\n');
+  assert.match(warnings[0]!, new RegExp(`^${f}:3:\\d+: warning: providers\\.opaque\\.clientSecret: secret written as a literal value`));
+  assert.match(warnings[1]!, new RegExp(`^${f}:7:5: warning: listen\\.tls\\.key: secret written as a literal value`));
+  assert.ok(!loose.stderr.includes(secret) && !loose.stderr.includes('BEGIN'), loose.stderr);
+  const strict = await runCli(['validate', '-c', f, '--strict'], env);
+  assert.equal(strict.code, 1);
+  assert.equal(strict.stdout.trim(), `${f}: invalid: 2 warnings are errors under --strict`);
+  assert.ok(!strict.stdout.includes('valid ('), strict.stdout);
+});
+
+test('validate --strict: a route made unreachable for some methods by a more specific one (GET /orders → 405)', async () => {
+  const f = writeConfig(`
+routes:
+  - { name: create-order, match: { path: /orders, methods: [POST] }, public: true, upstream: { url: "http://x" } }
+  - { name: orders, match: { path: /orders/* }, public: true, upstream: { url: "http://x" } }
+`);
+  const r = await runCli(['validate', '-c', f, '--strict']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, new RegExp(`^${f}:4:5: warning: routes\\[1\\]: unreachable: route "orders" \\(/orders/\\*, any method\\) is unreachable for some methods: GET, HEAD, PUT, PATCH, DELETE, OPTIONS /orders answer 405 \\(Allow: POST\\)`));
+  assert.match(r.stderr, /add a route for "\/orders" that takes those methods/);
+  assert.equal(r.stdout.trim(), `${f}: invalid: 1 warning is an error under --strict`);
+  // The explanation holds: explain (the gateway's own pipeline) answers 405 for GET /orders.
+  assert.match((await runCli(['explain', '-c', f, '--method', 'GET', '--path', '/orders'])).stdout, /REFUSE 405 method_not_allowed/);
+  const fixed = writeConfig(`
+routes:
+  - { name: create-order, match: { path: /orders, methods: [POST] }, public: true, upstream: { url: "http://x" } }
+  - { name: list-orders, match: { path: /orders }, public: true, upstream: { url: "http://x" } }
+  - { name: orders, match: { path: /orders/* }, public: true, upstream: { url: "http://x" } }
+`);
+  const ok = await runCli(['validate', '-c', fixed, '--strict']);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(ok.stdout.trim(), `${fixed}: valid (3 routes, 0 warnings)`);
+});

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { analyzeRoutes, type RouteWarning } from '../../src/routing/analyze.js';
-import type { RouteSpec } from '../../src/routing/table.js';
+import { RouteTable, type RouteSpec } from '../../src/routing/table.js';
 
 type Extra = { host?: string; methods?: readonly string[] };
 const route = (name: string, path: string, extra: Extra = {}): RouteSpec<unknown> => ({ name, path, value: undefined, ...extra });
@@ -94,7 +94,8 @@ test('no warning for normal specificity: prefix vs exact, param vs static, neste
     route('host-a', '/:a/w', { host: 'a.example.com' }),
     route('host-b', '/w/:b', { host: 'b.example.com' }),
   ]);
-  assert.deepEqual(brief(disjoint), []);
+  // Disjoint methods are no ambiguity; but on /y/z `/y/:b` decides, so GET /y/z is a 405 (below).
+  assert.deepEqual(brief(disjoint), ['unreachable get-only<-post-only']);
 });
 
 test('invalid patterns throw with the route name', () => {
@@ -110,4 +111,65 @@ test('analysis of 10,000 routes with few overlaps stays linear-ish and finds the
   assert.deepEqual(brief(ws).filter((w) => w.startsWith('shadowed')), ['shadowed dup<-r0']);
   // `/api/:svc/x` is ambiguous against every `/api/sN/:id`, and against every `/api/sN/*`.
   assert.equal(ws.filter((w) => w.kind === 'overlap').length, 10_000);
+});
+
+/** What the gateway's own table answers, to check a warning against the real behaviour. */
+function answer(routes: readonly RouteSpec<unknown>[], method: string, path: string, host = 'x.invalid'): string {
+  const r = new RouteTable(routes).match(host, method, path);
+  return r.kind === 'matched' ? r.route.name : r.kind === 'method_not_allowed' ? `405 ${r.allow.join(',')}` : '404';
+}
+
+test('an exact route taking only POST makes a prefix route unreachable for the other methods on that path (405)', () => {
+  const routes = [route('create-order', '/orders', { methods: ['POST'] }), route('orders', '/orders/*')];
+  // The behaviour being warned about, as the gateway has it.
+  assert.equal(answer(routes, 'GET', '/orders'), '405 POST');
+  assert.equal(answer(routes, 'GET', '/orders/7'), 'orders');
+  const ws = analyzeRoutes(routes);
+  assert.deepEqual(brief(ws), ['unreachable orders<-create-order']);
+  assert.equal(
+    ws[0]?.message,
+    'route "orders" (/orders/*, any method) is unreachable for some methods: GET, HEAD, PUT, PATCH, DELETE, OPTIONS /orders answer 405 (Allow: POST) ' +
+      'because the more specific route "create-order" (/orders, POST) decides that path. The most specific pattern that matches a path decides its methods: ' +
+      'a method it does not take is refused there, never passed to a less specific route. If "orders" should serve them, add a route for "/orders" that takes those methods',
+  );
+});
+
+test('the suggested fix (a route for the exact path taking the other methods) silences it; same or method-less routes never warn', () => {
+  const fixed = [route('create-order', '/orders', { methods: ['POST'] }), route('list-orders', '/orders'), route('orders', '/orders/*')];
+  assert.equal(answer(fixed, 'GET', '/orders'), 'list-orders');
+  assert.deepEqual(brief(analyzeRoutes(fixed)), []);
+  assert.deepEqual(brief(analyzeRoutes([route('a', '/a', { methods: ['GET'] }), route('a-all', '/a/*', { methods: ['GET'] })])), []);
+  assert.deepEqual(brief(analyzeRoutes([route('a', '/a/:id'), route('a-all', '/a/*', { methods: ['POST'] })])), []);
+});
+
+test('only the methods that really answer 405 are named: GET implies HEAD on both sides', () => {
+  const routes = [route('read', '/r/:id', { methods: ['GET'] }), route('write', '/r/*', { methods: ['GET', 'PUT'] })];
+  assert.equal(answer(routes, 'HEAD', '/r/1'), 'read');
+  assert.equal(answer(routes, 'PUT', '/r/1'), '405 GET,HEAD');
+  const ws = analyzeRoutes(routes);
+  assert.deepEqual(brief(ws), ['unreachable write<-read']);
+  assert.match(ws[0]!.message, /: PUT \/r\/x answers 405 \(Allow: GET, HEAD\) because the more specific route "read" \(\/r\/:id, GET\)/);
+});
+
+test('a more specific host decides before any path on a less specific host', () => {
+  const routes = [
+    route('api-items', '/items', { host: 'api.example.com', methods: ['GET'] }),
+    route('items', '/items/*', { methods: ['GET', 'POST'] }),
+    route('tenant-items', '/items/*', { host: '*.example.com', methods: ['DELETE'] }),
+  ];
+  assert.equal(answer(routes, 'POST', '/items', 'api.example.com'), '405 GET,HEAD');
+  assert.equal(answer(routes, 'POST', '/items/1', 'eu.example.com'), '405 DELETE');
+  const ws = analyzeRoutes(routes);
+  assert.deepEqual(brief(ws), ['unreachable items<-api-items, tenant-items', 'unreachable tenant-items<-api-items']);
+  assert.match(ws[0]!.message, /POST \/items on host "api\.example\.com" answers 405 \(Allow: GET, HEAD\)/);
+  assert.match(ws[0]!.message, /GET, HEAD, POST \/items on host "\*\.example\.com" answer 405 \(Allow: DELETE\) because the more specific route "tenant-items"/);
+});
+
+test('many routes above one catch-all give one warning that counts the rest', () => {
+  const routes = [route('public', '/*')];
+  for (let i = 0; i < 6; i++) routes.push(route(`get-${i}`, `/s${i}`, { methods: ['GET'] }));
+  const ws = analyzeRoutes(routes);
+  assert.deepEqual(brief(ws), ['unreachable public<-get-0, get-1, get-2, …']);
+  assert.match(ws[0]!.message, /and 3 more routes like these\. /);
+  assert.match(ws[0]!.message, /add a route for each of those patterns that takes those methods$/);
 });

@@ -9,7 +9,7 @@ export const IntrospectionProviderSchema = Strict({
   issuer: Type.Optional(Type.String({ minLength: 1, description: 'Authorization server issuer. Unless `endpoint` is set, its `introspection_endpoint` is read from `{issuer}/.well-known/openid-configuration` (or `/.well-known/oauth-authorization-server`).' })),
   endpoint: Type.Optional(Type.String({ minLength: 1, description: 'Introspection endpoint URL (skips discovery). One of `endpoint` and `issuer` is required.' })),
   clientId: Type.String({ minLength: 1, description: 'Client id the gateway authenticates to the endpoint with.' }),
-  clientSecret: Type.String({ minLength: 1, description: 'Its secret (use `${env:NAME}` or `${file:/path}`).' }),
+  clientSecret: Type.String({ minLength: 1, secret: true, description: 'Its secret (use `${env:NAME}` or `${file:/path}`).' }),
   clientAuth: Type.Union([Type.Literal('client_secret_basic'), Type.Literal('client_secret_post')], {
     default: 'client_secret_basic', description: 'How the client authenticates: HTTP Basic, or `client_id`/`client_secret` in the form body.',
   }),

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { ERRORS, type ErrorCode } from '../errors.js';
 
 /** Base of the `type` URI of problem bodies; docs/errors.md documents every code. */
-export const PROBLEM_TYPE_BASE = 'https://gatehouse.dev/errors/';
+export const PROBLEM_TYPE_BASE = 'urn:gatehouse:error:';
 
 const INVALID_TOKEN_CODES = new Set<ErrorCode>([
   'token_location_not_allowed', 'token_malformed', 'algorithm_not_allowed', 'issuer_unknown', 'audience_mismatch',

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Gatehouse as a candidate of the shared gateway harness (/work/shared/bench, see its README):
+# Gatehouse as a candidate of the shared gateway harness (a separate checkout, called $HARNESS_DIR in
+# bench/README.md; see its README). Its candidate lines (bench/harness-candidates.conf), with GATEHOUSE_DIR
+# set to this repository's checkout:
 #
-#   gatehouse-rs256       rs256 yes bash "${GATEHOUSE_DIR:-/work/main}/bench/candidate.sh"
-#   gatehouse-es256       es256 yes bash "${GATEHOUSE_DIR:-/work/main}/bench/candidate.sh"
-#   gatehouse-rs256-miss  rs256 yes env MODE=miss bash "${GATEHOUSE_DIR:-/work/main}/bench/candidate.sh"
+#   gatehouse-rs256       rs256 yes bash "$GATEHOUSE_DIR/bench/candidate.sh"
+#   gatehouse-es256       es256 yes bash "$GATEHOUSE_DIR/bench/candidate.sh"
+#   gatehouse-rs256-miss  rs256 yes env MODE=miss bash "$GATEHOUSE_DIR/bench/candidate.sh"
 #
 # Reads the harness's environment: PORT UPSTREAM_URL JWKS_PATH ISSUER AUDIENCE REQUIRED_ROLE RUN_DIR.
 # Serves one route `/api/*` (GET) that requires a bearer token from provider `bench` (type oidc,
@@ -22,6 +24,7 @@
 #                       MISS_ALG=rs256|es256 (default rs256) picks the key.
 #   GATEHOUSE_RUNTIME   dist (default when dist/cli/main.js exists; build with `npx tsc -p tsconfig.build.json`)
 #                       or tsx (runs src/ through tsx: slower start, same steady state).
+#   GATEHOUSE_DIR       the Gatehouse checkout to run (default: the one this script is in).
 #   NODE_EXTRA          extra node flags, e.g. NODE_EXTRA="--cpu-prof --cpu-prof-dir=/tmp/prof".
 #   AUDIT_PATH          default $RUN_DIR/audit.log (grows ~0.5 kB per request).
 #

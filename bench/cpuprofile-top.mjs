@@ -4,7 +4,7 @@
 //   5. with --match REGEX: inclusive time of the functions whose label matches (e.g. 'decide|verify');
 //   6. with --under REGEX: for samples below the outermost frame matching REGEX, the time split by the
 //      frame directly called from it (what that function spends its time on).
-//   node bench/cpuprofile-top.mjs FILE.cpuprofile [--top 30] [--root /work/main] [--match REGEX] [--under REGEX] [--requests N]
+//   node bench/cpuprofile-top.mjs FILE.cpuprofile [--top 30] [--root DIR (default: the current directory)] [--match REGEX] [--under REGEX] [--requests N]
 // --requests N (requests served while profiling) adds a µs-per-request column.
 // Time per sample is taken from timeDeltas (the sampling interval actually observed), so the figures are
 // milliseconds of CPU profile time; percentages are of all samples, `(idle)` included.

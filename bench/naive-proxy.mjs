@@ -1,5 +1,5 @@
 // Reference point: the simplest node:http + undici proxy (no routing, no auth, no audit). Its forwarding path is
-// the shared harness's `node-baseline-plain` (/work/shared/bench/candidates/node-baseline.mjs --no-jwt): an undici
+// the shared harness's `node-baseline-plain` (its candidates/node-baseline.mjs --no-jwt; see bench/README.md): an undici
 // Pool (128 connections), hop-by-hop headers dropped both ways, the response streamed with pool.stream (so it
 // respects backpressure). Used by bench/run.ts (scenario `naive`) and bench/quick.ts.
 // env: UPSTREAM_URL (required), PORT (default 0: any free port). Prints its port on stdout.

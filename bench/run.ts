@@ -9,7 +9,7 @@
 // ratios between scenarios and RSS limits, met or missed.
 // On a machine with ≥ 2 CPUs and taskset, wrk, the upstream and this process (JWKS server, idle connections,
 // download client) are pinned to CPU 0, every gateway and the naive proxy to CPU 1, as in the shared harness
-// /work/shared/bench; the workers-* scenarios run the gateway and wrk on every CPU.
+// (bench/README.md); the workers-* scenarios run the gateway and wrk on every CPU.
 //
 // Knobs (environment): BENCH_DURATION (s, default 5), BENCH_WARMUP (s, default 2), BENCH_FIRST_WARMUP (s, round 1,
 // default 6), BENCH_ROUNDS (default 3), BENCH_CONNS (default 64), BENCH_PIN (auto | 0), BENCH_RUNTIME (tsx = src/

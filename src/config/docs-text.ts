@@ -9,13 +9,17 @@ Gatehouse reads one YAML file (JSON works too: it is YAML). Every problem in it 
 once, with file, line and column, before anything starts. Unknown keys are errors: they are
 usually typos.
 
-For completion and checking in editors, point the file at the JSON Schema:
+For completion and checking in editors, point the file at the JSON Schema that ships with
+Gatehouse as \`schema/gatehouse.schema.json\` (in an npm install,
+\`node_modules/gatehouse/schema/gatehouse.schema.json\`), by a path relative to the config file:
 
 \`\`\`yaml
-# yaml-language-server: $schema=https://gatehouse.dev/schema/gatehouse.schema.json
+# fragment: the first line of a config file in examples/
+# yaml-language-server: $schema=../schema/gatehouse.schema.json
 \`\`\`
 
-(a copy ships as \`schema/gatehouse.schema.json\`).
+The schema's \`$id\` is \`urn:gatehouse:config-schema:v1\`: a name for this configuration format,
+not a location (nothing is published or fetched at it). Refer to the schema by its file path.
 
 ## Secret references
 
@@ -56,7 +60,7 @@ When Gatehouse refuses or fails a request itself, the response has content type
 
 \`\`\`json
 {
-  "type": "https://gatehouse.dev/errors/token_expired",
+  "type": "urn:gatehouse:error:token_expired",
   "title": "Token has expired",
   "status": 401,
   "code": "token_expired",
@@ -65,7 +69,9 @@ When Gatehouse refuses or fails a request itself, the response has content type
 }
 \`\`\`
 
-\`type\` is \`https://gatehouse.dev/errors/<code>\`. \`code\` is stable API: switch on it, never on
+\`type\` is the URN \`urn:gatehouse:error:<code>\`: a name for the problem type, as RFC 9457 allows, not
+a link (nothing is served at it, and clients should not try to fetch it). Every code is documented
+in the table below, on this page. \`code\` is stable API: switch on it (or on \`type\`), never on
 \`title\` or \`detail\`. \`detail\` is present only when there is something safe to add.
 
 ## Codes

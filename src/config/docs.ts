@@ -3,8 +3,8 @@ import { describeType, variants, type JsonSchema } from './json-schema.js';
 import { ConfigSchema } from './schema.js';
 import { CONFIG_INTRO, ERRORS_INTRO } from './docs-text.js';
 
-/** Where the published JSON Schema lives (its `$id`). */
-export const SCHEMA_ID = 'https://gatehouse.dev/schema/gatehouse.schema.json';
+/** The `$id` of the published JSON Schema: a name (documented in docs/config.md), not a location. */
+export const SCHEMA_ID = 'urn:gatehouse:config-schema:v1';
 
 /**
  * The config JSON Schema (draft 2020-12) as written to schema/gatehouse.schema.json. Keys with a

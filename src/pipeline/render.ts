@@ -8,7 +8,7 @@ import { ERRORS, type Refusal } from '../errors.js';
 import type { RequestContext } from './context.js';
 
 /** Base of the `type` URI of problem bodies; docs/errors.md documents every code. */
-export const PROBLEM_TYPE_BASE = 'https://gatehouse.dev/errors/';
+export const PROBLEM_TYPE_BASE = 'urn:gatehouse:error:';
 
 /** Answer `ctx` with `refusal` (when the client can still be answered) and record the outcome. */
 export function renderRefusal(ctx: RequestContext, refusal: Refusal): void {

@@ -3,19 +3,13 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { KeyStore } from '../../src/authn/jwt/jwks.js';
-import type { TokenVerifier, VerifierFactory, VerifyingKey } from '../../src/authn/jwt/key-resolver.js';
+import { REFETCH, type TokenVerifier, type VerifierFactory, type VerifyingKey } from '../../src/authn/jwt/key-resolver.js';
 import { AUDIENCE, now, providerFor, startJwksServer, storeOptions, testKey, type JwksServer, type TestKey } from './fixtures.js';
 
 const b64u = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
 
-const codeOf = (f: () => unknown): string => {
-  try {
-    f();
-    return 'ok';
-  } catch (err) {
-    return (err as { code?: string }).code ?? String(err);
-  }
-};
+/** What a lookup answered: 'ok' for a key with its verifier, else the refusal code or REFETCH. */
+const codeOf = (found: ReturnType<KeyStore['lookup']>): string => (typeof found === 'string' ? found : 'ok');
 
 describe('KeyStore verifiers', () => {
   let srv: JwksServer;
@@ -40,44 +34,44 @@ describe('KeyStore verifiers', () => {
     await s.start();
     // An RSA key without a JWK alg serves RS256 and PS256.
     assert.deepEqual(built.sort(), ['PS256', 'RS256']);
-    const v = s.verifierFor({ kid: rsa.kid, alg: 'RS256' }) as VerifyingKey;
-    for (let i = 0; i < 5; i++) assert.equal(s.verifierFor({ kid: rsa.kid, alg: 'RS256' }), v);
+    const v = s.lookup({ kid: rsa.kid, alg: 'RS256' }) as VerifyingKey;
+    for (let i = 0; i < 5; i++) assert.equal(s.lookup({ kid: rsa.kid, alg: 'RS256' }), v);
     assert.equal(built.length, 2, 'nothing is built per lookup');
     srv.keys = [rsa.jwk, ec.jwk];
     await s.refresh();
     assert.deepEqual(built.slice(2), ['ES256'], 'only the new key gets a verifier');
-    assert.equal(s.verifierFor({ kid: rsa.kid, alg: 'RS256' }), v);
+    assert.equal(s.lookup({ kid: rsa.kid, alg: 'RS256' }), v);
     srv.keys = [ec.jwk];
     await s.refresh();
     assert.equal(s.isCurrent(v.key), false);
-    const gone = s.verifierFor({ kid: rsa.kid, alg: 'RS256' });
-    assert.ok(gone instanceof Promise, 'a kid no longer held may be refetched');
-    await assert.rejects(gone, { code: 'unknown_key' });
+    assert.equal(s.lookup({ kid: rsa.kid, alg: 'RS256' }), REFETCH, 'a kid no longer held may be refetched');
+    await s.refresh();
+    assert.notEqual(codeOf(s.lookup({ kid: rsa.kid, alg: 'RS256' })), 'ok', 'still gone after the refetch');
   });
 
-  it('answers synchronously for held keys, with a promise only for an unknown kid', async () => {
+  it('answers held keys at once, REFETCH only for an unknown kid (then the fetched key)', async () => {
     srv.keys = [rsa.jwk, ec.jwk];
     const s = store();
     s.useVerifiers(factory);
     await s.start();
-    assert.ok(!(s.verifierFor({ kid: ec.kid, alg: 'ES256' }) instanceof Promise));
-    assert.ok(!(s.verifierFor({ alg: 'ES256' }) instanceof Promise), 'the single key of an algorithm serves kid-less tokens');
-    assert.equal(codeOf(() => s.verifierFor({ kid: ec.kid, alg: 'RS256' })), 'algorithm_not_allowed');
-    assert.equal(codeOf(() => s.verifierFor({ kid: rsa.kid, alg: 'HS256' })), 'algorithm_not_allowed');
+    assert.equal(codeOf(s.lookup({ kid: ec.kid, alg: 'ES256' })), 'ok');
+    assert.equal(codeOf(s.lookup({ alg: 'ES256' })), 'ok', 'the single key of an algorithm serves kid-less tokens');
+    assert.equal(codeOf(s.lookup({ kid: ec.kid, alg: 'RS256' })), 'algorithm_not_allowed');
+    assert.equal(codeOf(s.lookup({ kid: rsa.kid, alg: 'HS256' })), 'algorithm_not_allowed');
     const fresh = await testKey('RS256');
     srv.keys = [rsa.jwk, ec.jwk, fresh.jwk];
-    const pending = s.verifierFor({ kid: fresh.kid, alg: 'RS256' });
-    assert.ok(pending instanceof Promise);
-    assert.equal(typeof (await pending).verify, 'function');
+    assert.equal(s.lookup({ kid: fresh.kid, alg: 'RS256' }), REFETCH);
+    await s.refresh();
+    assert.equal(typeof (s.lookup({ kid: fresh.kid, alg: 'RS256' }) as VerifyingKey).verify, 'function');
   });
 
   it('builds verifiers for keys already held when the factory comes later', async () => {
     srv.keys = [rsa.jwk];
     const s = store();
     await s.start();
-    assert.throws(() => s.verifierFor({ kid: rsa.kid, alg: 'RS256' }), /no verifier factory/);
+    assert.equal(s.lookup({ kid: rsa.kid, alg: 'RS256' }), 'unknown_key', 'no verifier yet: no key to verify with');
     s.useVerifiers(factory);
-    assert.equal(typeof (s.verifierFor({ kid: rsa.kid, alg: 'RS256' }) as VerifyingKey).verify, 'function');
+    assert.equal(typeof (s.lookup({ kid: rsa.kid, alg: 'RS256' }) as VerifyingKey).verify, 'function');
     assert.throws(() => s.useVerifiers(factory), /serves one provider/);
   });
 
@@ -89,8 +83,8 @@ describe('KeyStore verifiers', () => {
       return factory(key, alg);
     });
     await s.start();
-    assert.equal(codeOf(() => s.verifierFor({ kid: ec.kid, alg: 'ES256' })), 'unknown_key');
-    assert.equal(codeOf(() => s.verifierFor({ kid: rsa.kid, alg: 'RS256' })), 'ok');
+    assert.equal(codeOf(s.lookup({ kid: ec.kid, alg: 'ES256' })), 'unknown_key');
+    assert.equal(codeOf(s.lookup({ kid: rsa.kid, alg: 'RS256' })), 'ok');
   });
 });
 

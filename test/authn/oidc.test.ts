@@ -56,7 +56,7 @@ describe('against a real OpenID Provider', () => {
     const stranger = await testKey('RS256');
     const forged = await sign(stranger, op.issuer, { aud: op.audience, sub: op.clientId }, { typ: 'at+jwt' });
     const refused = await authenticate(auth, forged);
-    assert.deepEqual(refused, { ok: false, refusal: { code: 'unknown_key' }, provider: 'op' });
+    assert.deepEqual(refused, { ok: false, refusal: { code: 'unknown_key' }, provider: 'op', unverified: { issuer: op.issuer } });
     assert.match(provider.health().lastError ?? '', /^jwks: request failed/);
     assert.equal(provider.ready, true);
   });

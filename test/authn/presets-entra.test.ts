@@ -4,7 +4,7 @@ import type { Static } from '@sinclair/typebox';
 import type { JWTPayload } from 'jose';
 import { createBearerAuthenticator, type AuthnOutcome } from '../../src/authn/jwt/bearer.js';
 import { jwtProviderFromConfig, type JwtProvider } from '../../src/authn/jwt/provider.js';
-import type { OidcProviderSchema } from '../../src/authn/schema.js';
+import type { OidcProviderSchema } from '../../src/authn/jwt/schema.js';
 import { now, sign, startJwksServer, testKey, type JwksServer, type TestKey } from './fixtures.js';
 
 // Tokens shaped like Microsoft Entra ID's documented v1.0 and v2.0 access tokens (claims, header with

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Static } from '@sinclair/typebox';
 import type { JWTPayload } from 'jose';
 import { jwtProviderFromConfig, type JwtProvider } from '../../src/authn/jwt/provider.js';
-import type { OidcProviderSchema } from '../../src/authn/schema.js';
+import type { OidcProviderSchema } from '../../src/authn/jwt/schema.js';
 import type { Identity } from '../../src/identity/identity.js';
 import { now, sign, startJwksServer, testKey, type JwksServer, type TestKey } from './fixtures.js';
 

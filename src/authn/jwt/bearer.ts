@@ -65,7 +65,7 @@ function fromCookie(header: string | undefined, name: string): Found {
 function unverifiedClaims(d: DecodedToken): UnverifiedClaims {
   const { iss, tid, tenant } = d.payload as { iss?: unknown; tid?: unknown; tenant?: unknown };
   const t = typeof tid === 'string' ? tid : typeof tenant === 'string' ? tenant : undefined;
-  return { issuer: typeof iss === 'string' ? iss : undefined, tenant: t };
+  return { ...(typeof iss === 'string' ? { issuer: iss } : {}), ...(t !== undefined ? { tenant: t } : {}) };
 }
 
 /** One token from two places: the same, or an ambiguity. */
@@ -157,7 +157,7 @@ export function createBearerAuthenticator(providers: readonly JwtProvider[], sou
     async authenticate(req) {
       const at = locate(req);
       if (at === ABSENT || !('d' in at)) return at;
-      return named(at.provider, await at.provider.verify(at.d), at.d);
+      return named(at.provider, await at.provider.verifyDecoded(at.d), at.d);
     },
   };
 }

@@ -1,30 +1,40 @@
 /**
- * One fast-jwt verifier per published key and algorithm, built when the key set is loaded. It
- * checks the signature with node:crypto synchronously (jose's WebCrypto path costs a threadpool
- * round trip and several promise hand-offs per token) and then the claims.
+ * One fast-jwt verifier per published key and algorithm, built when the key set is loaded. fast-jwt
+ * is the one library that checks a token: the signature with node:crypto, synchronously (jose's
+ * WebCrypto path costs a threadpool round trip and several promise hand-offs per token), then the
+ * `crit`, `typ` and registered claims. Nothing here re-checks what it decided.
  */
 import { KeyObject } from 'node:crypto';
 import { createVerifier, type Algorithm, type VerifierOptions } from 'fast-jwt';
 import type { CryptoKey } from 'jose';
-import type { ClaimPolicy } from './jwt-checks.js';
 import type { TokenVerifier, VerifierFactory } from './key-resolver.js';
+
+/** The claim rules of one provider, fixed at construction. */
+export interface ClaimPolicy {
+  /** Exact `iss` values; absent for issuer templates (the provider's acceptIssuer decides those). */
+  readonly issuers?: readonly string[];
+  /** Accepted `aud` values; absent when a preset checks the audience itself. */
+  readonly audience?: readonly string[];
+  /** Required JOSE `typ`. */
+  readonly typ?: string;
+  readonly maxTokenAgeSec?: number;
+  readonly clockSkewSec: number;
+}
 
 /** fast-jwt options for a provider's claim rules (the key and its algorithm are added per key). */
 function verifierOptions(p: ClaimPolicy): Partial<VerifierOptions> {
   return {
-    // Failures are never cached; successes are cached by jwt.ts (TokenCache, keyed by the full token).
+    // Failures are never cached; successes are cached by provider.ts (TokenCache, keyed by the full token).
     cache: false,
-    // jose understands the b64 extension: headerRefusal refuses every other crit, claimRefusal b64: false.
-    allowedCritHeaders: ['b64'],
-    // fast-jwt skips aud and maxAge checks when the claim is absent; jose required it.
+    // No JWS extension is understood, so a token that names one as critical is refused (RFC 7515 §4.1.11).
+    allowedCritHeaders: [],
+    // fast-jwt skips the aud and maxAge checks when the claim is absent: require them.
     requiredClaims: ['exp', ...(p.audience ? ['aud'] : []), ...(p.maxTokenAgeSec !== undefined ? ['iat'] : [])],
     clockTolerance: p.clockSkewSec * 1000,
     ...(p.issuers ? { allowedIss: [...p.issuers] } : {}),
     ...(p.audience ? { allowedAud: [...p.audience] } : {}),
     ...(p.typ !== undefined ? { checkTyp: p.typ } : {}),
-    // fast-jwt counts milliseconds from iat and ignores the tolerance; jose refuses once the whole
-    // seconds since iat, less the tolerance, exceed the maximum. This bound refuses at that instant.
-    ...(p.maxTokenAgeSec !== undefined ? { maxAge: (p.maxTokenAgeSec + p.clockSkewSec + 1) * 1000 - 1 } : {}),
+    ...(p.maxTokenAgeSec !== undefined ? { maxAge: (p.maxTokenAgeSec + p.clockSkewSec) * 1000 } : {}),
   };
 }
 

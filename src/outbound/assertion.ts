@@ -5,12 +5,53 @@ import type { Identity } from '../identity/identity.js';
 
 /** Signs short-lived identity assertions for upstreams (the Google IAP signed-header pattern). */
 export interface AssertionSigner {
-  /** Public keys to publish at /.well-known/jwks.json. */
+  /** Public keys to publish at /.well-known/jwks.json: the signing key, then retired keys not yet expired. */
   readonly jwks: { keys: JWK[] };
+  /** `kid` of the key that signs now. */
+  readonly kid: string;
+  /** `iss` of the assertions signed now. */
+  readonly issuer: string;
+  /** The signing key was generated here (no `assertion.privateKey`). */
+  readonly generated: boolean;
+  /** Replaced keys still published (each until every assertion it signed has expired). */
+  readonly retired: readonly RetiredKey[];
   /** The assertion for `identity` and `audience` signed earlier and still fresh; undefined otherwise. */
   cached(identity: Identity, audience: string, ttlSec: number): string | undefined;
   /** An ES256 JWT for `identity` with aud = `audience` (the route name); concurrent callers share one signing. */
   mint(identity: Identity, audience: string, ttlSec: number): Promise<string>;
+  /**
+   * Sign with `key` (absent or the same `kid`: the current key) and `issuer` from now on. A new key
+   * is in the JWKS from this moment, before anything is signed with it; the key it replaces stays
+   * published until every assertion it signed has expired, then is dropped: for the longest
+   * `retainMs` given while it was the signing key (each reload passes the longest assertion
+   * lifetime of the config it replaces), and at least until the last assertion it signed here
+   * expires. `retired`, when given, replaces the list of retired keys (a cluster worker takes its
+   * primary's, so both publish the same keys). Assertions cached before are not handed out again.
+   * Says what changed.
+   */
+  rotate(next: RotateTo): { key: boolean; issuer: boolean };
+}
+
+export interface RotateTo {
+  readonly key?: AssertionKey | undefined;
+  readonly issuer: string;
+  readonly retainMs?: number;
+  readonly retired?: readonly RetiredKey[];
+}
+
+/** A signing key: the private half (never exported) and the public JWK it publishes. */
+export interface AssertionKey {
+  readonly kid: string;
+  /** Public JWK with `kid`, `alg` and `use`. */
+  readonly jwk: JWK;
+  readonly privateKey: CryptoKey;
+  readonly generated: boolean;
+}
+
+/** A replaced key's public JWK, published until `until` (epoch ms). */
+export interface RetiredKey {
+  readonly jwk: JWK;
+  readonly until: number;
 }
 
 const ALG = 'ES256';
@@ -26,43 +67,91 @@ interface Cached {
   readonly refreshAt: number;
 }
 
-/** Build a signer from a PKCS#8 P-256 PEM, or from a key generated now when none is configured. */
-export async function createAssertionSigner(opts: { issuer: string; privateKeyPem?: string }): Promise<AssertionSigner> {
-  const { privateKey, publicJwk } = opts.privateKeyPem === undefined ? await generateKey() : await importKey(opts.privateKeyPem);
+/** A signing key from a PKCS#8 P-256 PEM, or one generated now (non-extractable) when `pem` is undefined. */
+export async function loadAssertionKey(pem?: string): Promise<AssertionKey> {
+  const { privateKey, publicJwk } = pem === undefined ? await generateKey() : await importKey(pem);
   const kid = await calculateJwkThumbprint(publicJwk);
-  const jwks = Object.freeze({ keys: [Object.freeze({ ...publicJwk, kid, alg: ALG, use: 'sig' })] });
+  return { kid, jwk: Object.freeze({ ...publicJwk, kid, alg: ALG, use: 'sig' }), privateKey, generated: pem === undefined };
+}
+
+/** Build a signer from a PKCS#8 P-256 PEM, or from a key generated now when none is configured. */
+export async function createAssertionSigner(opts: { issuer: string; privateKeyPem?: string; retired?: readonly RetiredKey[] }): Promise<AssertionSigner> {
+  let key = await loadAssertionKey(opts.privateKeyPem);
+  let issuer = opts.issuer;
+  /** The longest `retainMs` asked for while `key` signs, and when the last assertion it signed expires (epoch ms). */
+  let tenureMs = 0;
+  let signedUntil = 0;
+  let retired: readonly RetiredKey[] = opts.retired ?? [];
+  let jwks: { keys: JWK[] } = { keys: [] };
+  /** When the next retired key expires: the published set is rebuilt then (no timer). */
+  let nextExpiry = Infinity;
+  const publish = (): void => {
+    const now = Date.now();
+    retired = Object.freeze(retired.filter((r) => r.until > now && r.jwk.kid !== key.kid));
+    jwks = Object.freeze({ keys: Object.freeze([key.jwk, ...retired.map((r) => r.jwk)]) as JWK[] });
+    nextExpiry = Math.min(Infinity, ...retired.map((r) => r.until));
+  };
+  publish();
   // Keyed by what ends up in the token: the identity's key (computed where it was made), route and TTL.
   const cache = new LRUCache<string, Cached>({ max: MAX_CACHED });
   const keyOf = (identity: Identity, audience: string, ttlSec: number): string => `${audience}\0${ttlSec}\0${identity.key}`;
 
   const sign = (identity: Identity, audience: string, ttlSec: number, now: number): Promise<string> =>
     new SignJWT(assertionClaims(identity))
-      .setProtectedHeader({ alg: ALG, kid, typ: 'JWT' })
-      .setIssuer(opts.issuer)
+      .setProtectedHeader({ alg: ALG, kid: key.kid, typ: 'JWT' })
+      .setIssuer(issuer)
       .setAudience(audience)
       .setSubject(identity.subject)
       .setIssuedAt(now)
       .setExpirationTime(now + ttlSec)
       .setJti(randomUUID())
-      .sign(privateKey);
+      .sign(key.privateKey);
 
   return {
-    jwks,
+    get jwks() {
+      if (Date.now() >= nextExpiry) publish();
+      return jwks;
+    },
+    get kid() { return key.kid; },
+    get issuer() { return issuer; },
+    get generated() { return key.generated; },
+    get retired() {
+      if (Date.now() >= nextExpiry) publish();
+      return retired;
+    },
+    rotate(next) {
+      const keyChanged = next.key !== undefined && next.key.kid !== key.kid;
+      const issuerChanged = next.issuer !== issuer;
+      tenureMs = Math.max(tenureMs, next.retainMs ?? 0);
+      if (next.retired !== undefined) retired = next.retired;
+      else if (keyChanged) retired = [{ jwk: key.jwk, until: Math.max(Date.now() + tenureMs, signedUntil) }, ...retired];
+      if (keyChanged) {
+        key = next.key!;
+        tenureMs = 0;
+        signedUntil = 0;
+      }
+      issuer = next.issuer;
+      // Publish first: from here on every assertion signed is verifiable against the JWKS served.
+      publish();
+      if (keyChanged || issuerChanged) cache.clear();
+      return { key: keyChanged, issuer: issuerChanged };
+    },
     cached(identity, audience, ttlSec) {
       const entry = cache.get(keyOf(identity, audience, ttlSec));
       return entry !== undefined && Date.now() < entry.refreshAt ? entry.value : undefined;
     },
     mint(identity, audience, ttlSec) {
-      const key = keyOf(identity, audience, ttlSec);
+      const cacheKey = keyOf(identity, audience, ttlSec);
       const nowMs = Date.now();
-      const entry = cache.get(key);
+      const entry = cache.get(cacheKey);
       if (entry !== undefined && nowMs < entry.refreshAt) return entry.token;
       const now = Math.floor(nowMs / 1000);
       const token = sign(identity, audience, ttlSec, now);
+      signedUntil = Math.max(signedUntil, (now + ttlSec) * 1000);
       const fresh: Cached = { token, refreshAt: (now + ttlSec * (1 - REFRESH_REMAINING)) * 1000 };
-      cache.set(key, fresh);
+      cache.set(cacheKey, fresh);
       // A failure is not cached: the next request signs again.
-      token.then((value) => { fresh.value = value; }, () => { if (cache.get(key) === fresh) cache.delete(key); });
+      token.then((value) => { fresh.value = value; }, () => { if (cache.get(cacheKey) === fresh) cache.delete(cacheKey); });
       return token;
     },
   };

@@ -31,7 +31,10 @@ export interface Runtime {
 
 export interface CompileOptions {
   readonly baseDir: string;
-  /** Reuse the signing key across reloads so assertions stay verifiable. */
+  /**
+   * The signer a running gateway keeps across reloads (it rotates the key itself, so the runtimes
+   * before and after a reload sign with the same current key). Absent: one from `assertion`.
+   */
   readonly signer?: AssertionSigner;
   /** Connect to shared stores (off for `explain` and `validate`, which send no traffic). */
   readonly connect?: boolean;

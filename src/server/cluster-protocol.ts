@@ -1,11 +1,14 @@
 /** The messages between a cluster primary and its workers (node:cluster IPC). */
 import type { ConfigIssue } from '../config/load.js';
+import type { AssertionState } from './assertion-key.js';
 
 // Primary ↔ worker protocol. A worker says hello once it listens for messages (anything sent
-// earlier would be lost), gets its settings, and answers questions by id.
-export type Question = 'readiness' | 'reload' | 'metrics';
+// earlier would be lost), gets its settings, and answers questions by id. The primary owns the
+// assertion signing key: a worker gets it (with the retired keys still published) at init and with
+// every reload, so every worker and the primary's admin port publish the same JWKS.
+export type Question = 'readiness' | 'metrics' | { type: 'reload'; assertion: AssertionState };
 export type ToWorker =
-  | { type: 'gatehouse:init'; file: string; port?: number; issuer: string; key: string }
+  | { type: 'gatehouse:init'; file: string; port?: number; assertion: AssertionState }
   | { type: 'gatehouse:ask'; id: number; question: Question }
   | { type: 'gatehouse:stop' };
 export type FromWorker =

@@ -2,7 +2,8 @@
 import cluster from 'node:cluster';
 import type { Logger } from 'pino';
 import { ConfigError } from '../config/load.js';
-import { createAssertionSigner } from '../outbound/assertion.js';
+import { createAssertionSigner, type AssertionSigner } from '../outbound/assertion.js';
+import { adoptAssertionState } from './assertion-key.js';
 import type { FromWorker, Question, ToWorker } from './cluster-protocol.js';
 import { runGateway, type RunningGateway } from './run.js';
 
@@ -17,6 +18,8 @@ export function runClusterWorker(log: Logger): Promise<number> {
     else then?.();
   };
   let gateway: RunningGateway | undefined;
+  /** The primary's key: this worker never rotates it on its own. */
+  let signer: AssertionSigner | undefined;
   let state: 'waiting' | 'starting' | 'serving' | 'stopping' = 'waiting';
   let stopWhenStarted = false;
   const stop = (): void => {
@@ -32,7 +35,7 @@ export function runClusterWorker(log: Logger): Promise<number> {
   const start = async (init: Extract<ToWorker, { type: 'gatehouse:init' }>): Promise<void> => {
     state = 'starting';
     try {
-      const signer = await createAssertionSigner({ issuer: init.issuer, privateKeyPem: init.key });
+      signer = await createAssertionSigner({ issuer: init.assertion.issuer, privateKeyPem: init.assertion.key, retired: init.assertion.retired });
       gateway = await runGateway(init.file, wlog, { worker: true, signer, ...(init.port !== undefined ? { port: init.port } : {}) });
     } catch (err) {
       const config = err instanceof ConfigError ? { file: err.file, issues: [...err.issues] } : undefined;
@@ -44,9 +47,19 @@ export function runClusterWorker(log: Logger): Promise<number> {
     if (stopWhenStarted) stop();
   };
   const answer = async (gw: RunningGateway, question: Question): Promise<unknown> => {
+    if (typeof question === 'object') {
+      // The key first, whether or not this worker's config reload succeeds: the primary already
+      // publishes it, and every worker signs with the key the primary publishes.
+      try {
+        await adoptAssertionState(signer!, question.assertion);
+      } catch (err) {
+        wlog.error({ err: err instanceof Error ? err.message : String(err) }, 'could not adopt the assertion signing key');
+        return false;
+      }
+      return gw.reload();
+    }
     switch (question) {
       case 'readiness': return gw.readiness();
-      case 'reload': return gw.reload();
       case 'metrics': return gw.metrics.registry.getMetricsAsJSON();
     }
   };

@@ -1,5 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
-import { generateKeyPairSync } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { AggregatorRegistry } from 'prom-client';
 import { compileRuntime } from '../pipeline/runtime.js';
@@ -8,8 +8,10 @@ import { workerCount } from '../config/semantic.js';
 import { parseDuration } from '../config/units.js';
 import { createReloader } from './reloader.js';
 import { startAdmin, type AdminSource } from '../admin/server.js';
-import { createAssertionSigner } from '../outbound/assertion.js';
+import { createAssertionSigner, loadAssertionKey, type AssertionSigner } from '../outbound/assertion.js';
 import { applyLogLevel, logWarnings } from './run.js';
+import { keyMaterial, longestAssertionTtlMs, rotationFields, type AssertionState } from './assertion-key.js';
+import { tlsRotates, warnRestartSettings } from './restart-settings.js';
 import type { FromWorker, Question, ToWorker, WorkerReadiness } from './cluster-protocol.js';
 
 export { runClusterWorker } from './cluster-worker.js';
@@ -71,12 +73,6 @@ function forgetQuestions(worker: Worker): void {
   for (const q of [...pending.values()]) if (q.worker === worker) q.done();
 }
 
-/** A P-256 key for identity assertions, made once in the primary and handed to every worker over IPC. */
-function assertionKey(loaded: LoadedConfig): string {
-  if (loaded.config.assertion?.privateKey) return loaded.config.assertion.privateKey;
-  return generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
-}
-
 /** The workers of one primary: forks them, restarts the ones that die, stops them all. */
 class Fleet {
   readonly slots: Slot[];
@@ -86,7 +82,12 @@ class Fleet {
   /** Rejects when any worker exits before every worker is ready: the start fails (no restart loop). */
   private readonly startFailed = new Promise<never>((_, reject) => { this.failStart = reject; });
 
-  constructor(count: number, private readonly init: ToWorker, private readonly log: Logger) {
+  /**
+   * `init` is asked at each hello, so a restarted worker gets the settings (and signing key) in
+   * effect; `caughtUp` runs when a worker is ready, with the init it got (a reload may have come
+   * while it was starting, and asked only the workers that were ready).
+   */
+  constructor(count: number, private readonly init: () => ToWorker, private readonly log: Logger, private readonly caughtUp: (worker: Worker, init: ToWorker) => void = () => {}) {
     this.slots = Array.from({ length: count }, () => ({ worker: undefined, greeted: false, ready: false, startedAt: 0, crashes: 0, forced: 0, restart: undefined }));
     this.startFailed.catch(() => {});
   }
@@ -131,11 +132,12 @@ class Fleet {
       const worker = cluster.fork();
       Object.assign(slot, { worker, greeted: false, ready: false, startedAt: Date.now(), forced: 0 });
       let failure: Error | undefined;
+      let sent: ToWorker | undefined;
       worker.on('error', (err: Error) => this.log.warn({ worker: worker.id, err: err.message }, 'worker channel error'));
       worker.on('message', (msg: FromWorker) => {
         switch (msg.type) {
-          case 'gatehouse:hello': slot.greeted = true; worker.send(this.stopping ? { type: 'gatehouse:stop' } satisfies ToWorker : this.init); break;
-          case 'gatehouse:ready': slot.ready = true; resolve(msg.port); break;
+          case 'gatehouse:hello': slot.greeted = true; worker.send(sent = this.stopping ? { type: 'gatehouse:stop' } satisfies ToWorker : this.init()); break;
+          case 'gatehouse:ready': slot.ready = true; if (sent) this.caughtUp(worker, sent); resolve(msg.port); break;
           case 'gatehouse:answer': pending.get(msg.id)?.done(msg.body); break;
           case 'gatehouse:stopped': slot.forced = msg.forced; break;
           case 'gatehouse:failed':
@@ -171,9 +173,11 @@ class Fleet {
 /** Fork `workers` processes serving `loaded` on a shared port; resolves once every one is ready. */
 export async function runCluster(loaded: LoadedConfig, log: Logger, options: { port?: number; adminPort?: number } = {}): Promise<RunningCluster> {
   const count = workerCount(loaded.config);
-  const issuer = loaded.config.assertion!.issuer;
-  const key = assertionKey(loaded);
-  const signer = await createAssertionSigner({ issuer, privateKeyPem: key });
+  // The signing key is made (or read) here once and handed to every worker over IPC; the primary
+  // publishes the same JWKS on the admin port and rotates the key on reload.
+  let material = keyMaterial(loaded.config);
+  const signer = await createAssertionSigner({ issuer: loaded.config.assertion!.issuer, privateKeyPem: material.pem });
+  const assertionState = (): AssertionState => ({ issuer: signer.issuer, key: material.pem, retired: signer.retired });
   // Compile once here so compile errors and warnings print once, and the dev issuer's key file
   // exists before the workers read it.
   const check = await compileRuntime(loaded.config, { baseDir: loaded.baseDir, connect: false, signer });
@@ -181,19 +185,37 @@ export async function runCluster(loaded: LoadedConfig, log: Logger, options: { p
   const routes = check.routes.length;
   await check.close();
 
-  const fleet = new Fleet(count, { type: 'gatehouse:init', file: loaded.file, issuer, key, ...(options.port !== undefined ? { port: options.port } : {}) }, log);
-  const admin = await startAdmin(loaded.config.admin!.host, options.adminPort ?? loaded.config.admin!.port, clusterAdminSource(fleet, signer.jwks));
+  const init = (): ToWorker => ({ type: 'gatehouse:init', file: loaded.file, assertion: assertionState(), ...(options.port !== undefined ? { port: options.port } : {}) });
+  // A worker that got its key before a reload rotated it (it was starting then) is given the current one.
+  const caughtUp = (worker: Worker, sent: ToWorker): void => {
+    if (sent.type !== 'gatehouse:init' || isDeepStrictEqual(sent.assertion, assertionState())) return;
+    void ask(worker, { type: 'reload', assertion: assertionState() }, RELOAD_TIMEOUT_MS);
+  };
+  const fleet = new Fleet(count, init, log, caughtUp);
+  const admin = await startAdmin(loaded.config.admin!.host, options.adminPort ?? loaded.config.admin!.port, clusterAdminSource(fleet, signer));
   const port = await fleet.start().catch(async (err: unknown) => { await admin.close(); throw err; });
   log.info({ port, admin: admin.port, workers: count, routes, pids: fleet.live().map((w) => w.process.pid) }, 'gatehouse listening');
 
+  const overrides = { port: options.port !== undefined, adminPort: options.adminPort !== undefined };
   const reloader = createReloader(loaded, log, async (next) => {
+    const prev = reloader.loaded.config;
     applyLogLevel(log, next);
-    if (workerCount(next.config) !== count) log.warn({ workers: count }, 'a change of `workers` takes effect at the next start');
+    // A key that does not load fails the reload here, before any worker is asked.
+    const nextMaterial = keyMaterial(next.config, material);
+    const key = await loadAssertionKey(nextMaterial.pem);
+    // Published on the admin port first; each worker publishes it too before it signs with it. The
+    // replaced key stays published until every assertion it signed has expired (the longest
+    // assertion ttl of the configs it signed under).
+    const assertion = signer.rotate({ key, issuer: next.config.assertion!.issuer, retainMs: longestAssertionTtlMs(prev) });
+    material = nextMaterial;
     const live = fleet.live();
-    const results = await Promise.all(live.map((w) => ask<boolean>(w, 'reload', RELOAD_TIMEOUT_MS)));
+    const question: Question = { type: 'reload', assertion: assertionState() };
+    const results = await Promise.all(live.map((w) => ask<boolean>(w, question, RELOAD_TIMEOUT_MS)));
     const failed = live.filter((_, i) => results[i] !== true).map((w) => w.id);
-    if (failed.length === 0) log.info({ workers: live.length }, 'configuration reloaded in every worker');
-    else log.error({ workers: failed }, 'configuration reload failed in some workers; they keep their previous configuration');
+    const rotated = { ...(tlsRotates(loaded.config, prev, next.config) ? { tls: 'rotated' } : {}), ...rotationFields(assertion) };
+    if (failed.length === 0) log.info({ workers: live.length, ...rotated }, 'configuration reloaded in every worker');
+    else log.error({ workers: failed }, 'configuration reload failed in some workers; they keep their previous configuration (the signing key is the new one everywhere)');
+    warnRestartSettings(log, loaded.config, next.config, overrides);
     return failed.length === 0;
   }, { watch: true });
 
@@ -231,7 +253,7 @@ async function kill(worker: Worker | undefined): Promise<void> {
  * The primary's admin answers: ready only when every worker slot has a live worker that says it is
  * ready (asked now, fail closed on silence); metrics summed over workers by prom-client's aggregator.
  */
-function clusterAdminSource(fleet: Fleet, jwks: unknown): AdminSource {
+function clusterAdminSource(fleet: Fleet, signer: AssertionSigner): AdminSource {
   return {
     async readiness() {
       const workers = await Promise.all(fleet.slots.map(async (slot) => {
@@ -245,7 +267,7 @@ function clusterAdminSource(fleet: Fleet, jwks: unknown): AdminSource {
       for (const w of workers) for (const [name, ok] of Object.entries(w.providers ?? {})) providers[name] = (providers[name] ?? true) && ok;
       return { ready: workers.every((w) => w.ready), detail: { providers, workers } };
     },
-    jwks: () => jwks,
+    jwks: () => signer.jwks,
     async metrics() {
       const live = fleet.live();
       const parts = await Promise.all(live.map((w) => ask<object[]>(w, 'metrics', METRICS_TIMEOUT_MS)));

@@ -1,5 +1,6 @@
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import https from 'node:https';
+import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/schema.js';
 import type { Exchange } from '../pipeline/exchange.js';
@@ -15,13 +16,43 @@ export interface Listener {
   inFlight(): number;
   /** Stop accepting; resolve when in-flight requests are done or `graceMs` passed. */
   drain(graceMs: number): Promise<{ forced: number }>;
+  /**
+   * Serve new TLS connections with `tls`'s certificate, key and client CAs (`setSecureContext`);
+   * open connections keep theirs until they close. True when that changed anything. Throws, changing
+   * nothing, when they do not make a TLS context (a key that does not match its certificate). What
+   * cannot change here (HTTP ↔ HTTPS, the client-certificate mode) is left as started: see
+   * restart-settings.ts.
+   */
+  updateTls(tls: TlsConfig | undefined): boolean;
 }
 
-type TlsConfig = NonNullable<NonNullable<Config['listen']>['tls']>;
+export type TlsConfig = NonNullable<NonNullable<Config['listen']>['tls']>;
+export type ClientAuthMode = 'none' | 'optional' | 'required';
+
+/** The client-certificate mode `tls` asks for (`optional` when only `clientCa` is set). */
+export function clientAuthMode(tls: TlsConfig | undefined): ClientAuthMode {
+  if (tls === undefined) return 'none';
+  return tls.clientAuth ?? (tls.clientCa !== undefined ? 'optional' : 'none');
+}
+
+/**
+ * What a secure context can change on a listener started with `started`: certificate, key and
+ * client CAs. The client-certificate mode (requestCert, rejectUnauthorized) is fixed when the server
+ * is made, so it stays `started`'s, and so do its CAs when `next` names none.
+ */
+export function tlsMaterial(started: TlsConfig, next: TlsConfig): SecureContextOptions {
+  const ca = clientAuthMode(started) === 'none' ? undefined : next.clientCa ?? started.clientCa;
+  return { cert: next.cert, key: next.key, ...(ca !== undefined ? { ca } : {}) };
+}
+
+/** Whether two secure-context materials are the same certificate, key and CAs. */
+export function sameTlsMaterial(a: SecureContextOptions, b: SecureContextOptions): boolean {
+  return a.cert === b.cert && a.key === b.key && a.ca === b.ca;
+}
 
 /** Server TLS options: the certificate, and client-certificate verification when `clientAuth` asks for it. */
 export function tlsServerOptions(tls: TlsConfig): https.ServerOptions {
-  const mode = tls.clientAuth ?? (tls.clientCa !== undefined ? 'optional' : 'none');
+  const mode = clientAuthMode(tls);
   if (mode === 'none') return { cert: tls.cert, key: tls.key };
   if (tls.clientCa === undefined) throw new Error(`listen.tls.clientAuth: ${mode} needs listen.tls.clientCa (the CAs that issue client certificates)`);
   // optional: the handshake accepts any client and records the verdict (socket.authorized) for the mtls authenticator.
@@ -49,9 +80,8 @@ export async function startListener(listen: NonNullable<Config['listen']>, handl
     if (draining) res.setHeader('connection', 'close');
     handler(new NodeExchange(req, res));
   };
-  const server: Server = listen.tls
-    ? https.createServer({ ...options, ...tlsServerOptions(listen.tls) }, counted)
-    : http.createServer(options, counted);
+  const secure = listen.tls ? https.createServer({ ...options, ...tlsServerOptions(listen.tls) }, counted) : undefined;
+  const server: Server = secure ?? http.createServer(options, counted);
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     // Malformed requests and over-large heads get a bare status line, never a stack trace.
     if (!socket.writable) return socket.destroy();
@@ -62,10 +92,27 @@ export async function startListener(listen: NonNullable<Config['listen']>, handl
     server.once('error', reject);
     server.listen(listen.port, listen.host, () => { server.off('error', reject); resolve(); });
   });
+  const startedTls = listen.tls;
+  let applied = startedTls ? tlsMaterial(startedTls, startedTls) : undefined;
   return {
     server,
     port: (server.address() as AddressInfo).port,
     inFlight: () => active,
+    updateTls(tls) {
+      if (!secure || !startedTls || !applied || !tls) return false;
+      const next = tlsMaterial(startedTls, tls);
+      if (sameTlsMaterial(applied, next)) return false;
+      // setSecureContext records the options on the server before it builds the context: build one
+      // first, so that a bad certificate or key fails here with the old context untouched.
+      try {
+        createSecureContext(next);
+      } catch (err) {
+        throw new Error(`listen.tls: the new certificate, key or client CAs are not usable (${err instanceof Error ? err.message : String(err)}); still serving the previous ones`, { cause: err });
+      }
+      secure.setSecureContext(next);
+      applied = next;
+      return true;
+    },
     async drain(graceMs) {
       draining = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

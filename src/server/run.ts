@@ -9,7 +9,9 @@ import { startListener, type Listener } from './listen.js';
 import { runtimeAdminSource, startAdmin, type AdminServer } from '../admin/server.js';
 import { startAuditSink, type AuditSink } from '../audit/sink.js';
 import { startMetrics, type Metrics } from '../observe/metrics.js';
-import type { AssertionSigner } from '../outbound/assertion.js';
+import { createAssertionSigner, type AssertionSigner } from '../outbound/assertion.js';
+import { longestAssertionTtlMs, reloadedKey, rotationFields } from './assertion-key.js';
+import { warnRestartSettings } from './restart-settings.js';
 
 /** A running gateway process: public listener, admin listener, audit sink, config watcher. */
 export interface RunningGateway {
@@ -54,7 +56,11 @@ export interface RunOptions {
    * warnings (the primary does those once, and tells the worker when to reload).
    */
   worker?: boolean;
-  /** Sign identity assertions with this signer (cluster workers share the primary's key). */
+  /**
+   * Sign identity assertions with this signer, whose key the caller owns: reloads leave it alone (a
+   * cluster worker's primary rotates it). Absent: the key is `assertion.privateKey` (or generated),
+   * and a reload that changes `assertion.privateKey` or `assertion.issuer` rotates it.
+   */
   signer?: AssertionSigner;
 }
 
@@ -71,7 +77,12 @@ export async function runGateway(configFile: string, log: Logger, options: RunOp
   const listenCfg = { ...initial.config.listen!, ...(options.port !== undefined ? { port: options.port } : {}) };
   const adminCfg = { ...initial.config.admin!, ...(options.adminPort !== undefined ? { port: options.adminPort } : {}) };
   const stopEvents = logOperationalEvents(log);
-  const runtime = await compileRuntime(initial.config, { baseDir: initial.baseDir, ...(options.signer ? { signer: options.signer } : {}) });
+  const ownsKey = options.signer === undefined;
+  const signer = options.signer ?? await createAssertionSigner({
+    issuer: initial.config.assertion?.issuer ?? 'gatehouse',
+    ...(initial.config.assertion?.privateKey !== undefined ? { privateKeyPem: initial.config.assertion.privateKey } : {}),
+  });
+  const runtime = await compileRuntime(initial.config, { baseDir: initial.baseDir, signer });
   if (!worker) logWarnings(initial, runtime, log);
   const ref: RuntimeRef = { current: runtime };
   const audit: AuditSink = startAuditSink(initial.config.audit!);
@@ -83,13 +94,30 @@ export async function runGateway(configFile: string, log: Logger, options: RunOp
   await started;
   log.info({ port: listener.port, admin: admin?.port, routes: runtime.routes.length, ready: runtime.readiness() }, 'gatehouse listening');
 
+  const overrides = { port: options.port !== undefined, adminPort: options.adminPort !== undefined };
   const reloader = createReloader(initial, log, async (next) => {
-    const nextRuntime = await compileRuntime(next.config, { baseDir: next.baseDir, signer: ref.current.signer });
-    await nextRuntime.start();
     const old = ref.current;
+    // Everything that can fail comes before the swap: a bad key, certificate or config changes nothing.
+    const key = ownsKey ? await reloadedKey(signer, next.config) : undefined;
+    const nextRuntime = await compileRuntime(next.config, { baseDir: next.baseDir, signer });
+    let tls: boolean;
+    try {
+      await nextRuntime.start();
+      // New connections get the new certificate from here; open ones finish with theirs.
+      tls = listener.updateTls(next.config.listen!.tls);
+    } catch (err) {
+      await nextRuntime.close();
+      throw err;
+    }
     ref.current = nextRuntime;
+    // A replaced key stays published until every assertion it signed has expired.
+    const assertion = ownsKey
+      ? signer.rotate({ key, issuer: next.config.assertion?.issuer ?? 'gatehouse', retainMs: longestAssertionTtlMs(old.config) })
+      : undefined;
     applyLogLevel(log, next);
-    log.info({ routes: nextRuntime.routes.length, ready: nextRuntime.readiness() }, 'configuration reloaded');
+    log.info({ routes: nextRuntime.routes.length, ready: nextRuntime.readiness(), ...(tls ? { tls: 'rotated' } : {}), ...rotationFields(assertion) }, 'configuration reloaded');
+    // A cluster primary warns once for all its workers.
+    if (!worker) warnRestartSettings(log, initial.config, next.config, overrides);
     // In-flight requests on the old runtime keep their pools until the grace period ends.
     setTimeout(() => { void old.close(); }, parseDuration(next.config.listen!.shutdownGrace)).unref();
     return true;

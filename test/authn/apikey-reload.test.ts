@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createApiKeyAuthenticator, type ApiKeyAuthenticator } from '../../src/authn/apikey/apikey.js';
 import { formatApiKeyHash, generateApiKey } from '../../src/authn/apikey/format.js';
-import type { AuthnOutcome } from '../../src/authn/authenticator.js';
+import { authnRequest, codeOf as outcomeCode, keyFileEvents, probeNow } from '../harness/authn.js';
 
 function mint(name: string): { key: string; entry: Record<string, unknown> } {
   const { id, key } = generateApiKey();
@@ -24,15 +24,9 @@ function keyDir() {
   return { dir, file, write, writeKeys: (entries: unknown[]) => write(JSON.stringify({ keys: entries })) };
 }
 
-function recorder() {
-  const lines: string[] = [];
-  const log = { warn: (o: object, m: string) => lines.push(JSON.stringify({ ...o, msg: m })), info: (o: object, m: string) => lines.push(JSON.stringify({ ...o, msg: m })) };
-  return { log, lines };
-}
-
-function codeOf(a: ApiKeyAuthenticator, key: string): string {
-  const out = a.authenticate({ method: 'GET', path: '/', rawPath: '/', query: '', headers: { 'x-api-key': key }, body: () => Promise.resolve(Buffer.alloc(0)) }) as AuthnOutcome;
-  return out.ok ? 'ok' : out.refusal.code;
+/** The answer to a request with `key`, decided from memory (API keys never wait). */
+function codeOf(a: ApiKeyAuthenticator, key: string): string | undefined {
+  return outcomeCode(probeNow(a, authnRequest({ headers: { 'x-api-key': key } })));
 }
 
 /** Poll until `check` holds (the watcher debounces ~200 ms). */
@@ -50,10 +44,10 @@ describe('API key file reload', () => {
     const a1 = mint('partner-a');
     const a2 = mint('partner-a');
     k.writeKeys([a1.entry]);
-    const { log, lines } = recorder();
-    const a = createApiKeyAuthenticator('partners', { type: 'api-key', keys: 'keys.yaml', header: 'x-api-key' }, { baseDir: k.dir, log });
+    const loads = keyFileEvents('partners');
+    const a = createApiKeyAuthenticator('partners', { type: 'api-key', keys: 'keys.yaml', header: 'x-api-key' }, { baseDir: k.dir });
     try {
-      await a.start!();
+      await a.start();
       assert.equal(codeOf(a, a1.key), 'ok');
       assert.equal(codeOf(a, a2.key), 'api_key_invalid');
       k.writeKeys([a1.entry, a2.entry]);
@@ -63,9 +57,10 @@ describe('API key file reload', () => {
       await eventually(() => codeOf(a, a1.key) === 'api_key_invalid', 'the removed key stops working');
       assert.equal(codeOf(a, a2.key), 'ok');
       assert.deepEqual(a.status(), { ready: true, keys: 1, lastError: undefined });
-      assert.ok(lines.some((l) => l.includes('"keys":2')));
+      assert.ok(loads.events.some((e) => e.ok && e.keys === 2 && e.file === k.file));
     } finally {
-      a.close!();
+      loads.stop();
+      a.close();
     }
   });
 
@@ -74,10 +69,10 @@ describe('API key file reload', () => {
     const good = mint('partner-a');
     const next = mint('partner-b');
     k.writeKeys([good.entry]);
-    const { log, lines } = recorder();
-    const a = createApiKeyAuthenticator('partners', { type: 'api-key', keys: 'keys.yaml', header: 'x-api-key' }, { baseDir: k.dir, log });
+    const loads = keyFileEvents('partners');
+    const a = createApiKeyAuthenticator('partners', { type: 'api-key', keys: 'keys.yaml', header: 'x-api-key' }, { baseDir: k.dir });
     try {
-      await a.start!();
+      await a.start();
       // Someone pastes a raw key instead of its hash.
       k.writeKeys([good.entry, { ...next.entry, hash: next.key }]);
       await eventually(() => a.status().lastError !== undefined, 'the broken file is noticed');
@@ -90,9 +85,10 @@ describe('API key file reload', () => {
       await eventually(() => a.status().lastError === 'no such file', 'the deleted file is noticed');
       assert.equal(codeOf(a, good.key), 'ok');
       assert.equal(a.ready, true);
-      const warnings = lines.filter((l) => l.includes('keeping the previous keys'));
-      assert.equal(warnings.length, 3, 'one warning per change');
-      for (const l of lines) {
+      const warnings = loads.events.filter((e) => !e.ok && e.kept === true);
+      assert.equal(warnings.length, 3, 'one event per change, each keeping the previous keys');
+      assert.match(warnings[0]!.error!, /\/keys\/1\/hash/);
+      for (const l of loads.events.map((e) => JSON.stringify(e))) {
         assert.ok(!l.includes(next.key.slice(-43)) && !l.includes(good.key.slice(-43)), `no secret in: ${l}`);
         assert.ok(!l.includes(String(good.entry.hash)), `no hash in: ${l}`);
       }
@@ -100,7 +96,8 @@ describe('API key file reload', () => {
       await eventually(() => codeOf(a, next.key) === 'ok', 'the fixed file loads');
       assert.equal(a.status().lastError, undefined);
     } finally {
-      a.close!();
+      loads.stop();
+      a.close();
     }
   });
 
@@ -109,14 +106,14 @@ describe('API key file reload', () => {
     const a = createApiKeyAuthenticator('partners', { type: 'api-key', keys: 'keys.yaml', header: 'x-api-key' }, { baseDir: k.dir });
     const key = mint('late');
     try {
-      await assert.rejects(a.start!(), /no such file/);
+      await assert.rejects(a.start(), /no such file/);
       assert.equal(a.ready, false);
       assert.equal(codeOf(a, key.key), 'provider_unavailable');
       k.writeKeys([key.entry]);
       await eventually(() => a.ready === true, 'the file appears');
       assert.equal(codeOf(a, key.key), 'ok');
     } finally {
-      a.close!();
+      a.close();
     }
   });
 
@@ -125,8 +122,8 @@ describe('API key file reload', () => {
     const one = mint('one');
     k.writeKeys([one.entry]);
     const a = createApiKeyAuthenticator('partners', { type: 'api-key', keys: 'keys.yaml', header: 'x-api-key' }, { baseDir: k.dir });
-    await a.start!();
-    a.close!();
+    await a.start();
+    a.close();
     k.writeKeys([]);
     await sleep(400);
     assert.equal(codeOf(a, one.key), 'ok');

@@ -7,11 +7,11 @@ import { createApiKeyAuthenticator, type ApiKeyAuthenticator } from '../../src/a
 import { apiKeyId, formatApiKeyHash, generateApiKey } from '../../src/authn/apikey/format.js';
 import { KeyFileError, parseExpires, parseKeyFile } from '../../src/authn/apikey/file.js';
 import type { AuthnOutcome, AuthnRequest } from '../../src/authn/authenticator.js';
+import { makeIdentity } from '../../src/identity/identity.js';
 import type { IncomingHttpHeaders } from 'node:http';
+import { authenticateWith, authnRequest, codeOf, keyFileEvents, probeNow } from '../harness/authn.js';
 
-const request = (headers: IncomingHttpHeaders): AuthnRequest => ({
-  method: 'GET', path: '/', rawPath: '/', query: '', headers, body: () => Promise.resolve(Buffer.alloc(0)),
-});
+const request = (headers: IncomingHttpHeaders): AuthnRequest => authnRequest({ headers });
 
 /** A fresh key and its key file entry (what `gatehouse apikey create` prints). */
 function mint(fields: Record<string, unknown>): { key: string; entry: Record<string, unknown> } {
@@ -25,16 +25,14 @@ async function authenticator(entries: Record<string, unknown>[], extra: Record<s
   writeFileSync(join(dir, 'keys.yaml'), JSON.stringify({ keys: entries }));
   const a = createApiKeyAuthenticator('partners', { type: 'api-key', keys: 'keys.yaml', header: 'x-api-key', ...extra }, { baseDir: dir });
   dirs.push(a);
-  await a.start!();
+  await a.start();
   return a;
 }
-after(() => { for (const a of dirs) a.close!(); });
+after(() => { for (const a of dirs) a.close(); });
 
-const outcome = (a: ApiKeyAuthenticator, headers: IncomingHttpHeaders) => a.authenticate(request(headers)) as AuthnOutcome | undefined;
-const code = (a: ApiKeyAuthenticator, headers: IncomingHttpHeaders): string | undefined => {
-  const out = outcome(a, headers);
-  return out === undefined ? undefined : out.ok ? 'ok' : out.refusal.code;
-};
+/** Keys are in memory: every answer comes from probe, without a promise. */
+const outcome = (a: ApiKeyAuthenticator, headers: IncomingHttpHeaders): AuthnOutcome | undefined => probeNow(a, request(headers));
+const code = (a: ApiKeyAuthenticator, headers: IncomingHttpHeaders): string | undefined => codeOf(outcome(a, headers));
 
 describe('API key format', () => {
   it('is gh_<id>_<secret> with a 256-bit secret; the hash is SHA-256 of the whole key', () => {
@@ -62,10 +60,11 @@ describe('API key authenticator', () => {
     assert.equal(a.ready, true);
     const out = outcome(a, { 'x-api-key': key });
     assert.ok(out?.ok);
-    assert.deepEqual(out.identity, {
-      provider: 'partners', subject: 'partner-a', clientId: entry.id, roles: ['reader'], groups: ['partners'], scopes: ['orders.read'],
+    assert.deepEqual(out.identity, makeIdentity({
+      provider: 'partners', subject: 'partner-a', clientId: String(entry.id), roles: ['reader'], groups: ['partners'], scopes: ['orders.read'],
       authMethod: 'apikey', claims: { key_id: entry.id, name: 'partner-a', owner: 'ops@partner-a.example', plan: 'gold' },
-    });
+    }));
+    assert.deepEqual(await authenticateWith(a, request({ 'x-api-key': key })), out, 'authenticate gives the answer probe gave');
     const text = JSON.stringify(out);
     assert.ok(!text.includes(key.slice(-43)) && !text.includes(String(entry.hash).slice(7)), 'no secret or hash in the outcome');
     assert.equal(code(a, { 'x-api-key': `  ${key} ` }), 'ok', 'surrounding whitespace is ignored');
@@ -144,8 +143,15 @@ describe('API key authenticator', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gatehouse-apikey-'));
     const a = createApiKeyAuthenticator('partners', { type: 'api-key', keys: 'absent.yaml', header: 'x-api-key' }, { baseDir: dir });
     dirs.push(a);
-    await assert.rejects(a.start!(), /absent\.yaml: no such file/);
+    const loads = keyFileEvents('partners');
+    try {
+      await assert.rejects(a.start(), /absent\.yaml: no such file/);
+    } finally {
+      loads.stop();
+    }
     assert.equal(a.ready, false);
+    assert.equal(a.status().lastError, 'no such file');
+    assert.deepEqual(loads.events, [{ provider: 'partners', file: a.file, ok: false, error: 'no such file', kept: false }]);
     assert.equal(code(a, { 'x-api-key': generateApiKey().key }), 'provider_unavailable');
     assert.equal(code(a, {}), undefined);
   });

@@ -1,11 +1,16 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createBearerAuthenticator, type AuthnOutcome, type AuthnRequest } from '../../src/authn/jwt/bearer.js';
+import type { IncomingHttpHeaders } from 'node:http';
+import { ABSENT, PENDING, type Authenticator, type AuthnRequest } from '../../src/authn/authenticator.js';
+import { createBearerAuthenticator } from '../../src/authn/jwt/bearer.js';
 import type { JwtProvider } from '../../src/authn/jwt/provider.js';
+import { authenticateWith, authnRequest } from '../harness/authn.js';
 import { providerFor, sign, startJwksServer, testKey, type JwksServer, type TestKey } from './fixtures.js';
 
-async function outcome(a: ReturnType<typeof createBearerAuthenticator>, req: AuthnRequest): Promise<string | undefined> {
-  const out = (await a.authenticate(req)) as AuthnOutcome | undefined;
+const request = (r: { headers: IncomingHttpHeaders; query: string }): AuthnRequest => authnRequest(r);
+
+async function outcome(a: Authenticator, req: { headers: IncomingHttpHeaders; query: string }): Promise<string | undefined> {
+  const out = await authenticateWith(a, request(req));
   if (out === undefined) return undefined;
   return out.ok ? `ok:${out.identity.provider}` : out.refusal.code;
 }
@@ -32,8 +37,11 @@ describe('bearer authenticator', () => {
 
   it('no credential, or another scheme, is "not mine"', async () => {
     const a = createBearerAuthenticator([p1], { header: true });
-    assert.equal(a.authenticate({ headers: {}, query: '' }), undefined);
-    assert.equal(a.authenticate({ headers: { authorization: 'Basic dXNlcjpwYXNz' }, query: 'x=1' }), undefined);
+    // Decided synchronously: probe says ABSENT, and so does authenticate.
+    assert.equal(a.probe(request({ headers: {}, query: '' })), ABSENT);
+    assert.equal(a.probe(request({ headers: { authorization: 'Basic dXNlcjpwYXNz' }, query: 'x=1' })), ABSENT);
+    assert.equal(await a.authenticate(request({ headers: { authorization: 'Basic dXNlcjpwYXNz' }, query: 'x=1' })), ABSENT);
+    assert.equal(await outcome(a, { headers: {}, query: '' }), undefined);
     assert.equal(a.kind, 'bearer');
   });
 
@@ -67,13 +75,19 @@ describe('bearer authenticator', () => {
   it('answers a token verified before synchronously, from the provider that verified it', async () => {
     const a = createBearerAuthenticator([p2, p1], { header: true });
     const fresh = await sign(k1, one.issuer, { jti: 'sync-hit' });
-    const req = { headers: { authorization: `Bearer ${fresh}` }, query: '' };
-    const first = a.authenticate(req);
-    assert.ok(first instanceof Promise, 'the first sight of a token is verified');
-    assert.equal(((await first) as AuthnOutcome).ok, true);
-    const again = a.authenticate(req);
-    assert.ok(!(again instanceof Promise), 'a cached token needs no promise');
-    assert.equal((again as AuthnOutcome).ok && (again as { identity: { provider: string } }).identity.provider, 'one');
+    const req = request({ headers: { authorization: `Bearer ${fresh}` }, query: '' });
+    const before = { ...p1.stats };
+    // The keys are held, so even the first sight is decided by probe: by a full verification.
+    const first = a.probe(req);
+    assert.ok(first !== ABSENT && first !== PENDING && first.ok, 'the first sight of a token is verified');
+    assert.equal(p1.stats.verifications, before.verifications + 1, 'the first sight of a token is verified');
+    assert.equal(p1.stats.cacheHits, before.cacheHits);
+    const again = a.probe(req);
+    assert.ok(again !== ABSENT && again !== PENDING, 'a cached token needs no promise');
+    assert.equal(again.ok && again.identity.provider, 'one');
+    assert.equal(again.ok && first.ok && again.identity, first.identity, 'the cached identity');
+    assert.equal(p1.stats.verifications, before.verifications + 1, 'a cached token is not verified again');
+    assert.equal(p1.stats.cacheHits, before.cacheHits + 1);
     // A different token (one character changed in the signature) is never served from that entry.
     const tampered = `${fresh.slice(0, -2)}${fresh.endsWith('AA') ? 'BB' : 'AA'}`;
     assert.equal(await outcome(a, { headers: { authorization: `Bearer ${tampered}` }, query: '' }), 'signature_invalid');
@@ -84,8 +98,8 @@ describe('bearer authenticator', () => {
     assert.equal(await outcome(a, { headers: { authorization: `Bearer ${token}` }, query: '' }), 'ok:one');
     assert.equal(await outcome(a, { headers: { authorization: `Bearer ${await sign(k2, two.issuer)}` }, query: '' }), 'ok:two');
     // Signed by one's key but claiming two's issuer: two verifies it and refuses.
-    const cross = (await a.authenticate({ headers: { authorization: `Bearer ${await sign(k1, two.issuer)}` }, query: '' })) as AuthnOutcome;
-    assert.deepEqual(cross, { ok: false, refusal: { code: 'unknown_key' }, provider: 'two' });
+    const cross = await authenticateWith(a, request({ headers: { authorization: `Bearer ${await sign(k1, two.issuer)}` }, query: '' }));
+    assert.deepEqual(cross, { ok: false, refusal: { code: 'unknown_key' }, provider: 'two', unverified: { issuer: two.issuer } });
   });
 
   it('refuses an issuer that is not on the route, and undecodable tokens', async () => {

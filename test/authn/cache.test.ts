@@ -29,6 +29,8 @@ describe('verified-token cache', () => {
     assert.equal(b.identity, a.identity);
     assert.deepEqual(provider.stats, { verifications: 1, cacheHits: 1, cacheSize: 1 });
     assert.ok(Object.isFrozen(a.identity) && Object.isFrozen(a.identity.claims));
+    // The cached answer is there without a promise.
+    assert.equal(provider.cached(token), b);
   });
 
   it('never serves another token: same claims or a forged signature still go through jose', async () => {

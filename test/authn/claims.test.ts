@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileClaimMapping, DEFAULT_CLAIMS, identityFromClaims, readClaimPath } from '../../src/identity/claims.js';
+import { makeIdentity } from '../../src/identity/identity.js';
 
 describe('claim mapping', () => {
   it('maps the defaults', () => {
@@ -8,11 +9,11 @@ describe('claim mapping', () => {
       iss: 'https://id.example', sub: 'u1', exp: 2000000000, roles: ['admin', 'dev', 'admin'], groups: 'ops  eng',
       scope: 'read write', scp: ['write', 'delete'], tid: 't1', azp: 'spa', client_id: 'ignored',
     }, DEFAULT_CLAIMS, 'jwt');
-    assert.deepEqual(id, {
+    assert.deepEqual(id, makeIdentity({
       provider: 'kc', issuer: 'https://id.example', subject: 'u1', clientId: 'spa', tenant: 't1',
       roles: ['admin', 'dev'], groups: ['ops', 'eng'], scopes: ['read', 'write', 'delete'], authMethod: 'jwt',
       claims: id!.claims, expiresAt: 2000000000,
-    });
+    }));
   });
 
   it('returns undefined without a subject, and ignores non-string values', () => {

@@ -10,7 +10,8 @@ import { createIntrospectionAuthenticator } from '../../src/authn/introspection/
 import type { IntrospectionProviderSchema } from '../../src/authn/introspection/schema.js';
 import { createBearerAuthenticator } from '../../src/authn/jwt/bearer.js';
 import type { JwtProvider } from '../../src/authn/jwt/provider.js';
-import type { AuthnOutcome, Authenticator } from '../../src/authn/authenticator.js';
+import { ABSENT, PENDING, type AuthnOutcome, type Authenticator, type AuthnRequest } from '../../src/authn/authenticator.js';
+import { authenticateWith, authnRequest } from '../harness/authn.js';
 import { loadConfigText } from '../../src/config/load.js';
 
 // A scripted authorization server on port 0: each test says what the introspection endpoint answers.
@@ -53,10 +54,8 @@ const DEFAULTS = { clientAuth: 'client_secret_basic', timeout: '5s', cacheTtl: '
 const now = (): number => Math.floor(Date.now() / 1000);
 const make = (over: Partial<Cfg> = {}): Authenticator =>
   createIntrospectionAuthenticator('opaque', { type: 'introspection', endpoint: `${base}/introspect`, clientId: 'gw', clientSecret: 'secret', ...DEFAULTS, ...over }, { baseDir: '.' });
-const request = (authorization?: string) => ({
-  method: 'GET', path: '/', rawPath: '/', query: '', headers: authorization ? { authorization } : {}, body: () => Promise.resolve(Buffer.alloc(0)),
-});
-const run = async (a: Authenticator, token: string): Promise<AuthnOutcome | undefined> => a.authenticate(request(`Bearer ${token}`));
+const request = (authorization?: string): AuthnRequest => authnRequest({ headers: authorization ? { authorization } : {} });
+const run = (a: Authenticator, token: string): Promise<AuthnOutcome | undefined> => authenticateWith(a, request(`Bearer ${token}`));
 async function code(a: Authenticator, token: string): Promise<string> {
   const o = await run(a, token);
   assert.ok(o, 'claimed');
@@ -65,8 +64,12 @@ async function code(a: Authenticator, token: string): Promise<string> {
 
 test('not mine: no Authorization, another scheme, a JWT-shaped token; a malformed bearer token is refused', async () => {
   const a = make();
-  assert.equal(await a.authenticate(request()), undefined);
-  assert.equal(await a.authenticate(request('Basic Z3c6cw==')), undefined);
+  // "Not mine" is known without waiting: probe says ABSENT.
+  assert.equal(a.probe(request()), ABSENT);
+  assert.equal(a.probe(request('Basic Z3c6cw==')), ABSENT);
+  assert.equal(a.probe(request('Bearer eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln')), ABSENT);
+  assert.equal(await authenticateWith(a, request()), undefined);
+  assert.equal(await authenticateWith(a, request('Basic Z3c6cw==')), undefined);
   assert.equal(await run(a, 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln'), undefined);
   for (const bad of ['', 'two words', 'semi;colon', 'x'.repeat(8193)]) {
     assert.equal(await code(a, bad), 'token_malformed', bad.slice(0, 20));
@@ -74,12 +77,24 @@ test('not mine: no Authorization, another scheme, a JWT-shaped token; a malforme
   assert.equal(calls.length, 0, 'nothing was sent to the endpoint');
 });
 
+test('an opaque token that reads "absent" is still a token the endpoint decides', async () => {
+  const a = make();
+  assert.equal(a.probe(request('Bearer absent')), PENDING);
+  assert.equal(await code(a, 'absent'), 'ok');
+  assert.equal(calls.length, 1);
+  assert.equal(calls[0]!.form.get('token'), 'absent');
+});
+
 test('the route split: every well-formed token is claimed by exactly one of bearer (JWT) and introspection', async () => {
-  const jwt = { name: 'op', issuer: 'https://op', verify: () => Promise.resolve({ ok: false, refusal: { code: 'signature_invalid' } }), cached: () => undefined } as unknown as JwtProvider;
+  const refused = { ok: false, refusal: { code: 'signature_invalid' } };
+  const jwt = {
+    name: 'op', issuer: 'https://op', cached: () => undefined, verifyNow: () => refused,
+    verify: () => Promise.resolve(refused), verifyDecoded: () => Promise.resolve(refused),
+  } as unknown as JwtProvider;
   const bearer = createBearerAuthenticator([jwt], { header: true }, { opaqueNotMine: true });
   const intro = make();
   for (const token of ['abc', 'a.b', 'a.b.c', 'a.b.', 'a.b.c.d', 'abc==', 'a-b_c~+/', 'a+b.c.d', 'eyJ.eyJ.sig']) {
-    const byBearer = (await bearer.authenticate(request(`Bearer ${token}`))) !== undefined;
+    const byBearer = (await authenticateWith(bearer, request(`Bearer ${token}`))) !== undefined;
     const byIntrospection = (await run(intro, token)) !== undefined;
     assert.notEqual(byBearer, byIntrospection, token);
   }
@@ -124,6 +139,8 @@ test('active results are cached until cacheTtl, and never past the token exp', a
   const a = make({ cacheTtl: '300ms' });
   for (let i = 0; i < 3; i++) assert.equal(await code(a, 'tok-cache'), 'ok');
   assert.equal(calls.length, 1);
+  const hit = a.probe(request('Bearer tok-cache'));
+  assert.ok(hit !== ABSENT && hit !== PENDING && hit.ok, 'a cached result is answered without waiting');
   await sleep(350);
   assert.equal(await code(a, 'tok-cache'), 'ok');
   assert.equal(calls.length, 2, 'asked again after cacheTtl');
@@ -212,14 +229,14 @@ test('discovery: the issuer metadata names the endpoint; a mismatched issuer is 
   docs.set('/as/.well-known/oauth-authorization-server', { issuer, introspection_endpoint: `${base}/introspect` });
   const a = createIntrospectionAuthenticator('d', { type: 'introspection', issuer, clientId: 'gw', clientSecret: 's', ...DEFAULTS }, { baseDir: '.' });
   assert.equal(a.ready, false);
-  await a.start!();
+  await a.start();
   assert.equal(a.ready, true, 'found through RFC 8414 after OIDC discovery 404');
   assert.equal(await code(a, 'tok-disc'), 'ok');
   assert.equal((await run(a, 'tok-disc')) !== undefined, true);
 
   docs.set('/evil/.well-known/openid-configuration', { issuer: 'https://other', introspection_endpoint: `${base}/introspect` });
   const b = createIntrospectionAuthenticator('e', { type: 'introspection', issuer: `${base}/evil`, clientId: 'gw', clientSecret: 's', ...DEFAULTS }, { baseDir: '.' });
-  await b.start!();
+  await b.start();
   assert.equal(b.ready, false);
   assert.equal(await code(b, 'tok'), 'introspection_failed');
 });

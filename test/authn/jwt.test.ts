@@ -1,16 +1,25 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { exportSPKI, SignJWT, UnsecuredJWT } from 'jose';
-import { createBearerAuthenticator, type AuthnOutcome, type BearerAuthenticator as Authenticator } from '../../src/authn/jwt/bearer.js';
+import type { AuthnOutcome, Authenticator, AuthnRequest } from '../../src/authn/authenticator.js';
+import { createBearerAuthenticator } from '../../src/authn/jwt/bearer.js';
 import type { JwtProvider } from '../../src/authn/jwt/provider.js';
+import { authenticateWith, authnRequest } from '../harness/authn.js';
 import { AUDIENCE, now, providerFor, sign, startJwksServer, testKey, type JwksServer, type TestKey } from './fixtures.js';
 
-function bearer(token: string): { headers: { authorization: string }; query: string } {
-  return { headers: { authorization: `Bearer ${token}` }, query: '' };
+function bearer(token: string): AuthnRequest {
+  return authnRequest({ headers: { authorization: `Bearer ${token}` } });
+}
+
+/** The outcome of a request that carries a credential (never "not mine"). */
+async function claimed(a: Authenticator, req: AuthnRequest): Promise<AuthnOutcome> {
+  const out = await authenticateWith(a, req);
+  assert.ok(out, 'the token is claimed');
+  return out;
 }
 
 async function codeOf(a: Authenticator, token: string): Promise<string | undefined> {
-  const out = (await a.authenticate(bearer(token))) as AuthnOutcome;
+  const out = await claimed(a, bearer(token));
   return out.ok ? undefined : out.refusal.code;
 }
 
@@ -31,7 +40,7 @@ describe('JWT verification refusals', () => {
   after(async () => { provider.close(); await srv.close(); });
 
   it('accepts a good RS256 token and maps the identity', async () => {
-    const out = (await auth.authenticate(bearer(await sign(rsa, srv.issuer, { scope: 'a b', azp: 'cli' })))) as AuthnOutcome;
+    const out = await claimed(auth, bearer(await sign(rsa, srv.issuer, { scope: 'a b', azp: 'cli' })));
     assert.ok(out.ok);
     assert.equal(out.identity.subject, 'alice');
     assert.equal(out.identity.provider, 'test');
@@ -112,7 +121,7 @@ describe('JWT verification refusals', () => {
       assert.equal(await codeOf(auth, token), 'token_malformed', token);
     }
     for (const authorization of ['Bearer', 'Bearer ', 'Bearer a b']) {
-      const out = (await auth.authenticate({ headers: { authorization }, query: '' })) as AuthnOutcome;
+      const out = await claimed(auth, authnRequest({ headers: { authorization } }));
       assert.equal(out.ok ? 'ok' : out.refusal.code, 'token_malformed', authorization);
     }
   });

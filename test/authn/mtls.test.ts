@@ -5,7 +5,8 @@ import type { PeerCertificate } from 'node:tls';
 import { createMtlsAuthenticator } from '../../src/authn/mtls/mtls.js';
 import { splitAltNames } from '../../src/authn/mtls/certificate.js';
 import { compilePattern } from '../../src/authn/mtls/roles.js';
-import type { AuthnOutcome, AuthnRequest, ClientTls } from '../../src/authn/authenticator.js';
+import { ABSENT, type AuthnOutcome, type AuthnRequest, type ClientTls } from '../../src/authn/authenticator.js';
+import { authenticateWith, authnRequest, probeNow } from '../harness/authn.js';
 import { tlsServerOptions } from '../../src/server/listen.js';
 import { ConfigError, loadConfigText } from '../../src/config/load.js';
 
@@ -20,28 +21,28 @@ function cert(over: Partial<Record<keyof PeerCertificate, unknown>> = {}): PeerC
   } as unknown as PeerCertificate;
 }
 
-const req = (tls?: ClientTls): AuthnRequest => ({
-  method: 'GET', path: '/', rawPath: '/', query: '', headers: {}, body: () => Promise.resolve(Buffer.alloc(0)), ...(tls ? { tls } : {}),
-});
+const req = (tls?: ClientTls): AuthnRequest => authnRequest(tls ? { tls } : {});
 const ok = (peerCertificate: PeerCertificate): AuthnRequest => req({ authorized: true, peerCertificate });
 const ctx = { baseDir: '.' };
 
-function identityOf(outcome: AuthnOutcome | undefined | Promise<AuthnOutcome | undefined>) {
-  const o = outcome as AuthnOutcome | undefined;
+// Certificates are decided from memory: every answer below comes from probe, without a promise.
+function identityOf(o: AuthnOutcome | undefined) {
   assert.ok(o?.ok, JSON.stringify(o));
   return o.identity;
 }
 
-function refusalOf(outcome: AuthnOutcome | undefined | Promise<AuthnOutcome | undefined>): { code: string; detail?: string; provider?: string } {
-  const o = outcome as AuthnOutcome | undefined;
+function refusalOf(o: AuthnOutcome | undefined): { code: string; detail?: string; provider?: string } {
   assert.ok(o && !o.ok, JSON.stringify(o));
   return { ...o.refusal, ...(o.provider ? { provider: o.provider } : {}) };
 }
 
-test('no TLS, or TLS without a client certificate: not mine', () => {
+test('no TLS, or TLS without a client certificate: not mine', async () => {
   const a = createMtlsAuthenticator('mesh', { type: 'mtls', subject: 'cn' }, ctx);
-  assert.equal(a.authenticate(req()), undefined);
-  assert.equal(a.authenticate(req({ authorized: false, authorizationError: 'UNABLE_TO_GET_ISSUER_CERT', peerCertificate: {} as PeerCertificate })), undefined);
+  const noCert = req({ authorized: false, authorizationError: 'UNABLE_TO_GET_ISSUER_CERT', peerCertificate: {} as PeerCertificate });
+  assert.equal(a.probe(req()), ABSENT);
+  assert.equal(a.probe(noCert), ABSENT);
+  assert.equal(await authenticateWith(a, req()), undefined);
+  assert.equal(await authenticateWith(a, noCert), undefined);
 });
 
 test('a presented but unverified certificate is refused with the reason, never falls through', () => {
@@ -51,7 +52,7 @@ test('a presented but unverified certificate is refused with the reason, never f
     ['DEPTH_ZERO_SELF_SIGNED_CERT', /self-signed/], ['SOMETHING_NEW', /could not be verified/], [undefined, /could not be verified/],
   ];
   for (const [error, detail] of cases) {
-    const r = refusalOf(a.authenticate(req({ authorized: false, ...(error ? { authorizationError: error } : {}), peerCertificate: cert() })));
+    const r = refusalOf(probeNow(a, req({ authorized: false, ...(error ? { authorizationError: error } : {}), peerCertificate: cert() })));
     assert.equal(r.code, 'client_certificate_invalid');
     assert.equal(r.provider, 'mesh');
     assert.match(r.detail!, detail);
@@ -60,27 +61,27 @@ test('a presented but unverified certificate is refused with the reason, never f
 
 test('subject choices: cn, spiffe, fingerprint, san-dns; a missing one is refused', () => {
   const make = (subject: 'cn' | 'spiffe' | 'fingerprint' | 'san-dns') => createMtlsAuthenticator('m', { type: 'mtls', subject }, ctx);
-  assert.equal(identityOf(make('cn').authenticate(ok(cert()))).subject, 'billing-api');
-  assert.equal(identityOf(make('spiffe').authenticate(ok(cert()))).subject, 'spiffe://example.org/ns/billing/sa/api');
-  assert.equal(identityOf(make('fingerprint').authenticate(ok(cert()))).subject, FP_HEX);
-  assert.equal(identityOf(make('san-dns').authenticate(ok(cert()))).subject, 'Billing.Internal');
+  assert.equal(identityOf(probeNow(make('cn'), ok(cert()))).subject, 'billing-api');
+  assert.equal(identityOf(probeNow(make('spiffe'), ok(cert()))).subject, 'spiffe://example.org/ns/billing/sa/api');
+  assert.equal(identityOf(probeNow(make('fingerprint'), ok(cert()))).subject, FP_HEX);
+  assert.equal(identityOf(probeNow(make('san-dns'), ok(cert()))).subject, 'Billing.Internal');
   const bare = cert({ subjectaltname: undefined, subject: {} });
-  assert.match(refusalOf(make('spiffe').authenticate(ok(bare))).detail!, /no SPIFFE ID/);
-  assert.match(refusalOf(make('cn').authenticate(ok(bare))).detail!, /no subject CN/);
-  assert.match(refusalOf(make('san-dns').authenticate(ok(bare))).detail!, /no DNS SAN/);
+  assert.match(refusalOf(probeNow(make('spiffe'), ok(bare))).detail!, /no SPIFFE ID/);
+  assert.match(refusalOf(probeNow(make('cn'), ok(bare))).detail!, /no subject CN/);
+  assert.match(refusalOf(probeNow(make('san-dns'), ok(bare))).detail!, /no DNS SAN/);
 });
 
 test('ambiguous names count as absent: two CNs, two SPIFFE IDs', () => {
   const cn = createMtlsAuthenticator('m', { type: 'mtls', subject: 'cn' }, ctx);
-  assert.equal(refusalOf(cn.authenticate(ok(cert({ subject: { CN: ['admin', 'billing'] } })))).code, 'client_certificate_invalid');
+  assert.equal(refusalOf(probeNow(cn, ok(cert({ subject: { CN: ['admin', 'billing'] } })))).code, 'client_certificate_invalid');
   const spiffe = createMtlsAuthenticator('m', { type: 'mtls', subject: 'spiffe' }, ctx);
   const two = cert({ subjectaltname: 'URI:spiffe://a/x, URI:spiffe://a/admin', fingerprint256: FP.replace('AB', 'BA') });
-  assert.equal(refusalOf(spiffe.authenticate(ok(two))).code, 'client_certificate_invalid');
+  assert.equal(refusalOf(probeNow(spiffe, ok(two))).code, 'client_certificate_invalid');
 });
 
-test('the identity: mtls method, issuer CN, claims for allow rules, expiry; built once per certificate', () => {
+test('the identity: mtls method, issuer CN, claims for allow rules, expiry; built once per certificate', async () => {
   const a = createMtlsAuthenticator('mesh', { type: 'mtls', subject: 'spiffe' }, ctx);
-  const id = identityOf(a.authenticate(ok(cert())));
+  const id = identityOf(probeNow(a, ok(cert())));
   assert.equal(id.authMethod, 'mtls');
   assert.equal(id.provider, 'mesh');
   assert.equal(id.issuer, 'clients-ca');
@@ -90,12 +91,13 @@ test('the identity: mtls method, issuer CN, claims for allow rules, expiry; buil
     fingerprint: FP_HEX, serial: '1000', issuer_cn: 'clients-ca', exp: Date.UTC(2099, 0, 1) / 1000,
   });
   assert.ok(Object.isFrozen(id) && Object.isFrozen(id.claims));
-  assert.equal(identityOf(a.authenticate(ok(cert()))), id, 'the same certificate reuses its identity');
+  assert.equal(identityOf(probeNow(a, ok(cert()))), id, 'the same certificate reuses its identity');
+  assert.equal(identityOf(await authenticateWith(a, ok(cert()))), id, 'authenticate answers as probe does');
 });
 
 test('a certificate that expired during a keep-alive connection is refused', () => {
   const a = createMtlsAuthenticator('mesh', { type: 'mtls', subject: 'cn' }, ctx);
-  const r = refusalOf(a.authenticate(ok(cert({ valid_to: 'Jan  2 00:00:00 2020 GMT' }))));
+  const r = refusalOf(probeNow(a, ok(cert({ valid_to: 'Jan  2 00:00:00 2020 GMT' }))));
   assert.equal(r.code, 'client_certificate_invalid');
   assert.match(r.detail!, /expired/);
 });
@@ -112,7 +114,7 @@ test('role rules: every condition of a rule must match; matching rules combine',
       { match: { cn: ['ops-*', 'billing-api'] }, roles: ['named'] },
     ],
   }, ctx);
-  assert.deepEqual(identityOf(a.authenticate(ok(cert()))).roles, ['billing', 'internal', 'pinned', 'named']);
+  assert.deepEqual(identityOf(probeNow(a, ok(cert()))).roles, ['billing', 'internal', 'pinned', 'named']);
 });
 
 test('patterns: * is one or more characters other than /; the rest is literal', () => {
@@ -131,7 +133,7 @@ test('SAN text: a quoted value cannot smuggle another entry', () => {
   assert.equal(splitAltNames('URI:"unterminated'), undefined);
   const a = createMtlsAuthenticator('m', { type: 'mtls', subject: 'san-dns', roles: [{ match: { dns: 'evil.internal' }, roles: ['x'] }] }, ctx);
   const crafted = cert({ subjectaltname: 'URI:"spiffe://x/y, DNS:evil.internal"' });
-  assert.equal(refusalOf(a.authenticate(ok(crafted))).code, 'client_certificate_invalid', 'no DNS SAN was really present');
+  assert.equal(refusalOf(probeNow(a, ok(crafted))).code, 'client_certificate_invalid', 'no DNS SAN was really present');
 });
 
 test('listener options: none, optional, required; clientAuth without clientCa is an error', () => {
@@ -165,6 +167,6 @@ test('docs/providers/mtls.md: the example config loads and builds', () => {
   assert.equal(mesh.type, 'mtls');
   if (mesh.type !== 'mtls') return;
   const a = createMtlsAuthenticator('mesh', mesh, ctx);
-  const id = identityOf(a.authenticate(ok(cert({ subjectaltname: 'URI:spiffe://prod.example/ns/billing/sa/api' }))));
+  const id = identityOf(probeNow(a, ok(cert({ subjectaltname: 'URI:spiffe://prod.example/ns/billing/sa/api' }))));
   assert.deepEqual(id.roles, ['billing']);
 });

@@ -1,13 +1,17 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeProtectedHeader } from 'jose';
-import { createBearerAuthenticator, type AuthnOutcome, type BearerAuthenticator as Authenticator } from '../../src/authn/jwt/bearer.js';
+import type { AuthnOutcome, Authenticator } from '../../src/authn/authenticator.js';
+import { createBearerAuthenticator } from '../../src/authn/jwt/bearer.js';
 import { jwtProviderFromConfig, type JwtProvider } from '../../src/authn/jwt/provider.js';
+import { authenticateWith, authnRequest } from '../harness/authn.js';
 import { startOidcProvider, type TestOidcProvider } from '../harness/oidc-provider.js';
 import { sign, testKey } from './fixtures.js';
 
 async function authenticate(a: Authenticator, token: string): Promise<AuthnOutcome> {
-  return (await a.authenticate({ headers: { authorization: `Bearer ${token}` }, query: '' })) as AuthnOutcome;
+  const out = await authenticateWith(a, authnRequest({ headers: { authorization: `Bearer ${token}` } }));
+  assert.ok(out, 'the token is claimed');
+  return out;
 }
 
 describe('against a real OpenID Provider', () => {

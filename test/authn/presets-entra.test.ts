@@ -2,9 +2,10 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Static } from '@sinclair/typebox';
 import type { JWTPayload } from 'jose';
-import { createBearerAuthenticator, type AuthnOutcome } from '../../src/authn/jwt/bearer.js';
+import { createBearerAuthenticator } from '../../src/authn/jwt/bearer.js';
 import { jwtProviderFromConfig, type JwtProvider } from '../../src/authn/jwt/provider.js';
 import type { OidcProviderSchema } from '../../src/authn/jwt/schema.js';
+import { authenticateWith, authnRequest } from '../harness/authn.js';
 import { now, sign, startJwksServer, testKey, type JwksServer, type TestKey } from './fixtures.js';
 
 // Tokens shaped like Microsoft Entra ID's documented v1.0 and v2.0 access tokens (claims, header with
@@ -160,7 +161,8 @@ describe('preset entra-id', () => {
     const multi = await provider({ issuer: 'https://login.microsoftonline.com/{tenantid}/v2.0', tenants: [T1, T2] }, 'partners');
     const a = createBearerAuthenticator([multi, single], { header: true });
     const who = async (token: string): Promise<string> => {
-      const out = (await a.authenticate({ headers: { authorization: `Bearer ${token}` }, query: '' })) as AuthnOutcome;
+      const out = await authenticateWith(a, authnRequest({ headers: { authorization: `Bearer ${token}` } }));
+      assert.ok(out, 'the token is claimed');
       return out.ok ? out.identity.provider : `${out.refusal.code}:${out.refusal.detail ?? ''}`;
     };
     assert.equal(await who(await v2AppToken(T1)), 'home', 'an exact issuer wins over a template');

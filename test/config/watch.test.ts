@@ -3,9 +3,12 @@ import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { loadConfigText } from '../../src/config/load.js';
+import { loadConfigText, type LoadedConfig } from '../../src/config/load.js';
 import { watchConfig } from '../../src/config/watch.js';
 import { tempDir, VALID_YAML } from './fixtures.js';
+
+/** What the reloader watches for a loaded config: the file itself and every ${file:} secret it references. */
+const watchLoaded = (loaded: LoadedConfig, onChange: () => void): (() => void) => watchConfig([loaded.file, ...loaded.secretFiles], onChange);
 
 /** Resolves when `onChange` fires; rejects after `ms`. */
 function changes(start: (onChange: () => void) => () => void, ms = 5000) {
@@ -30,7 +33,8 @@ describe('watchConfig', () => {
     const file = join(dir, 'gatehouse.yaml');
     writeFileSync(file, VALID_YAML.replace('audience: api', 'audience: ${file:secrets/aud}'));
     const loaded = loadConfigText(VALID_YAML.replace('audience: api', 'audience: ${file:secrets/aud}'), file, {});
-    const watched = changes((onChange) => watchConfig(loaded, onChange));
+    assert.deepEqual(loaded.secretFiles, [join(dir, 'secrets', 'aud')]);
+    const watched = changes((onChange) => watchLoaded(loaded, onChange));
     try {
       const fired = watched.next();
       writeFileSync(join(dir, 'secrets', 'aud.tmp'), 'api-v2\n');
@@ -47,7 +51,7 @@ describe('watchConfig', () => {
     const dir = tempDir();
     const file = join(dir, 'gatehouse.yaml');
     writeFileSync(file, VALID_YAML);
-    const watched = changes((onChange) => watchConfig(loadConfigText(VALID_YAML, file, {}), onChange));
+    const watched = changes((onChange) => watchLoaded(loadConfigText(VALID_YAML, file, {}), onChange));
     try {
       writeFileSync(file, VALID_YAML);
       await sleep(500);
@@ -69,7 +73,7 @@ describe('watchConfig', () => {
     const text = VALID_YAML.replace('audience: api', 'audience: ${file:aud}');
     const file = join(dir, 'gatehouse.yaml');
     writeFileSync(file, text);
-    const watched = changes((onChange) => watchConfig(loadConfigText(text, file, {}), onChange));
+    const watched = changes((onChange) => watchLoaded(loadConfigText(text, file, {}), onChange));
     try {
       const fired = watched.next();
       mkdirSync(join(dir, '..v2'));

@@ -2,13 +2,16 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import type { Identity } from '../../src/identity/identity.js';
+import { makeIdentity, type IdentityFields } from '../../src/identity/identity.js';
 import { createAssertionSigner } from '../../src/outbound/assertion.js';
 
-const ALICE: Identity = {
+const FIELDS: IdentityFields = {
   provider: 'corp', issuer: 'https://idp.example', subject: 'alice', clientId: 'web', tenant: 't1',
   roles: ['admin'], groups: ['eng'], scopes: ['read'], authMethod: 'jwt', claims: { email: 'a@example.com' },
 };
+const ALICE = makeIdentity(FIELDS);
+/** Alice with some fields changed (a new identity: its key is computed again). */
+const aliceWith = (over: Partial<IdentityFields>) => makeIdentity({ ...FIELDS, ...over });
 
 describe('identity assertions', () => {
   test('a minted assertion verifies against the published JWKS with aud = route and iss', async () => {
@@ -38,23 +41,27 @@ describe('identity assertions', () => {
     const signer = await createAssertionSigner({ issuer: 'g' });
     const [a, b] = await Promise.all([signer.mint(ALICE, 'r1', 60), signer.mint(ALICE, 'r1', 60)]);
     assert.equal(a, b);
-    assert.equal(await signer.mint({ ...ALICE, claims: {} }, 'r1', 60), a, 'claims outside the token do not split the cache');
+    assert.equal(await signer.mint(aliceWith({ claims: {} }), 'r1', 60), a, 'claims outside the token do not split the cache');
     assert.notEqual(await signer.mint(ALICE, 'r2', 60), a);
-    assert.notEqual(await signer.mint({ ...ALICE, roles: ['admin', 'owner'] }, 'r1', 60), a);
-    assert.notEqual(await signer.mint({ ...ALICE, subject: 'bob' }, 'r1', 60), a);
+    assert.notEqual(await signer.mint(aliceWith({ roles: ['admin', 'owner'] }), 'r1', 60), a);
+    assert.notEqual(await signer.mint(aliceWith({ subject: 'bob' }), 'r1', 60), a);
   });
 
-  test('a reused assertion comes back without a promise, per identity object and route', async () => {
+  test('a reused assertion comes back without a promise, per identity and route', async () => {
     const signer = await createAssertionSigner({ issuer: 'g' });
-    const frozen = Object.freeze({ ...ALICE });
+    const frozen = makeIdentity(FIELDS);
+    assert.equal(signer.cached(frozen, 'r1', 60), undefined, 'nothing signed yet');
     const first = signer.mint(frozen, 'r1', 60);
     assert.ok(first instanceof Promise, 'the first one is being signed');
     const token = await first;
-    const again = signer.mint(frozen, 'r1', 60);
+    const again = signer.cached(frozen, 'r1', 60);
     assert.equal(again, token, 'reused: the string itself');
+    assert.equal(await signer.mint(frozen, 'r1', 60), token, 'mint hands out the cached one too');
     // Same content in another object: the same assertion; another route: its own.
-    assert.equal(signer.mint(Object.freeze({ ...ALICE }), 'r1', 60), token);
+    assert.equal(signer.cached(makeIdentity(FIELDS), 'r1', 60), token);
+    assert.equal(signer.cached(frozen, 'r2', 60), undefined);
     assert.notEqual(await signer.mint(frozen, 'r2', 60), token);
+    assert.equal(signer.cached(frozen, 'r1', 30), undefined);
     assert.notEqual(await signer.mint(frozen, 'r1', 30), token, 'another ttl is another assertion');
   });
 
@@ -62,6 +69,7 @@ describe('identity assertions', () => {
     const signer = await createAssertionSigner({ issuer: 'g' });
     const first = await signer.mint(ALICE, 'r', 2);
     await new Promise((resolve) => setTimeout(resolve, 1700));
+    assert.equal(signer.cached(ALICE, 'r', 2), undefined, 'no longer handed out');
     const second = await signer.mint(ALICE, 'r', 2);
     assert.notEqual(second, first);
     await jwtVerify(second, createLocalJWKSet(signer.jwks), { audience: 'r' });

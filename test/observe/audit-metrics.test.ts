@@ -12,7 +12,7 @@ const identity = makeIdentity({ provider: 'entra', issuer: 'https://login.exampl
 
 function record(overrides: Partial<RequestRecord> = {}): RequestRecord {
   return {
-    time: Date.UTC(2026, 10, 21, 10, 0, 0, 5), requestId: 'r1', traceparent: '00-aa-bb-01', method: 'GET', path: '/x', host: 'api.example',
+    time: Date.UTC(2026, 10, 21, 10, 0, 0, 5), requestId: 'r1', traceparent: '00-aa-bb-01', method: 'GET', path: '/x', query: '', host: 'api.example',
     clientAddress: '203.0.113.9', authn: { result: 'ok', provider: 'entra' }, status: 200, bytesIn: 0, bytesOut: 12, durationMs: 1.23456,
     route: 'api', identity, decision: { allow: true, rule: 'readers', reason: 'allowed' }, upstreamMs: 0.5, upstream: 'http://10.0.0.5',
     ...overrides,
@@ -24,8 +24,8 @@ test('an audit line is one JSON object with the envelope first and the fields in
   assert.ok(line.endsWith('}\n') && !line.slice(0, -1).includes('\n'));
   const parsed = JSON.parse(line) as Record<string, unknown>;
   assert.deepEqual(Object.keys(parsed), [
-    'level', 'time', 'type', 'request_id', 'traceparent', 'route', 'method', 'path', 'host', 'client_address', 'identity', 'authn',
-    'decision', 'limit', 'upstream', 'upstream_status', 'status', 'error', 'error_detail', 'bytes_in', 'bytes_out', 'duration_ms', 'upstream_ms',
+    'level', 'time', 'type', 'request_id', 'traceparent', 'route', 'method', 'path', 'query', 'host', 'client_address', 'identity', 'authn',
+    'decision', 'limit', 'upstream', 'upstream_path', 'upstream_status', 'status', 'error', 'error_detail', 'bytes_in', 'bytes_out', 'duration_ms', 'upstream_ms',
   ]);
   assert.equal(parsed.time, '2026-11-21T10:00:00.005Z');
   assert.equal(parsed.type, 'audit');

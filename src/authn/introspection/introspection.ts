@@ -102,13 +102,16 @@ export function createIntrospectionAuthenticator(name: string, cfg: Config, _ctx
     }
   }
 
-  /** The opaque token this provider decides, a refusal for a malformed one, or ABSENT. */
-  function tokenOf(req: AuthnRequest): string | AuthnOutcome | typeof ABSENT {
+  /**
+   * The opaque token this provider decides, a refusal for a malformed one, or undefined when it is
+   * not ours (not ABSENT: that is a string too, and a token may read "absent").
+   */
+  function tokenOf(req: AuthnRequest): string | AuthnOutcome | undefined {
     const token = bearerToken(req.headers.authorization);
-    if (token === undefined) return ABSENT;
+    if (token === undefined) return undefined;
     if (token === null) return malformed(name);
     // A compact JWS is for the route's JWT providers to verify, not the endpoint.
-    return JWT_SHAPE.test(token) ? ABSENT : token;
+    return JWT_SHAPE.test(token) ? undefined : token;
   }
 
   return {
@@ -119,6 +122,7 @@ export function createIntrospectionAuthenticator(name: string, cfg: Config, _ctx
     get ready() { return endpoint !== undefined; },
     probe(req: AuthnRequest) {
       const token = tokenOf(req);
+      if (token === undefined) return ABSENT;
       if (typeof token !== 'string') return token;
       const key = tokenDigest(token);
       const now = Date.now();
@@ -126,6 +130,7 @@ export function createIntrospectionAuthenticator(name: string, cfg: Config, _ctx
     },
     authenticate(req: AuthnRequest): Promise<AuthnOutcome | typeof ABSENT> {
       const token = tokenOf(req);
+      if (token === undefined) return Promise.resolve(ABSENT);
       if (typeof token !== 'string') return Promise.resolve(token);
       const key = tokenDigest(token);
       // Concurrent requests with the same new token share one call.

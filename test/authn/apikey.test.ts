@@ -190,3 +190,12 @@ describe('API key file', () => {
     assert.match(problem(''), /\//);
   });
 });
+
+describe('API key file values are text', () => {
+  it('an unquoted id that reads like a number (1234e56789012345) is still the id', () => {
+    const key = 'gh_1234e56789012345_' + 'a'.repeat(43);
+    const keys = parseKeyFile(`keys:\n  - id: 1234e56789012345\n    name: batch\n    hash: ${formatApiKeyHash(key)}\n`, 'partners');
+    assert.equal(keys.get('1234e56789012345')?.identity.subject, 'batch');
+    assert.equal(apiKeyId(key), '1234e56789012345');
+  });
+});

@@ -58,7 +58,8 @@ export function parseExpires(text: string): number | undefined {
 }
 
 function parseText(text: string): unknown {
-  const doc = parseDocument(text);
+  // Every value in a key file is text: an id such as 1234e56789012345 must not become a number.
+  const doc = parseDocument(text, { schema: 'failsafe' });
   const [error] = doc.errors;
   // Report the position and code only: the parser's message quotes the file.
   if (error) {

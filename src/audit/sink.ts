@@ -28,13 +28,28 @@ function unverifiedJson(u: NonNullable<RequestRecord['authn']['unverified']>): s
   return `,"unverified":{${parts.join(',')}}`;
 }
 
+/**
+ * Decisions and successful authentication outcomes are objects made at load and shared by every
+ * request they apply to, so their JSON is memoized by object; a refusal's outcome is per request.
+ * Correctness never depends on it: an object met once is simply serialized once more.
+ */
+const memo = new WeakMap<object, string>();
+
+function memoized<T extends object>(o: T, serialize: (o: T) => string): string {
+  let s = memo.get(o);
+  if (s === undefined) memo.set(o, (s = serialize(o)));
+  return s;
+}
+
+const authnField = (a: RequestRecord['authn']): string => (a.result === 'refused' ? authnJson(a) : memoized(a, authnJson));
+const decisionField = (d: RequestRecord['decision']): string => (d === undefined ? 'null' : memoized(d, decisionJson));
+
 function authnJson(a: RequestRecord['authn']): string {
   return `{"result":"${a.result}"${a.reason === undefined ? '' : `,"reason":"${a.reason}"`}${a.provider === undefined ? '' : `,"provider":${json(a.provider)}`}` +
     `${a.unverified === undefined ? '' : unverifiedJson(a.unverified)}}`;
 }
 
-function decisionJson(d: RequestRecord['decision']): string {
-  if (d === undefined) return 'null';
+function decisionJson(d: NonNullable<RequestRecord['decision']>): string {
   return `{"allow":${d.allow}${d.rule === undefined ? '' : `,"rule":${json(d.rule)}`},"reason":"${d.reason}"}`;
 }
 
@@ -72,7 +87,7 @@ export function formatAuditLine(r: RequestRecord, redact: (query: string) => str
   }
   return `${prefix}"request_id":"${r.requestId}","traceparent":"${r.traceparent}","route":${optional(r.route)},"method":${json(r.method)},` +
     `"path":${json(r.path)},"query":${queryJson(r.query, redact)},"host":${json(r.host)},"client_address":${json(r.clientAddress)},` +
-    `"identity":${r.identity ? r.identity.auditJson : 'null'},"authn":${authnJson(r.authn)},"decision":${decisionJson(r.decision)},` +
+    `"identity":${r.identity ? r.identity.auditJson : 'null'},"authn":${authnField(r.authn)},"decision":${decisionField(r.decision)},` +
     `"limit":${limitJson(r.limit)},"upstream":${optional(r.upstream)},"upstream_path":${optional(r.upstreamPath)},"upstream_status":${r.upstreamStatus ?? 'null'},"status":${r.status},"error":${r.error === undefined ? 'null' : `"${r.error}"`},` +
     `"error_detail":${optional(r.errorDetail)},` +
     `"bytes_in":${r.bytesIn},"bytes_out":${r.bytesOut},"duration_ms":${ms(r.durationMs)},"upstream_ms":${r.upstreamMs === undefined ? 'null' : ms(r.upstreamMs)}}\n`;

@@ -9,6 +9,7 @@ import { closest, type ShowValue } from './validate.js';
 import { at, indices, keysOf, runChecks, Soundness, type Check } from './checks.js';
 import { presetIssues } from './preset-check.js';
 import { limitChecks } from '../limits/check.js';
+import { upstreamIssues } from '../upstream/registry.js';
 import { parseHostPattern, parsePathPattern } from '../routing/pattern.js';
 
 /** How checks show values: `show` renders one (masking references), `mask` hides referenced text inside a foreign message. */
@@ -62,10 +63,7 @@ function semanticChecks(raw: Config, p: Presenter, soundness: Soundness): Check<
     });
     checks.push((c) => accessIssues(c.routes[i]!, path));
     checks.push((c) => providerIssues(c.routes[i]!, path, known(c)));
-    checks.push((c) => {
-      const url = c.routes[i]!.upstream.url;
-      return isUrl(url) ? [] : [{ path: `${path}/upstream/url`, message: `expected a URL such as http://app:8080, got ${show(`${path}/upstream/url`, url)}` }];
-    });
+    checks.push((c) => upstreamIssues(c.routes[i]!.upstream, `${path}/upstream`, show));
     checks.push((c) => patternIssues(c.routes[i]!, path, p));
   }
   checks.push((c) => (c.audit?.sink === 'file' && c.audit.path === undefined

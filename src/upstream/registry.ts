@@ -4,19 +4,23 @@
  * union is derived from this table.
  */
 import { Type, type Static, type TSchema, type TUnion } from '@sinclair/typebox';
+import type { ConfigIssue } from '../config/issue.js';
+import type { ShowValue } from '../config/validate.js';
 import type { Upstream, UpstreamResources } from './upstream.js';
 import { HttpUpstreamSchema } from './http/schema.js';
-import { createHttpUpstream } from './http/http.js';
+import { createHttpUpstream, httpUpstreamIssues } from './http/http.js';
 
 interface Kind<S extends TSchema> {
   readonly schema: S;
   create(cfg: Static<S>, resources: UpstreamResources): Upstream;
+  /** What the schema cannot say about a config of this kind, at `path` (validate reports it with the rest). */
+  issues?(cfg: Static<S>, path: string, show: ShowValue): ConfigIssue[];
 }
 
-const kind = <S extends TSchema>(schema: S, create: Kind<S>['create']): Kind<S> => ({ schema, create });
+const kind = <S extends TSchema>(schema: S, create: Kind<S>['create'], issues?: Kind<S>['issues']): Kind<S> => ({ schema, create, ...(issues ? { issues } : {}) });
 
 export const UPSTREAM_KINDS = {
-  http: kind(HttpUpstreamSchema, (cfg, resources) => createHttpUpstream(cfg, resources)),
+  http: kind(HttpUpstreamSchema, (cfg, resources) => createHttpUpstream(cfg, resources), httpUpstreamIssues),
 };
 
 type Kinds = typeof UPSTREAM_KINDS;
@@ -30,6 +34,11 @@ export type UpstreamConfig = Static<typeof UpstreamSchema>;
 /** The kind of an upstream config (`http` when `type` is absent). */
 export function upstreamKind(cfg: UpstreamConfig): keyof Kinds {
   return cfg.type ?? 'http';
+}
+
+/** The kind's own checks of an upstream config at `path`. */
+export function upstreamIssues(cfg: UpstreamConfig, path: string, show: ShowValue): ConfigIssue[] {
+  return (UPSTREAM_KINDS[upstreamKind(cfg)] as Kind<TSchema>).issues?.(cfg, path, show) ?? [];
 }
 
 /** Build an upstream from its config (at load). */

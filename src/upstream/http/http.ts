@@ -7,6 +7,8 @@ import type { StageResult } from '../../pipeline/stage.js';
 import { InFlight } from '../../limits/concurrency.js';
 import type { Upstream, UpstreamResources } from '../upstream.js';
 import type { HttpUpstreamSchema } from './schema.js';
+import type { ConfigIssue } from '../../config/issue.js';
+import type { ShowValue } from '../../config/validate.js';
 import { UpstreamPools } from './pools.js';
 import { BodyMeter } from './body-meter.js';
 import { ForwardCall, upstreamRequested } from './forward-call.js';
@@ -35,6 +37,16 @@ function originCap(resources: UpstreamResources, origin: string, max: number | u
 
 function label(url: URL): string {
   return `${url.protocol}//${url.host}${url.pathname === '/' ? '' : url.pathname}`;
+}
+
+/** The URL must parse (the schema only says it starts with http:// or https://). */
+export function httpUpstreamIssues(cfg: HttpUpstreamConfig, path: string, show: ShowValue): ConfigIssue[] {
+  try {
+    new URL(cfg.url);
+    return [];
+  } catch {
+    return [{ path: `${path}/url`, message: `expected a URL such as http://app:8080, got ${show(`${path}/url`, cfg.url)}` }];
+  }
 }
 
 /** Build the pool and per-request constants for one upstream, at config load. */

@@ -11,6 +11,7 @@ import { startUpstream } from '../harness/upstream.js';
 import { writeConfig } from '../harness/gateway.js';
 import { rawRequest } from '../harness/http.js';
 import { fingerprintOf, httpsGet, replaceFile, servedFingerprint, waitFor } from '../server/tls-clients.js';
+import { alive } from '../harness/process.js';
 
 // `workers: 2` through the real CLI: the primary owns the assertion key and hands it to the
 // workers; every worker applies the listener certificate. A reload rotates both, and the admin
@@ -24,14 +25,6 @@ const kidOf = (pem: string): Promise<string> => calculateJwkThumbprint(createPub
 const kids = (set: JSONWebKeySet): (string | undefined)[] => set.keys.map((k) => k.kid);
 const fileRef = (path: string): string => `\${file:${path}}`;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 interface Readyz { status: string; workers: { worker: number; pid?: number; ready: boolean }[] }
 

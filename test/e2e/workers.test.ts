@@ -10,6 +10,7 @@ import { spawnCli, runCli } from '../harness/run-cli.js';
 import { startUpstream } from '../harness/upstream.js';
 import { writeConfig } from '../harness/gateway.js';
 import { rawRequest } from '../harness/http.js';
+import { alive } from '../harness/process.js';
 
 // `workers: 2` through the real CLI: a cluster primary and two worker processes. Every request
 // here uses a fresh connection (rawRequest opens one per call), so the primary spreads them.
@@ -42,14 +43,6 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T 
   throw new Error(`gave up waiting for ${what}`);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const count = (text: string, needle: string): number => text.split(needle).length - 1;
 

@@ -87,6 +87,11 @@ test('two Host headers, two Authorization headers, two X-Amz-Date headers: 400 h
     assert.match(res.text, /"code":"header_duplicated"/);
     assert.match(res.text, new RegExp(`the ${name} header appears more than once`));
   }
+  // Framing headers twice are the HTTP parser's to refuse (request smuggling): a bare 400.
+  for (const framing of [['content-length: 3', 'content-length: 4'], ['transfer-encoding: chunked', 'transfer-encoding: chunked']]) {
+    const res = await rawBytes(gw.url, ['POST /public/x HTTP/1.1', 'host: a', ...framing].join('\r\n'));
+    assert.equal(res.status, 400, framing[0]);
+  }
   assert.equal(upstream.seen.length, before, 'nothing reached the upstream');
 });
 

@@ -54,6 +54,7 @@ export const ERRORS = {
   body_too_large: { status: 413, title: 'Request body exceeds the route limit' },
   request_timeout: { status: 408, title: 'Request was not received in time' },
   // upstream
+  upstream_credential_unavailable: { status: 503, title: 'The credential for the upstream could not be obtained' },
   upstream_unreachable: { status: 502, title: 'Upstream could not be reached' },
   upstream_error: { status: 502, title: 'Upstream failed while answering' },
   upstream_timeout: { status: 504, title: 'Upstream did not answer in time' },

@@ -88,7 +88,7 @@ export function formatAuditLine(r: RequestRecord, redact: (query: string) => str
   return `${prefix}"request_id":"${r.requestId}","traceparent":"${r.traceparent}","route":${optional(r.route)},"method":${json(r.method)},` +
     `"path":${json(r.path)},"query":${queryJson(r.query, redact)},"host":${json(r.host)},"client_address":${json(r.clientAddress)},` +
     `"identity":${r.identity ? r.identity.auditJson : 'null'},"authn":${authnField(r.authn)},"decision":${decisionField(r.decision)},` +
-    `"limit":${limitJson(r.limit)},"upstream":${optional(r.upstream)},"upstream_path":${optional(r.upstreamPath)},"upstream_status":${r.upstreamStatus ?? 'null'},"status":${r.status},"error":${r.error === undefined ? 'null' : `"${r.error}"`},` +
+    `"limit":${limitJson(r.limit)},"upstream":${optional(r.upstream)},"credentials":${r.credentials === undefined ? 'null' : json(r.credentials)},"upstream_path":${optional(r.upstreamPath)},"upstream_status":${r.upstreamStatus ?? 'null'},"status":${r.status},"error":${r.error === undefined ? 'null' : `"${r.error}"`},` +
     `"error_detail":${optional(r.errorDetail)},` +
     `"bytes_in":${r.bytesIn},"bytes_out":${r.bytesOut},"duration_ms":${ms(r.durationMs)},"upstream_ms":${r.upstreamMs === undefined ? 'null' : ms(r.upstreamMs)}}\n`;
 }

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { Duration, Strict } from '../config/types.js';
+import { CredentialSchema } from './credentials/registry.js';
 
 export const IDENTITY_FIELDS = ['provider', 'issuer', 'subject', 'clientId', 'tenant', 'roles', 'groups', 'scopes', 'authMethod'] as const;
 
@@ -15,6 +16,10 @@ export const OutboundFields = {
     ttl: Duration('Lifetime of each assertion.', '60s'),
   }, 'Signed identity assertion settings.')], {
     description: 'Send a short-lived ES256 JWT with the caller identity, audience = route name, verifiable at `/.well-known/jwks.json`.',
+  })),
+  auth: Type.Optional(Type.Array(CredentialSchema, {
+    minItems: 1,
+    description: 'How the gateway proves itself to this backend, applied in order after header hygiene (see docs/upstream-credentials.md). The audit line names each credential used (kind and whose, never the secret).',
   })),
 };
 

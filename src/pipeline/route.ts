@@ -19,6 +19,8 @@ import { compileHeaderPolicy, DEFAULT_ASSERTION_HEADER, speakingHeaders } from '
 import { assertionStage, outboundRequestStage } from '../outbound/steps.js';
 import { createUpstream } from '../upstream/registry.js';
 import { upstreamStage } from '../upstream/stage.js';
+import { createCredential, credentialHeaders } from '../outbound/credentials/registry.js';
+import type { OutboundCredential } from '../outbound/credentials/credential.js';
 import type { Upstream, UpstreamResources } from '../upstream/upstream.js';
 import type { RoutableRoute } from '../routing/stage.js';
 import { compose, type Run, type Stage } from './stage.js';
@@ -45,6 +47,10 @@ export interface RouteEnv {
   readonly plans: PlanSet | undefined;
   /** Parts built for an earlier route with the same configuration. */
   readonly memo: Map<string, unknown>;
+  /** Directory of the config file. */
+  readonly baseDir: string;
+  /** The outbound credentials built so far (each once): the runtime starts and closes them. */
+  readonly credentials: Set<OutboundCredential>;
   /** Every header name the gateway speaks for callers through, on any route: stripped on every route. */
   readonly reserved: readonly string[];
 }
@@ -76,7 +82,8 @@ const NO_CHALLENGE = (): undefined => undefined;
 
 /** The header names stripped from every inbound request: what any route speaks through, and the operator's list. */
 export function reservedHeaders(config: Config): string[] {
-  return [...new Set([...config.routes.flatMap((r) => speakingHeaders(r.upstream)), ...config.listen!.reservedHeaders].map((h) => h.toLowerCase()))];
+  const speaking = config.routes.flatMap((r) => [...speakingHeaders(r.upstream), ...(r.upstream.auth ?? []).flatMap(credentialHeaders)]);
+  return [...new Set([...speaking, ...config.listen!.reservedHeaders].map((h) => h.toLowerCase()))];
 }
 
 /** Compile one route. */
@@ -99,6 +106,12 @@ export function compileRoute(route: RouteConfig, env: RouteEnv): CompiledRoute {
   if (up.assertion !== undefined && up.assertion !== false) {
     const ttlSec = parseDuration(up.assertion === true ? '60s' : up.assertion.ttl) / 1000;
     stages.push(assertionStage(env.signer, headerPolicy.assertionHeader ?? DEFAULT_ASSERTION_HEADER, route.name, ttlSec));
+  }
+  // Outbound credentials last before sending: each sees the final request.
+  for (const auth of up.auth ?? []) {
+    const credential = memo(env, 'credential', auth, () => createCredential(auth, { baseDir: env.baseDir }));
+    env.credentials.add(credential);
+    stages.push(credential);
   }
   stages.push(memo(env, 'upstream-stage', up, () => upstreamStage(upstream)));
 

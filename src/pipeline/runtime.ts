@@ -10,6 +10,7 @@ import { compilePlans } from '../limits/plans.js';
 import { buildStores } from '../limits/stores.js';
 import { UpstreamResources } from '../upstream/upstream.js';
 import { compileRoute, reservedHeaders, type CompiledRoute } from './route.js';
+import type { OutboundCredential } from '../outbound/credentials/credential.js';
 
 export type { CompiledRoute } from './route.js';
 
@@ -58,7 +59,7 @@ export async function compileRuntime(config: Config, opts: CompileOptions): Prom
   }));
   const stores = await buildStores(config, opts.connect !== false);
   const resources = new UpstreamResources();
-  const env = { config, providers, signer, resources, stores, plans: compilePlans(config), memo: new Map<string, unknown>(), reserved: reservedHeaders(config) };
+  const env = { config, providers, signer, resources, stores, plans: compilePlans(config), memo: new Map<string, unknown>(), reserved: reservedHeaders(config), baseDir: opts.baseDir, credentials: new Set<OutboundCredential>() };
   const routes = config.routes.map((r) => compileRoute(r, env));
   const specs: RouteSpec<CompiledRoute>[] = config.routes.map((r, i) => ({
     name: r.name, path: r.match.path, value: routes[i]!,
@@ -75,7 +76,7 @@ export async function compileRuntime(config: Config, opts: CompileOptions): Prom
     trusted: compileTrustedProxies(config.listen!.trustedProxies),
     warnings: analyzeRoutes(specs),
     async start() {
-      await Promise.allSettled([...providers.values()].map(startProvider));
+      await Promise.allSettled([...[...providers.values()].map(startProvider), ...[...env.credentials].map((c) => c.start?.())]);
     },
     readiness() {
       const status: Record<string, boolean> = {};
@@ -84,6 +85,7 @@ export async function compileRuntime(config: Config, opts: CompileOptions): Prom
     },
     async close() {
       for (const p of providers.values()) closeProvider(p);
+      for (const c of env.credentials) c.close?.();
       await Promise.allSettled([resources.close(), stores.primary.close(), stores.fallback.close()]);
     },
   };

@@ -26,10 +26,14 @@ export function fileTokenSource(path: string): TokenSource {
   const load = (): Promise<string> => {
     loading = readFile(path, 'utf8').then((text) => {
       const token = text.trim();
-      if (token === '') throw new Error(`token file ${path} is empty`);
+      if (token === '') {
+        loading = undefined;
+        throw new Error(`token file ${path} is empty`);
+      }
       current = token;
       return token;
     }, (err: NodeJS.ErrnoException) => {
+      loading = undefined; // the next token() tries again
       throw new Error(`token file ${path}: ${err.code === 'ENOENT' ? 'no such file' : err.code ?? 'unreadable'}`);
     });
     return loading;

@@ -42,7 +42,7 @@ export function compileAuthentication(providers: readonly Provider[], source: To
   const authenticators = routeAuthenticators(providers, source);
   // A route that takes client certificates only asks for one by name; any other asks for a credential.
   const certificateOnly = authenticators.every((a) => a.kind === 'mtls');
-  const missing: Refusal = Object.freeze({ code: certificateOnly ? 'client_certificate_required' : 'token_missing', detail: `send ${authenticators.map((a) => a.hint).join(' or ')}` });
+  const missing: Refusal = Object.freeze({ code: certificateOnly ? 'client_certificate_required' : 'token_missing', detail: `send ${[...new Set(authenticators.map((a) => a.hint))].join(' or ')}` });
   return {
     stage: authenticationStage(authenticators, missing),
     credentialHeaders: [...new Set(authenticators.flatMap((a) => a.credentialHeaders))],

@@ -55,6 +55,7 @@ export const ERRORS = {
   request_timeout: { status: 408, title: 'Request was not received in time' },
   // upstream
   upstream_credential_unavailable: { status: 503, title: 'The credential for the upstream could not be obtained' },
+  token_exchange_refused: { status: 403, title: 'The token endpoint refused to exchange the caller\'s token for one for this upstream' },
   upstream_unreachable: { status: 502, title: 'Upstream could not be reached' },
   upstream_error: { status: 502, title: 'Upstream failed while answering' },
   upstream_timeout: { status: 504, title: 'Upstream did not answer in time' },

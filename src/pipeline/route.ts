@@ -109,7 +109,7 @@ export function compileRoute(route: RouteConfig, env: RouteEnv): CompiledRoute {
   }
   // Outbound credentials last before sending: each sees the final request.
   for (const auth of up.auth ?? []) {
-    const credential = memo(env, 'credential', auth, () => createCredential(auth, { baseDir: env.baseDir }));
+    const credential = memo(env, 'credential', auth, () => createCredential(auth, { baseDir: env.baseDir, signer: env.signer }));
     env.credentials.add(credential);
     stages.push(credential);
   }

@@ -4,12 +4,18 @@
  */
 import { Type, type Static, type TSchema, type TUnion } from '@sinclair/typebox';
 import type { OutboundCredential } from './credential.js';
+import type { AssertionSigner } from '../assertion.js';
 import { createHeaderCredential, HeaderCredentialSchema } from './header.js';
+import { OAuth2CredentialSchema, TokenExchangeCredentialSchema } from './oauth2/schema.js';
+import { bearerHeaders, createOAuth2Credential } from './oauth2/oauth2.js';
+import { createTokenExchangeCredential } from './oauth2/token-exchange.js';
 
 /** What building a credential may use besides its own config. */
 export interface CredentialContext {
   /** Directory of the config file (relative paths resolve against it). */
   readonly baseDir: string;
+  /** The runtime's identity assertion signer (token exchange of the caller's assertion). */
+  readonly signer?: AssertionSigner;
 }
 
 interface Kind<S extends TSchema> {
@@ -23,6 +29,8 @@ const kind = <S extends TSchema>(schema: S, create: Kind<S>['create'], headers: 
 
 export const CREDENTIAL_KINDS = {
   header: kind(HeaderCredentialSchema, (cfg) => createHeaderCredential(cfg), (cfg) => [cfg.name.toLowerCase()]),
+  oauth2: kind(OAuth2CredentialSchema, createOAuth2Credential, bearerHeaders),
+  'token-exchange': kind(TokenExchangeCredentialSchema, createTokenExchangeCredential, bearerHeaders),
 };
 
 type Kinds = typeof CREDENTIAL_KINDS;

@@ -2,7 +2,9 @@
  * A real OpenID Provider (panva/oidc-provider) running in-process on 127.0.0.1 for tests. It issues
  * RFC 9068 JWT access tokens through the client_credentials grant for the resource `api://test`, and
  * opaque access tokens for the resource `api://opaque`, which its RFC 7662 introspection endpoint
- * checks and its RFC 7009 revocation endpoint revokes.
+ * checks and its RFC 7009 revocation endpoint revokes. Tests of outbound credentials add clients,
+ * resource servers and grants (`registerGrantType`, see token-grants.ts) through the options, count
+ * token requests and make the endpoint fail (`intercept`).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -32,10 +34,44 @@ export interface TestOidcProvider {
   stop(): Promise<void>;
   /** Listen again on the same port with the same keys. */
   restart(): Promise<void>;
+  /** POST /token requests received so far. */
+  readonly tokenRequests: number;
+  /** Answer every request with `handler` instead of the provider (undefined: the provider again). */
+  intercept(handler: Handler | undefined): void;
+}
+
+/** A resource server of the test OP (RFC 8707 indicator → its tokens' audience, scopes and lifetime). */
+export interface TestResourceServer {
+  readonly scope: string;
+  /** Seconds (default 600). */
+  readonly ttl?: number;
+}
+
+/** What a test adds to the OP. */
+export interface OidcProviderOptions {
+  port?: number;
+  /** More static clients (oidc-provider client metadata). */
+  clients?: Record<string, unknown>[];
+  /** More resource servers by indicator; their scopes are added to the OP's. */
+  resourceServers?: Record<string, TestResourceServer>;
+  /** The resource of a request without `resource` (default `api://test`), e.g. from an Entra-style `…/.default` scope. */
+  defaultResource?: (scope: string | undefined) => string | undefined;
+  /** Runs on each provider instance after it is built (registerGrantType). */
+  setup?: (provider: ProviderInstance) => void;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
-interface ProviderInstance { callback(): Handler }
+/** The part of an oidc-provider instance the harness uses (the package ships no types). */
+export interface ProviderInstance {
+  callback(): Handler;
+  registerGrantType(name: string, handler: (ctx: GrantContext) => Promise<void>, params?: string[]): void;
+  readonly AccessToken: new (fields: Record<string, unknown>) => { resourceServer?: unknown; expiration: number; save(): Promise<string> };
+}
+/** A token request's koa context, as a registered grant handler sees it. */
+export interface GrantContext {
+  oidc: { params: Record<string, string | undefined>; client: { clientId: string } };
+  body: unknown;
+}
 type ProviderCtor = new (issuer: string, config: Record<string, unknown>) => ProviderInstance;
 
 const AUDIENCE = 'api://test';
@@ -46,10 +82,17 @@ const OPAQUE_AUDIENCE = 'api://opaque';
 const INTROSPECTOR_ID = 'gatehouse-introspector';
 const INTROSPECTOR_SECRET = 'gatehouse-introspector-secret-not-for-production';
 
-let loaded: Promise<{ Provider: ProviderCtor; createAdapter: () => unknown }> | undefined;
+/** oidc-provider's error classes (`new errors.InvalidGrant(description)`). */
+export type ProviderErrors = Record<string, new (description?: string) => Error>;
+let loaded: Promise<{ Provider: ProviderCtor; createAdapter: () => unknown; errors: ProviderErrors }> | undefined;
+
+/** oidc-provider's error classes, for grant handlers. */
+export async function providerErrors(): Promise<ProviderErrors> {
+  return (await (loaded ??= load())).errors;
+}
 
 /** oidc-provider ships no type declarations, so it is imported through an untyped specifier. */
-async function load(): Promise<{ Provider: ProviderCtor; createAdapter: () => unknown }> {
+async function load(): Promise<{ Provider: ProviderCtor; createAdapter: () => unknown; errors: ProviderErrors }> {
   const specifier: string = 'oidc-provider';
   const adapterSpecifier: string = 'oidc-provider/lib/adapters/memory_adapter.js';
   // Its import-time "unsupported runtime" notice (Node 20) is noise in test output.
@@ -58,9 +101,9 @@ async function load(): Promise<{ Provider: ProviderCtor; createAdapter: () => un
     if (!String(args[0]).startsWith('oidc-provider WARNING: Unsupported runtime')) warn(...args);
   };
   try {
-    const mod = (await import(specifier)) as { default: ProviderCtor };
+    const mod = (await import(specifier)) as { default: ProviderCtor; errors: ProviderErrors };
     const adapters = (await import(adapterSpecifier)) as { createMemoryAdapter: () => unknown };
-    return { Provider: mod.default, createAdapter: adapters.createMemoryAdapter };
+    return { Provider: mod.default, createAdapter: adapters.createMemoryAdapter, errors: mod.errors };
   } finally {
     console.warn = warn;
   }
@@ -72,11 +115,16 @@ async function newSigningKey(): Promise<JWK> {
   return { ...jwk, kid: `k-${Math.random().toString(36).slice(2, 10)}`, alg: 'RS256', use: 'sig' };
 }
 
-function configuration(keys: JWK[], createAdapter: () => unknown): Record<string, unknown> {
+function configuration(keys: JWK[], createAdapter: () => unknown, opts: OidcProviderOptions): Record<string, unknown> {
   const resourceServer = {
     scope: SCOPES, audience: AUDIENCE, accessTokenFormat: 'jwt', accessTokenTTL: 600, jwt: { sign: { alg: 'RS256' } },
   };
   const opaqueServer = { scope: SCOPES, audience: OPAQUE_AUDIENCE, accessTokenFormat: 'opaque', accessTokenTTL: 600 };
+  const extra = new Map(Object.entries(opts.resourceServers ?? {}).map(([audience, rs]) => [audience, {
+    scope: rs.scope, audience, accessTokenFormat: 'jwt', accessTokenTTL: rs.ttl ?? 600, jwt: { sign: { alg: 'RS256' } },
+  }]));
+  const scopes = [...new Set([...SCOPES.split(' '), ...[...extra.values()].flatMap((rs) => rs.scope.split(' '))])];
+  const ttl = (_ctx: unknown, token: { resourceServer?: { accessTokenTTL?: number } }): number => token.resourceServer?.accessTokenTTL ?? 600;
   // Any authenticated client may introspect; a token's own client may revoke it.
   const mayIntrospect = (): boolean => true;
   const mayRevoke = (_ctx: unknown, client: { clientId: string }, token: { clientId: string }): boolean => client.clientId === token.clientId;
@@ -88,10 +136,10 @@ function configuration(keys: JWK[], createAdapter: () => unknown): Record<string
     }, {
       client_id: INTROSPECTOR_ID, client_secret: INTROSPECTOR_SECRET, grant_types: ['client_credentials'],
       redirect_uris: [], response_types: [], token_endpoint_auth_method: 'client_secret_basic',
-    }],
+    }, ...(opts.clients ?? [])],
     jwks: { keys },
-    scopes: SCOPES.split(' '),
-    ttl: { ClientCredentials: 600, AccessToken: 600 },
+    scopes,
+    ttl: { ClientCredentials: ttl, AccessToken: ttl },
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
@@ -99,9 +147,9 @@ function configuration(keys: JWK[], createAdapter: () => unknown): Record<string
       revocation: { enabled: true, allowedPolicy: mayRevoke },
       resourceIndicators: {
         enabled: true,
-        defaultResource: () => AUDIENCE,
+        defaultResource: (ctx: { oidc: { params: { scope?: string } } }) => opts.defaultResource?.(ctx.oidc.params.scope) ?? AUDIENCE,
         useGrantedResource: () => true,
-        getResourceServerInfo: (_ctx: unknown, indicator: string) => (indicator === OPAQUE_AUDIENCE ? opaqueServer : resourceServer),
+        getResourceServerInfo: (_ctx: unknown, indicator: string) => extra.get(indicator) ?? (indicator === OPAQUE_AUDIENCE ? opaqueServer : resourceServer),
       },
     },
   };
@@ -118,16 +166,25 @@ function listen(server: Server, port: number): Promise<number> {
 }
 
 /** Start a real OP on 127.0.0.1 (port 0 unless given). */
-export async function startOidcProvider(opts: { port?: number } = {}): Promise<TestOidcProvider> {
+export async function startOidcProvider(opts: OidcProviderOptions = {}): Promise<TestOidcProvider> {
   const { Provider, createAdapter } = await (loaded ??= load());
   let keys = [await newSigningKey()];
   let handler: Handler = (_req, res) => { res.statusCode = 503; res.end(); };
-  const serve = (req: IncomingMessage, res: ServerResponse): void => handler(req, res);
+  let intercepted: Handler | undefined;
+  let tokenRequests = 0;
+  const serve = (req: IncomingMessage, res: ServerResponse): void => {
+    if (req.method === 'POST' && req.url === '/token') tokenRequests++;
+    (intercepted ?? handler)(req, res);
+  };
   let server = createServer(serve);
   const port = await listen(server, opts.port ?? 0);
   const issuer = `http://127.0.0.1:${port}`;
   // Swapping the handler on the same listening port is re-creating the Provider "on the same port".
-  const build = (): void => { handler = new Provider(issuer, configuration(keys, createAdapter)).callback(); };
+  const build = (): void => {
+    const provider = new Provider(issuer, configuration(keys, createAdapter, opts));
+    opts.setup?.(provider);
+    handler = provider.callback();
+  };
   build();
 
   return {
@@ -160,5 +217,7 @@ export async function startOidcProvider(opts: { port?: number } = {}): Promise<T
       server = createServer(serve);
       await listen(server, port);
     },
+    get tokenRequests() { return tokenRequests; },
+    intercept(h) { intercepted = h; },
   };
 }

@@ -131,7 +131,7 @@ export function createTokenClient(cfg: OAuth2ClientAuthConfig, baseDir: string, 
         const expiresIn = typeof res.expires_in === 'number' && res.expires_in > 0 ? res.expires_in * 1000 : DEFAULT_LIFETIME_MS;
         return { accessToken: res.access_token, expiresAt: Date.now() + expiresIn };
       } catch (err) {
-        throw classify(err, secrets.redact);
+        throw await classify(err, secrets.redact);
       }
     },
     start: () => assertionFile?.start() ?? Promise.resolve(),
@@ -162,16 +162,22 @@ function unwrap(err: unknown): TokenEndpointError | undefined {
   return undefined;
 }
 
-/** The error to throw: ours, or one made from the endpoint's answer. */
-function classify(err: unknown, redact: (text: string) => string): TokenEndpointError {
+/** The error to throw: ours, or one made from the endpoint's OAuth error answer (RFC 6749 §5.2). */
+async function classify(err: unknown, redact: (text: string) => string): Promise<TokenEndpointError> {
   const ours = unwrap(err);
   if (ours !== undefined) return ours;
-  if (err instanceof oidc.ResponseBodyError) {
-    const code = /^[\w.-]{1,64}$/.test(err.error) ? err.error : 'error';
-    const description = typeof err.error_description === 'string' ? `: ${redact(err.error_description).replace(/[^\x20-\x7e]/g, '').slice(0, 300)}` : '';
-    return new TokenEndpointError(`HTTP ${err.status} ${code}${description}`, err.status < 500 && REFUSED.has(code), code);
+  let answer: { status: number; error: unknown; description: unknown } | undefined;
+  if (err instanceof oidc.ResponseBodyError) answer = { status: err.status, error: err.error, description: err.error_description };
+  else if (err instanceof oidc.WWWAuthenticateChallengeError) {
+    // A 401 with a challenge (invalid_client over Basic): the error is in the challenge or the body.
+    const params = err.cause[0]?.parameters ?? {};
+    const body = (await err.response.json().catch(() => ({}))) as { error?: unknown; error_description?: unknown };
+    answer = { status: err.status, error: params.error ?? body.error, description: params.error_description ?? body.error_description };
   }
-  return new TokenEndpointError(reasonOf(err), false, undefined, { cause: err });
+  if (answer === undefined) return new TokenEndpointError(reasonOf(err), false, undefined, { cause: err });
+  const code = typeof answer.error === 'string' && /^[\w.-]{1,64}$/.test(answer.error) ? answer.error : 'error';
+  const description = typeof answer.description === 'string' ? `: ${redact(answer.description).replace(/[^\x20-\x7e]/g, '').slice(0, 300)}` : '';
+  return new TokenEndpointError(`HTTP ${answer.status} ${code}${description}`, answer.status < 500 && REFUSED.has(code), code);
 }
 
 function reasonOf(err: unknown): string {

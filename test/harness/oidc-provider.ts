@@ -140,6 +140,8 @@ function configuration(keys: JWK[], createAdapter: () => unknown, opts: OidcProv
     jwks: { keys },
     scopes,
     ttl: { ClientCredentials: ttl, AccessToken: ttl },
+    // Claims a registered grant put on its token (token-grants.ts: RFC 8693 `act`); others get none.
+    extraTokenClaims: (_ctx: unknown, token: { gty?: string; extra?: Record<string, unknown> }) => (token.gty === 'token-exchange' ? token.extra : undefined),
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },

@@ -6,7 +6,7 @@
  * the OP's own AccessToken model (signed with the OP's keys, so a backend verifies it at the OP's
  * JWKS) for the requested audience, with the subject's `sub` and RFC 8693 `act` naming the client.
  */
-import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import { createRemoteJWKSet, decodeJwt, jwtVerify, type JWTPayload } from 'jose';
 import { providerErrors, type GrantContext, type ProviderInstance } from './oidc-provider.js';
 
 export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -30,18 +30,26 @@ export interface GrantLog {
 /** Lifetime of issued tokens (s), never past the subject token's `exp`. */
 const TTL = 600;
 
-export async function tokenGrants(trust: SubjectTrust, opts: { ttl?: number } = {}): Promise<{ setup: (p: ProviderInstance) => void; log: GrantLog }> {
+/** `trusted()` is read per request (issuers may be known only once their servers run); the token's `iss` picks one. */
+export async function tokenGrants(trusted: () => readonly SubjectTrust[], opts: { ttl?: number } = {}): Promise<{ setup: (p: ProviderInstance) => void; log: GrantLog }> {
   const errors = await providerErrors();
-  const jwks = createRemoteJWKSet(new URL(trust.jwksUri));
+  const keysets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
   const log: GrantLog = { requests: [], refuse: new Set() };
+  /** invalid_grant with our description (oidc-provider's own says only "grant request is invalid"). */
+  const refuse = (description: string): Error => Object.assign(new errors.InvalidGrant!(), { error_description: description });
 
   const verifySubject = async (token: string | undefined): Promise<JWTPayload> => {
     if (!token) throw new errors.InvalidRequest!('missing subject token');
     try {
-      const { payload } = await jwtVerify(token, jwks, { issuer: trust.issuer, ...(trust.audience ? { audience: trust.audience } : {}) });
+      const iss = decodeJwt(token).iss;
+      const trust = trusted().find((t) => t.issuer === iss);
+      if (trust === undefined) throw new Error(`issuer ${String(iss)} is not trusted`);
+      let keys = keysets.get(trust.jwksUri);
+      if (keys === undefined) keysets.set(trust.jwksUri, (keys = createRemoteJWKSet(new URL(trust.jwksUri))));
+      const { payload } = await jwtVerify(token, keys, { issuer: trust.issuer, ...(trust.audience ? { audience: trust.audience } : {}) });
       return payload;
     } catch (err) {
-      throw new errors.InvalidGrant!(`subject token not accepted: ${(err as Error).message}`);
+      throw refuse(`subject token not accepted: ${(err as Error).message}`);
     }
   };
 
@@ -63,7 +71,7 @@ export async function tokenGrants(trust: SubjectTrust, opts: { ttl?: number } = 
       if (p.subject_token_type !== 'urn:ietf:params:oauth:token-type:access_token' && p.subject_token_type !== 'urn:ietf:params:oauth:token-type:jwt') {
         throw new errors.InvalidRequest!('unsupported subject_token_type');
       }
-      if (log.refuse.has(String(subject.sub))) throw new errors.InvalidGrant!('this subject may not have a token for that audience');
+      if (log.refuse.has(String(subject.sub))) throw refuse('this subject may not have a token for that audience');
       const audience = p.audience ?? p.resource;
       if (!audience) throw new errors.InvalidTarget!('audience or resource required');
       await issue(provider, ctx, subject, audience, p.scope);
@@ -74,7 +82,7 @@ export async function tokenGrants(trust: SubjectTrust, opts: { ttl?: number } = 
       if (p.requested_token_use !== 'on_behalf_of') throw new errors.InvalidRequest!('requested_token_use must be on_behalf_of');
       const subject = await verifySubject(p.assertion);
       log.requests.push({ grant: JWT_BEARER, client: ctx.oidc.client.clientId, sub: String(subject.sub), params: { ...p } });
-      if (log.refuse.has(String(subject.sub))) throw new errors.InvalidGrant!('AADSTS65001: The user or administrator has not consented to use the application.');
+      if (log.refuse.has(String(subject.sub))) throw refuse('AADSTS65001: The user or administrator has not consented to use the application.');
       // Entra: scope `api://backend/.default` → a token whose aud is `api://backend`.
       const scope = p.scope ?? '';
       const audience = /^(.+)\/\.default$/.exec(scope.split(' ')[0] ?? '')?.[1];

@@ -3,14 +3,16 @@
  * double: oidc-provider cannot accept an assertion from another issuer as client authentication).
  * It does what Entra does for the client credentials grant: a `client_secret`, or a federated
  * `client_assertion` (workload identity federation) verified with jose at the trusted issuer's JWKS
- * with the federated credential's issuer, subject and audience (`api://AzureADTokenExchange`); the
+ * with the federated credential's issuer, subject and audience (`api://AzureADTokenExchange`), or a
+ * certificate credential's assertion (the certificate picked by the `x5t#S256`/`x5t` header, signed
+ * by its key, iss = sub = the client id, aud = the token endpoint); the
  * scope `<resource>/.default` names the token's audience. Tokens are RS256 JWTs of its own key,
  * published at `jwksUri`.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, X509Certificate } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createRemoteJWKSet, decodeJwt, exportJWK, generateKeyPair, jwtVerify, SignJWT } from 'jose';
+import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, SignJWT } from 'jose';
 
 /** A federated identity credential of an app registration. */
 export interface FederatedCredential {
@@ -39,7 +41,30 @@ const read = (req: IncomingMessage): Promise<URLSearchParams> => new Promise((re
   req.on('error', reject);
 });
 
-export async function startEntraStandIn(opts: { federated?: FederatedCredential[]; secrets?: Record<string, string>; ttl?: number }): Promise<EntraStandIn> {
+/** Client id → client secret, federated credential or certificate (PEM) of an app registration. */
+export interface StandInApps {
+  federated?: FederatedCredential[];
+  secrets?: Record<string, string>;
+  certificates?: Record<string, string>;
+  ttl?: number;
+}
+
+/** A certificate credential's assertion: the certificate its header names, its signature, its claims. */
+async function certificateAssertion(assertion: string, pem: string, clientId: string, audience: string): Promise<string | undefined> {
+  const cert = new X509Certificate(pem);
+  const header = decodeProtectedHeader(assertion);
+  const s256 = createHash('sha256').update(cert.raw).digest('base64url');
+  const s1 = createHash('sha1').update(cert.raw).digest('base64url');
+  if (header['x5t#S256'] !== s256 && header.x5t !== s1) return 'AADSTS700027: The certificate with identifier used to sign the client assertion is not registered on application.';
+  try {
+    await jwtVerify(assertion, cert.publicKey, { issuer: clientId, subject: clientId, audience, algorithms: ['RS256', 'PS256'] });
+    return undefined;
+  } catch {
+    return 'AADSTS700027: Client assertion failed signature validation.';
+  }
+}
+
+export async function startEntraStandIn(opts: StandInApps): Promise<EntraStandIn> {
   const { privateKey, publicKey } = await generateKeyPair('RS256');
   const kid = `standin-${randomUUID().slice(0, 8)}`;
   const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid, use: 'sig', alg: 'RS256' }] });
@@ -47,10 +72,13 @@ export async function startEntraStandIn(opts: { federated?: FederatedCredential[
   const keysets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
   let base = '';
 
-  const authenticate = async (form: URLSearchParams, clientId: string): Promise<string | undefined> => {
+  const authenticate = async (form: URLSearchParams, clientId: string, tenant: string): Promise<string | undefined> => {
     const assertion = form.get('client_assertion');
     if (assertion !== null) {
       if (form.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') return 'AADSTS700023: unsupported client_assertion_type';
+      const certificate = opts.certificates?.[clientId];
+      const header = decodeProtectedHeader(assertion);
+      if (certificate !== undefined && (header.x5t !== undefined || header['x5t#S256'] !== undefined)) return certificateAssertion(assertion, certificate, clientId, `${base}/${tenant}/oauth2/v2.0/token`);
       const fic = (opts.federated ?? []).find((f) => f.clientId === clientId);
       if (fic === undefined) return 'AADSTS70021: No matching federated identity record found for presented assertion.';
       let keys = keysets.get(fic.jwksUri);
@@ -78,7 +106,7 @@ export async function startEntraStandIn(opts: { federated?: FederatedCredential[
       requests.push(entry);
       const fail = (status: number, error: string, description: string): void => { entry.status = status; json(status, { error, error_description: description }); };
       if (form.get('grant_type') !== 'client_credentials') return fail(400, 'unsupported_grant_type', 'AADSTS70003: unsupported grant type');
-      const refused = await authenticate(form, clientId);
+      const refused = await authenticate(form, clientId, tenant);
       if (refused !== undefined) return fail(401, 'invalid_client', refused);
       const resource = /^(.+)\/\.default$/.exec(form.get('scope') ?? '')?.[1];
       if (resource === undefined) return fail(400, 'invalid_scope', 'AADSTS1002012: The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier.');

@@ -25,7 +25,7 @@ test('an audit line is one JSON object with the envelope first and the fields in
   const parsed = JSON.parse(line) as Record<string, unknown>;
   assert.deepEqual(Object.keys(parsed), [
     'level', 'time', 'type', 'request_id', 'traceparent', 'route', 'method', 'path', 'query', 'host', 'client_address', 'identity', 'authn',
-    'decision', 'limit', 'upstream', 'upstream_path', 'upstream_status', 'status', 'error', 'error_detail', 'bytes_in', 'bytes_out', 'duration_ms', 'upstream_ms',
+    'decision', 'limit', 'upstream', 'credentials', 'upstream_path', 'upstream_status', 'status', 'error', 'error_detail', 'bytes_in', 'bytes_out', 'duration_ms', 'upstream_ms',
   ]);
   assert.equal(parsed.time, '2026-11-21T10:00:00.005Z');
   assert.equal(parsed.type, 'audit');

@@ -128,6 +128,8 @@ export function createTokenClient(cfg: OAuth2ClientAuthConfig, baseDir: string, 
       try {
         const c = await configuration();
         const res = grantType === 'client_credentials' ? await oidc.clientCredentialsGrant(c, params) : await oidc.genericGrantRequest(c, grantType, params);
+        // It goes into a header: one token of visible ASCII, nothing that could reframe the request.
+        if (!/^[\x21-\x7e]{1,16384}$/.test(res.access_token)) throw new TokenEndpointError('access_token is not a usable bearer token');
         const expiresIn = typeof res.expires_in === 'number' && res.expires_in > 0 ? res.expires_in * 1000 : DEFAULT_LIFETIME_MS;
         return { accessToken: res.access_token, expiresAt: Date.now() + expiresIn };
       } catch (err) {

@@ -27,6 +27,8 @@ const SUBJECT_MARGIN_MS = 5_000;
 /** When the subject token's expiry cannot be read, an exchanged token is reused at most this long. */
 const UNKNOWN_SUBJECT_LIFETIME_MS = 5 * 60_000;
 
+/** How a caller authenticated with the bearer token of the Authorization header. */
+const BEARER_METHODS = new Set(['jwt', 'introspection']);
 const noToken: Refusal = Object.freeze({ code: 'token_missing', detail: 'this route exchanges the caller\'s token for the backend: send a bearer token in the Authorization header' });
 
 interface Subject {
@@ -128,6 +130,8 @@ export function createTokenExchangeCredential(cfg: TokenExchangeCredentialConfig
     run(rctx) {
       const identity = rctx.identity;
       if (subjectKind === 'caller-token') {
+        // Only the token that authenticated the caller is theirs to trade (not a bearer token sent beside an API key).
+        if (identity !== undefined && !BEARER_METHODS.has(identity.authMethod)) return noToken;
         const token = bearerToken(rctx.headers.authorization as string | undefined);
         if (typeof token !== 'string') return noToken;
         const expiresAt = identity?.expiresAt !== undefined ? identity.expiresAt * 1000 : jwtExpiry(token);

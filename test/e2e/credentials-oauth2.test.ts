@@ -41,6 +41,8 @@ before(async () => {
   gw = await startGateway({
     routes: [
       { name: 'basic', match: { path: '/basic/*' }, public: true, upstream: { url: upstream.url, auth: [{ type: 'oauth2', tokenUrl: `${op.issuer}/token`, clientId: 'gw-basic', clientSecret: `\${file:${join(dir, 'client-secret')}}`, resource: op.audience }] } },
+      // The same credential on a second route (what a YAML anchor `auth: *backend` gives): one client, one cache.
+      { name: 'basic-again', match: { path: '/again/*' }, public: true, upstream: { url: upstream.url, auth: [{ type: 'oauth2', tokenUrl: `${op.issuer}/token`, clientId: 'gw-basic', clientSecret: `\${file:${join(dir, 'client-secret')}}`, resource: op.audience }] } },
       { name: 'pkjwt', match: { path: '/pkjwt/*' }, public: true, upstream: { url: upstream.url, auth: [{ type: 'oauth2', issuer: op.issuer, clientId: 'gw-pkjwt', clientAuth: 'private_key_jwt', privateKey: `\${file:${join(dir, 'client-key.pem')}}`, keyId: 'gw-1', scope: 'read' }] } },
       { name: 'down', match: { path: '/down/*' }, public: true, upstream: { url: recorder.url, auth: [{ type: 'oauth2', tokenUrl: `${closed.url}/token`, clientId: 'gw-basic', clientSecret: `\${file:${join(dir, 'client-secret')}}` }] } },
     ],
@@ -68,6 +70,15 @@ test('one token request for many requests (fetched at start), and concurrent req
   assert.ok(results.every((r) => r.status === 200));
   assert.equal(op.tokenRequests - before, 0, 'served from the cache');
   assert.equal(new Set(upstream.verified.slice(-30).map((p) => p.jti)).size, 1, 'one token');
+});
+
+test('routes with the same credential config share one token: no second fetch for the second route', async () => {
+  const before = op.tokenRequests;
+  assert.equal((await rawRequest(gw.url, 'GET', '/basic/1')).status, 200);
+  const first = upstream.verified.at(-1)!.jti;
+  assert.equal((await rawRequest(gw.url, 'GET', '/again/1')).status, 200);
+  assert.equal(upstream.verified.at(-1)!.jti, first, 'the same token on both routes');
+  assert.equal(op.tokenRequests - before, 0);
 });
 
 test('an unreachable token endpoint answers 503 upstream_credential_unavailable; nothing is sent upstream; the reason is in the audit only', async () => {

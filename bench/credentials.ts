@@ -1,0 +1,78 @@
+// Cost per request of each outbound credential kind on its cached path: one gateway (compiled, one
+// process), one route per kind, all to the same upstream, each authenticating the caller with the same
+// reused RS256 token; the baseline is the same route with no outbound credential. Tokens come from the
+// in-process oidc-provider (client credentials and an RFC 8693 grant, test/harness), fetched once and then
+// served from the credential's cache, so the figures are what a credential costs once warm.
+// Usage: npm run bench:credentials   (knobs: BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONNECTIONS)
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { benchFile, GATEWAY_READY, measureLoad, median, startChild, stopChildren } from './lib.js';
+import { startOidcProvider } from '../test/harness/oidc-provider.js';
+import { TOKEN_EXCHANGE, tokenGrants } from '../test/harness/token-grants.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
+const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-credentials-'));
+const SECRET = `bench-${Math.random().toString(36).slice(2)}`;
+
+const [, upstreamPort] = (await startChild([benchFile('./upstream.mjs')], /^(\d+)\n/)) as RegExpMatchArray;
+const upstream = `http://127.0.0.1:${upstreamPort}`;
+let issuer = '';
+const grants = await tokenGrants(() => [{ issuer, jwksUri: `${issuer}/jwks` }]);
+const none = { redirect_uris: [], response_types: [] };
+const op = await startOidcProvider({
+  clients: [
+    { ...none, client_id: 'bench-gateway', client_secret: SECRET, grant_types: ['client_credentials', TOKEN_EXCHANGE], token_endpoint_auth_method: 'client_secret_basic' },
+  ],
+  resourceServers: { 'api://backend': { scope: 'read', ttl: 3600 } },
+  setup: grants.setup,
+});
+issuer = op.issuer;
+writeFileSync(join(dir, 'secret'), SECRET);
+writeFileSync(join(dir, 'backend-key'), `key-${SECRET}`);
+const client = { tokenUrl: `${op.issuer}/token`, clientId: 'bench-gateway', clientSecret: `\${file:${join(dir, 'secret')}}` };
+
+/** Outbound credential per route; `none` is the baseline. */
+const KINDS: Record<string, { label: string; auth?: Record<string, unknown>[] }> = {
+  none: { label: 'no outbound credential (baseline)' },
+  header: { label: 'static secret header (`type: header`)', auth: [{ type: 'header', name: 'x-api-key', value: `\${file:${join(dir, 'backend-key')}}` }] },
+  oauth2: { label: 'OAuth2 client credentials, cached token (`type: oauth2`)', auth: [{ type: 'oauth2', ...client, resource: 'api://backend', scope: 'read' }] },
+  'token-exchange': { label: 'RFC 8693 token exchange, cached per caller (`type: token-exchange`)', auth: [{ type: 'token-exchange', ...client, audience: 'api://backend', scope: 'read' }] },
+};
+writeFileSync(join(dir, 'gateway.json'), JSON.stringify({
+  listen: { port: 0, host: '127.0.0.1' },
+  admin: { port: 0 },
+  audit: { sink: 'file', path: join(dir, 'audit.log') },
+  providers: { op: { type: 'oidc', issuer: op.issuer, audience: op.audience } },
+  routes: Object.entries(KINDS).map(([id, k]) => ({
+    name: id, match: { path: `/${id}/*` }, authenticate: ['op'], upstream: { url: upstream, ...(k.auth ? { auth: k.auth } : {}) },
+  })),
+}));
+
+try {
+  const [, port] = (await startChild([benchFile('../bin/gatehouse.js'), 'start', '-c', join(dir, 'gateway.json')], GATEWAY_READY)) as RegExpMatchArray;
+  const caller = await op.clientCredentialsToken({ scope: 'read' });
+  const measure = (id: string): Promise<number> => measureLoad({
+    url: `http://127.0.0.1:${port}/${id}/x`, seconds: SECONDS, connections: CONNECTIONS, headers: { authorization: `Bearer ${caller}` },
+  });
+  const ids = Object.keys(KINDS);
+  const results = new Map<string, number[]>(ids.map((id) => [id, []]));
+  for (const id of ids) await measure(id); // warm-up pass (first token fetch, JIT), not recorded
+  const tokenRequests = op.tokenRequests;
+  for (let round = 0; round < ROUNDS; round++) for (const id of ids) results.get(id)!.push(await measure(id));
+  if (op.tokenRequests !== tokenRequests) throw new Error(`the token endpoint was called ${op.tokenRequests - tokenRequests} times while measuring: not a cached path`);
+  console.log(`\n${ROUNDS} alternating rounds of ${SECONDS} s (+1 s warm-up), bench/load.mjs with ${CONNECTIONS} keep-alive connections;`);
+  console.log('gateway (compiled, one process), upstream, identity provider and load generator share this machine\'s cores;');
+  console.log('no token request reached the identity provider while measuring.\n');
+  console.log('| outbound credential | req/s (median) | ratio to no outbound credential |\n|---|--:|--:|');
+  const base = median(results.get('none')!);
+  for (const id of ids) {
+    const m = median(results.get(id)!);
+    console.log(`| ${KINDS[id]!.label} | ${m.toFixed(0)} | ${(m / base).toFixed(2)} |`);
+  }
+} finally {
+  stopChildren();
+  await op.stop();
+}

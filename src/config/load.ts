@@ -11,6 +11,7 @@ import { semanticIssues, workerWarnings } from './semantic.js';
 import { Soundness } from './checks.js';
 import { schemaFindings, type ShowValue } from './validate.js';
 import { parseSource } from './yaml-source.js';
+import { resolveUpstreamNames } from './upstream-names.js';
 
 export { ConfigError, type ConfigIssue } from './issue.js';
 
@@ -62,10 +63,16 @@ export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEn
   const value = applyDefaults(ConfigSchema, resolution.value);
   const schema = schemaFindings(ConfigSchema, value, show);
   const schemaProblems = schema.issues.filter((i) => !resolution.failed.some((f) => isWithin(i.path, f)));
-  const soundness = new Soundness([...schema.invalid, ...resolution.failed, ...resolution.issues.map((i) => i.path)]);
-  const semantic = semanticIssues(value as Config, { show, mask: maskReferences(resolution.substitutions) }, soundness);
-  const issues = unique([...resolution.issues, ...schemaProblems, ...semantic]);
-  const secrets = literalSecretWarnings(ConfigSchema, value, resolution.sources).filter((w) => soundness.sound(w.path));
+  const invalid = [...schema.invalid, ...resolution.failed, ...resolution.issues.map((i) => i.path)];
+  const secrets = literalSecretWarnings(ConfigSchema, value, resolution.sources).filter((w) => new Soundness(invalid).sound(w.path));
+  // From here on a route's upstream is an object; what checks find inside a named one is reported at its definition.
+  const names = resolveUpstreamNames(value);
+  const real = names.real;
+  const soundness = new Soundness([...invalid, ...names.issues.map((i) => i.path)].flatMap((bad) => [bad, ...routesNaming(bad, value, real)]));
+  const mask = maskReferences(resolution.substitutions);
+  const semantic = semanticIssues(value as Config, { show: (at, v, bare) => show(real(at), v, bare), mask: (at, text) => mask(real(at), text) }, soundness)
+    .map((i) => ({ ...i, path: real(i.path) }));
+  const issues = unique([...resolution.issues, ...schemaProblems, ...names.issues, ...semantic]);
   if (issues.length > 0) throw new ConfigError(absolute, place(issues), place(secrets));
   const config = value as Config;
   const warningIssues = [
@@ -77,6 +84,19 @@ export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEn
     config, file: absolute, baseDir, secretFiles: resolution.files,
     warnings: warningIssues.map(warningText), warningIssues, locate: (pointer) => source.locate(pointer),
   };
+}
+
+/** Where a problem `bad` inside an upstream definition shows in the routes that name it (as unsound there as it is). */
+function routesNaming(bad: string, value: unknown, real: (pointer: string) => string): string[] {
+  const routes = (value as { routes?: unknown }).routes;
+  if (!bad.startsWith('/upstreams') || !Array.isArray(routes)) return [];
+  return routes.flatMap((_, i) => {
+    const at = `/routes/${i}/upstream`;
+    const definition = real(at);
+    if (definition === at) return [];
+    if (isWithin(bad, definition)) return [at + bad.slice(definition.length)];
+    return isWithin(definition, bad) ? [at] : [];
+  });
 }
 
 /** A warning as one line for the log: `listen.tls.key (line 4): message`, or just the message. */

@@ -10,8 +10,10 @@ import { UpstreamSchema } from '../upstream/registry.js';
 import { AuditSchema, LogSchema } from '../audit/schema.js';
 import { LimitSchema, LimitsSettingsSchema, PlanSchema } from '../limits/schema.js';
 
-export const RouteSchema = Strict({
-  name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', description: 'Unique route name (audit, metrics, assertion audience).' }),
+const NAME = '^[A-Za-z0-9][A-Za-z0-9._-]*$';
+
+const routeFields = {
+  name: Type.String({ pattern: NAME, description: 'Unique route name (audit, metrics, assertion audience).' }),
   match: MatchSchema,
   public: Type.Optional(Type.Boolean({ description: 'The route needs no authentication. Required (true) when `authenticate` is absent; deny by default.' })),
   authenticate: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'Providers accepted on this route. With several OIDC providers, the token `iss` picks one.' })),
@@ -25,8 +27,20 @@ export const RouteSchema = Strict({
   plan: Type.Optional(Type.Boolean({ description: 'Also enforce the limits of the caller\'s usage plan (see `plans`).' })),
   concurrency: Type.Optional(Type.Integer({ minimum: 1, description: 'Most requests in flight on this route, per gateway process; beyond it 503 `concurrency_limited` with `Retry-After`.' })),
   rateLimitHeaders: Type.Optional(Type.Boolean({ description: 'Send `RateLimit-Policy` and `RateLimit` on successful responses too (always sent on 429).' })),
-  upstream: UpstreamSchema,
-}, 'A route: match → authenticate → authorize → forward.');
+};
+const ROUTE = 'A route: match → authenticate → authorize → forward.';
+
+/** A route as the rest of the gateway sees it: a named upstream already replaced by its definition. */
+export const RouteSchema = Strict({ ...routeFields, upstream: UpstreamSchema }, ROUTE);
+
+/** A route as written: its upstream inline, or the name of an entry of `upstreams` (config/upstream-names.ts). */
+const RouteFileSchema = Strict({
+  ...routeFields,
+  upstream: Type.Union([
+    UpstreamSchema,
+    Type.String({ pattern: NAME, description: 'The name of an upstream defined under `upstreams:` (shared: one pool, one set of outbound credentials and token caches).' }),
+  ], { description: 'Where the request goes and how the gateway proves itself there: inline, or the name of an entry of `upstreams`.' }),
+}, ROUTE);
 
 export const ConfigSchema = Strict({
   $schema: Type.Optional(Type.String({ description: 'Editor hint; ignored.' })),
@@ -41,10 +55,12 @@ export const ConfigSchema = Strict({
   log: Type.Optional(LogSchema),
   assertion: Type.Optional(AssertionKeySchema),
   limits: Type.Optional(LimitsSettingsSchema),
-  plans: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' }), PlanSchema, { additionalProperties: false, description: 'Usage plans by name.' })),
-  providers: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' }), ProviderSchema, { additionalProperties: false, description: 'Identity providers by name.' })),
-  routes: Type.Array(RouteSchema, { minItems: 1, description: 'Routes, matched most specific first.' }),
+  plans: Type.Optional(Type.Record(Type.String({ pattern: NAME }), PlanSchema, { additionalProperties: false, description: 'Usage plans by name.' })),
+  providers: Type.Optional(Type.Record(Type.String({ pattern: NAME }), ProviderSchema, { additionalProperties: false, description: 'Identity providers by name.' })),
+  upstreams: Type.Optional(Type.Record(Type.String({ pattern: NAME }), UpstreamSchema, { additionalProperties: false, description: 'Upstreams by name, for routes that share one (`upstream: NAME`).' })),
+  routes: Type.Array(RouteFileSchema, { minItems: 1, description: 'Routes, matched most specific first.' }),
 }, 'Gatehouse configuration.');
 
-export type Config = Static<typeof ConfigSchema>;
 export type RouteConfig = Static<typeof RouteSchema>;
+/** A loaded config: every route's upstream an object (names resolved). */
+export type Config = Omit<Static<typeof ConfigSchema>, 'routes'> & { routes: RouteConfig[] };

@@ -77,7 +77,8 @@ function unionIssues(schema: TSchema, path: string, value: unknown, show: ShowVa
     const expected = describeType({ anyOf: members });
     return [{ path, message: `expected ${expected}, got ${show(path, value)}` }];
   }
-  const tagged = byType(fits, path, value, show);
+  // One member takes this kind of value (an inline upstream, not its name): its own checks say what is wrong.
+  const tagged = fits.length > 1 ? byType(fits, path, value, show) : undefined;
   if (tagged && 'issue' in tagged) return [tagged.issue];
   const candidates = tagged ? [tagged.member] : fits;
   let best: Found[] | undefined;

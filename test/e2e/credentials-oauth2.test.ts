@@ -39,10 +39,11 @@ before(async () => {
   await closed.close();
   const log = pino({ level: 'debug' }, new Writable({ write(chunk: Buffer, _e, cb) { logs.push(chunk.toString()); cb(); } }));
   gw = await startGateway({
+    upstreams: { 'basic-backend': { url: upstream.url, auth: [{ type: 'oauth2', tokenUrl: `${op.issuer}/token`, clientId: 'gw-basic', clientSecret: `\${file:${join(dir, 'client-secret')}}`, resource: op.audience }] } },
     routes: [
       { name: 'basic', match: { path: '/basic/*' }, public: true, upstream: { url: upstream.url, auth: [{ type: 'oauth2', tokenUrl: `${op.issuer}/token`, clientId: 'gw-basic', clientSecret: `\${file:${join(dir, 'client-secret')}}`, resource: op.audience }] } },
-      // The same credential on a second route (what a YAML anchor `auth: *backend` gives): one client, one cache.
-      { name: 'basic-again', match: { path: '/again/*' }, public: true, upstream: { url: upstream.url, auth: [{ type: 'oauth2', tokenUrl: `${op.issuer}/token`, clientId: 'gw-basic', clientSecret: `\${file:${join(dir, 'client-secret')}}`, resource: op.audience }] } },
+      // The same credential on a route naming a shared upstream (`upstreams:`): one client, one cache.
+      { name: 'basic-again', match: { path: '/again/*' }, public: true, upstream: 'basic-backend' },
       { name: 'pkjwt', match: { path: '/pkjwt/*' }, public: true, upstream: { url: upstream.url, auth: [{ type: 'oauth2', issuer: op.issuer, clientId: 'gw-pkjwt', clientAuth: 'private_key_jwt', privateKey: `\${file:${join(dir, 'client-key.pem')}}`, keyId: 'gw-1', scope: 'read' }] } },
       { name: 'down', match: { path: '/down/*' }, public: true, upstream: { url: recorder.url, auth: [{ type: 'oauth2', tokenUrl: `${closed.url}/token`, clientId: 'gw-basic', clientSecret: `\${file:${join(dir, 'client-secret')}}` }] } },
     ],
@@ -72,7 +73,7 @@ test('one token request for many requests (fetched at start), and concurrent req
   assert.equal(new Set(upstream.verified.slice(-30).map((p) => p.jti)).size, 1, 'one token');
 });
 
-test('routes with the same credential config share one token: no second fetch for the second route', async () => {
+test('a route naming a shared upstream with the same credential config shares its token: no second fetch', async () => {
   const before = op.tokenRequests;
   assert.equal((await rawRequest(gw.url, 'GET', '/basic/1')).status, 200);
   const first = upstream.verified.at(-1)!.jti;

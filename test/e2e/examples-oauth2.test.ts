@@ -72,6 +72,13 @@ describe('examples/keycloak-client-credentials.yaml', () => {
     const res = await rawRequest(gw.url, 'GET', '/orders/1', { authorization: `Bearer ${await keys.sign(token)}` });
     assert.equal(res.status, 200, res.body);
     assert.equal(upstream.verified.at(-1)!.client_id, 'gatehouse');
+    const first = upstream.verified.at(-1)!.jti;
+    const writer = keycloak.token({ iss: KEYCLOAK, typ: 'Bearer', aud: 'orders-api', azp: 'orders-web', sub: randomUUID(), realmRoles: [], clientRoles: { 'orders-api': ['orders.write'] } });
+    const post = await rawRequest(gw.url, 'POST', '/orders', { authorization: `Bearer ${await keys.sign(writer)}`, 'content-type': 'application/json' }, '{}');
+    assert.equal(post.status, 200, post.body);
+    assert.equal(upstream.verified.at(-1)!.jti, first, 'both routes name one upstream: one cached token');
+    const reader = keycloak.token({ iss: KEYCLOAK, typ: 'Bearer', aud: 'orders-api', azp: 'orders-web', sub: randomUUID(), realmRoles: [], clientRoles: { 'orders-api': ['orders.read'] } });
+    assert.equal((await rawRequest(gw.url, 'POST', '/orders', { authorization: `Bearer ${await keys.sign(reader)}` }, '{}')).status, 403, 'a reader cannot write');
   });
 });
 

@@ -113,7 +113,8 @@ export function adaptExample(name: string, setup: ExampleSetup = {}): Json {
     }
   }
   for (const route of (out.routes ?? []) as Json[]) {
-    const url = (route.upstream as Json | undefined)?.url;
+    const upstream = typeof route.upstream === 'string' ? (out.upstreams as Record<string, Json> | undefined)?.[route.upstream] : route.upstream as Json | undefined;
+    const url = upstream?.url;
     if (typeof url !== 'string' || !/^https?:\/\/127\.0\.0\.1:\d+/.test(url)) {
       throw new Error(`${name}: route ${String(route.name)} would call ${String(url)}: map it to a local upstream`);
     }

@@ -1,11 +1,11 @@
-// examples/synapse-to-aws.yaml, run as written by a real gateway: Synapse managed identity tokens
+// examples/synapse-to-aws.yaml, aws-static-keys.yaml and aws-irsa.yaml, run as written by a real gateway: Synapse managed identity tokens
 // (Entra-shaped, keys made here) are authenticated; the gateway's own Entra token comes from the
 // Entra token endpoint stand-in by workload identity federation; STS is a stand-in (cloud endpoint,
 // test double) spoken to by the real @aws-sdk/client-sts, verifying that token at the Entra
 // stand-in's JWKS; the AWS-style backend verifies the SigV4 signature with Gatehouse's own verifier.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,5 +84,75 @@ describe('examples/synapse-to-aws.yaml (docs/credentials/aws-sigv4.md: Entra →
     const res = await rawRequest(gw.url, 'GET', '/aws/orders/1', await pipeline(randomUUID(), []));
     assert.equal(res.status, 403);
     assert.equal(sts.calls.length, calls);
+  });
+});
+
+describe('examples/aws-static-keys.yaml (docs/credentials/aws-sigv4.md: static keys)', () => {
+  const SECRET = `wJalrXUtnFEMI/${randomUUID()}`;
+  let aws: SigV4Backend;
+  let sso: SigningKeys;
+  let ex: TestGateway;
+  before(async () => {
+    sso = await startSigningKeys();
+    aws = await startSigV4Backend('execute-api', 'eu-west-1');
+    await aws.addKey('AKIAIOSFODNN7EXAMPLE', { secret: SECRET, principal: 'arn:aws:iam::123456789012:user/gatehouse' });
+    ex = await startExample('aws-static-keys.yaml', {
+      jwksUri: sso.jwksUri, files: { '/var/run/secrets/gatehouse/aws-secret-access-key': `${SECRET}\n` },
+      replace: { 'https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com': aws.url },
+    });
+  });
+  after(async () => { await ex?.stop(); await aws.close(); await sso.close(); });
+
+  it('a POST is signed with the IAM user\'s keys, body hash and content-type included', async () => {
+    const t = Math.floor(Date.now() / 1000);
+    const token = await sso.sign({ iss: 'https://sso.example.com', aud: 'api://orders', sub: 'alice', iat: t, exp: t + 600 });
+    const body = '{"sku":"A-1","qty":2}';
+    const res = await rawRequest(ex.url, 'POST', '/orders', { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body);
+    assert.equal(res.status, 200, res.body);
+    assert.equal(res.json().principal, 'arn:aws:iam::123456789012:user/gatehouse');
+    assert.equal(aws.requests.at(-1)!.headers['x-amz-content-sha256'], createHash('sha256').update(body).digest('hex'));
+    assert.match(String(aws.requests.at(-1)!.headers.authorization), /SignedHeaders=content-type;host;x-amz-content-sha256;x-amz-date,/);
+  });
+});
+
+describe('examples/aws-irsa.yaml (docs/credentials/aws-sigv4.md: EKS IRSA to S3)', () => {
+  const EKS_ISSUER = 'https://oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE';
+  let aws: SigV4Backend;
+  let irsaSts: StsStandIn;
+  let sso: SigningKeys;
+  let eks: SigningKeys;
+  let ex: TestGateway;
+  before(async () => {
+    sso = await startSigningKeys();
+    eks = await startSigningKeys();
+    aws = await startSigV4Backend('s3', 'eu-west-1');
+    irsaSts = await startStsStandIn({
+      roles: { 'arn:aws:iam::123456789012:role/gatehouse-reports': { issuer: EKS_ISSUER, audience: 'sts.amazonaws.com', jwks: eks.jwksUri } },
+      onIssue: (k) => aws.addKey(k.accessKeyId, { secret: k.secretAccessKey, principal: k.arn, sessionToken: k.sessionToken, expiresAt: k.expiration.toISOString() }),
+    });
+    const t = Math.floor(Date.now() / 1000);
+    const token = join(mkdtempSync(join(tmpdir(), 'gh-irsa-')), 'token');
+    writeFileSync(token, await eks.sign({ iss: EKS_ISSUER, aud: ['sts.amazonaws.com'], sub: 'system:serviceaccount:gateway:gatehouse', iat: t, exp: t + 86400 }));
+    ex = await startExample('aws-irsa.yaml', {
+      jwksUri: sso.jwksUri,
+      replace: {
+        'https://reports-bucket.s3.eu-west-1.amazonaws.com': aws.url, '/var/run/secrets/eks.amazonaws.com/serviceaccount/token': token,
+        'https://sts.eu-west-1.amazonaws.com': irsaSts.url,
+      },
+    });
+  });
+  after(async () => { await ex?.stop(); await aws.close(); await irsaSts.close(); await sso.close(); await eks.close(); });
+
+  it('a PUT streams to S3 signed with the assumed role\'s temporary credentials (UNSIGNED-PAYLOAD)', async () => {
+    const t = Math.floor(Date.now() / 1000);
+    const token = await sso.sign({ iss: 'https://sso.example.com', aud: 'api://reports', sub: 'reporter', iat: t, exp: t + 600 });
+    const body = Buffer.alloc(256 * 1024, 'r');
+    const res = await rawRequest(ex.url, 'PUT', '/reports/2026/q1%20final.csv', { authorization: `Bearer ${token}`, 'content-type': 'text/csv' }, body);
+    assert.equal(res.status, 200, res.body);
+    assert.equal(res.json().principal, 'arn:aws:sts::123456789012:assumed-role/gatehouse-reports/gatehouse-reports');
+    assert.equal(res.json().bytes, body.length);
+    assert.equal(aws.requests.at(-1)!.headers['x-amz-content-sha256'], 'UNSIGNED-PAYLOAD');
+    assert.equal(aws.requests.at(-1)!.url, '/reports/2026/q1%20final.csv');
+    assert.equal(irsaSts.calls.at(-1)!.sub, 'system:serviceaccount:gateway:gatehouse');
   });
 });

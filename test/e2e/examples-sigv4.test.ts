@@ -17,7 +17,6 @@ import { startEntraStandIn, type EntraStandIn } from '../harness/entra-standin.j
 import { startStsStandIn, startSigV4Backend, type StsStandIn, type SigV4Backend } from '../harness/aws-standin.js';
 
 const TID = '4b0911a0-929b-4715-944b-c03745165b3a';
-const API = '6e74172b-be56-4843-9ff4-e66a39bb12e3';
 const GW = '0f8e2a51-7c3d-4b9e-a1f6-3d2c5b8e9a70';
 const ROLE = 'arn:aws:iam::123456789012:role/synapse-orders-reader';
 const K8S_ISSUER = `https://oidc.prod-aks.azure.com/${randomUUID()}/`;

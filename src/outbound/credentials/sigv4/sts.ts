@@ -7,13 +7,18 @@
  */
 import { Agent } from 'node:https';
 import { isAbsolute, resolve } from 'node:path';
-import { AssumeRoleWithWebIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import type * as StsModule from '@aws-sdk/client-sts';
 import { parseDuration } from '../../../config/units.js';
 import { ExpiringCache } from '../expiring.js';
 import { fileTokenSource, type TokenSource } from '../token-source.js';
 import { TokenEndpointError } from '../oauth2/client.js';
 import { oauth2TokenSource, type OAuth2Context } from '../oauth2/token-source.js';
 import type { WebIdentityConfig } from './schema.js';
+
+type StsSdk = typeof StsModule;
+type STSClient = StsModule.STSClient;
+let sdkLoad: Promise<StsSdk> | undefined;
+const loadSdk = (): Promise<StsSdk> => (sdkLoad ??= import('@aws-sdk/client-sts'));
 
 /** Distinct role sessions (callers) whose credentials are kept. */
 const MAX_SESSIONS = 10_000;
@@ -73,7 +78,7 @@ function reasonOf(err: unknown, token: string | undefined): string {
 export function createWebIdentityRoles(cfg: WebIdentityConfig, region: string, ctx: OAuth2Context, opts: { now?: () => number } = {}): WebIdentityRoles {
   const source = webIdentityTokenSource(cfg, ctx);
   const timeoutMs = parseDuration(cfg.timeout ?? '10s');
-  const client = new STSClient({
+  const clientConfig = {
     region: cfg.stsRegion ?? region,
     ...(cfg.stsEndpoint !== undefined ? { endpoint: cfg.stsEndpoint } : {}),
     // One retry of what the SDK deems retryable (throttling, 5xx, a reset connection), not more: a caller waits.
@@ -81,14 +86,22 @@ export function createWebIdentityRoles(cfg: WebIdentityConfig, region: string, c
     requestHandler: { requestTimeout: timeoutMs, connectionTimeout: timeoutMs, httpsAgent: new Agent({ keepAlive: true }) },
     // AssumeRoleWithWebIdentity is not signed: the client must never go looking for credentials of its own.
     credentials: () => Promise.reject(new StsError('AssumeRoleWithWebIdentity is unsigned; no credentials are used')),
-  });
+  };
+  // The SDK is loaded when the first role is assumed: configs without a web identity (and the CLI) never pay for it.
+  let client: STSClient | undefined;
+  const stsClient = async (): Promise<{ client: STSClient; sdk: StsSdk }> => {
+    const sdk = await loadSdk();
+    client ??= new sdk.STSClient(clientConfig);
+    return { client, sdk };
+  };
   const durationSeconds = cfg.durationSeconds ?? 3600;
 
   const load = async (sessionName: string) => {
     let token: string | undefined;
     try {
       token = await source.token();
-      const out = await client.send(new AssumeRoleWithWebIdentityCommand({
+      const { client: sts, sdk } = await stsClient();
+      const out = await sts.send(new sdk.AssumeRoleWithWebIdentityCommand({
         RoleArn: cfg.roleArn, RoleSessionName: sessionName, WebIdentityToken: token, DurationSeconds: durationSeconds,
         ...(cfg.policy !== undefined ? { Policy: cfg.policy } : {}),
       }));
@@ -120,7 +133,7 @@ export function createWebIdentityRoles(cfg: WebIdentityConfig, region: string, c
     close() {
       source.close();
       cache.clear();
-      client.destroy();
+      client?.destroy();
     },
   };
 }

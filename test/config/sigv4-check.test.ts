@@ -44,6 +44,12 @@ describe('sigv4 credentials in validation', () => {
     assert.match(String(err?.message), /gatehouse\.yaml:\d+:\d+: routes\[0\]\.upstream\.auth\[0\]\.credentials\.webIdentity\.policy: not valid JSON/);
   });
 
+  it('credentials: exactly one of static and webIdentity', () => {
+    assert.deepEqual(messages(config([sigv4({})])), ['/routes/0/upstream/auth/0/credentials: missing credentials: set `static` (accessKeyId, secretAccessKey) or `webIdentity` (roleArn, tokenFile or token)']);
+    const both = sigv4({ static: { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: '${env:SECRET}' }, webIdentity: { roleArn: ROLE, tokenFile: IRSA } });
+    assert.deepEqual(messages(config([both])), ['/routes/0/upstream/auth/0/credentials/webIdentity: set one of `static` and `webIdentity`, not both']);
+  });
+
   it('a web identity needs exactly one of tokenFile and token', () => {
     assert.deepEqual(messages(config([web({ tokenFile: undefined })])), ['/routes/0/upstream/auth/0/credentials/webIdentity/tokenFile: missing required key "tokenFile": set `tokenFile` (e.g. the EKS IRSA token), or `token.oauth2` for the gateway\'s own OAuth2 token']);
     assert.match(messages(config([web({ token: { oauth2 } })]))[0]!, /webIdentity\/token: set one of `tokenFile` and `token`, not both/);

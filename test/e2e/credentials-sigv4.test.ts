@@ -65,6 +65,9 @@ before(async () => {
     onIssue: (k) => backend.addKey(k.accessKeyId, { secret: k.secretAccessKey, principal: k.arn, sessionToken: k.sessionToken, expiresAt: k.expiration.toISOString() }),
   });
   writeFileSync(tokenFile, await saToken());
+  writeFileSync(join(dir, 'aws-secret'), `${STATIC_SECRET}\n`);
+  writeFileSync(join(dir, 'client-secret'), op.clientSecret);
+  const staticKeys = { static: { accessKeyId: STATIC_AKID, secretAccessKey: `\${file:${join(dir, 'aws-secret')}}` } };
   const closed = await startUpstream();
   await closed.close();
   const sigv4 = { type: 'sigv4', service: SERVICE, region: REGION };
@@ -73,11 +76,12 @@ before(async () => {
   gw = await startGateway({
     providers: { callers: { type: 'oidc', issuer: 'https://callers.example', jwksUri: callers.jwksUri, audience: 'api://orders' } },
     routes: [
-      { name: 'static', match: { path: '/static/*' }, public: true, upstream: up({ signedHeaders: ['content-type'], credentials: { static: { accessKeyId: STATIC_AKID, secretAccessKey: STATIC_SECRET } } }) },
+      { name: 'static', match: { path: '/static/*' }, public: true, upstream: up({ signedHeaders: ['content-type'], credentials: staticKeys }) },
       { name: 'irsa', match: { path: '/irsa/*' }, public: true, upstream: up({ credentials: { webIdentity: irsa } }) },
       { name: 'unsigned', match: { path: '/unsigned/*' }, public: true, upstream: up({ payload: 'unsigned', credentials: { webIdentity: irsa } }) },
-      { name: 'oauth', match: { path: '/oauth/*' }, public: true, upstream: up({ credentials: { webIdentity: { roleArn: OAUTH_ROLE, stsEndpoint: sts.url, token: { oauth2: { tokenUrl: `${op.issuer}/token`, clientId: op.clientId, clientSecret: op.clientSecret, clientAuth: 'client_secret_post', resource: FEDERATION } } } } }) },
+      { name: 'oauth', match: { path: '/oauth/*' }, public: true, upstream: up({ credentials: { webIdentity: { roleArn: OAUTH_ROLE, stsEndpoint: sts.url, token: { oauth2: { tokenUrl: `${op.issuer}/token`, clientId: op.clientId, clientSecret: `\${file:${join(dir, 'client-secret')}}`, clientAuth: 'client_secret_post', resource: FEDERATION } } } } }) },
       { name: 'per-caller', match: { path: '/orders/*' }, authenticate: ['callers'], upstream: up({ credentials: { webIdentity: { roleArn: CALLER_ROLE, tokenFile, stsEndpoint: sts.url, sessionName: '{subject}', policy: POLICY, durationSeconds: 900 } } }) },
+      { name: 'small', match: { path: '/small/*' }, public: true, maxBodySize: '1kb', upstream: up({ credentials: staticKeys }) },
       { name: 'sts-down', match: { path: '/down/*' }, public: true, upstream: up({ credentials: { webIdentity: { ...irsa, stsEndpoint: closed.url, timeout: '2s' } } }) },
     ],
   });
@@ -212,6 +216,13 @@ test('POST: a signed payload hashes the body; an unsigned one says UNSIGNED-PAYL
   assert.equal(unsigned.status, 200, unsigned.body);
   assert.equal(last().headers['x-amz-content-sha256'], 'UNSIGNED-PAYLOAD');
   assert.equal(last().body.toString(), body);
+});
+
+test('a signed payload over the route\'s maxBodySize is 413 body_too_large, nothing sent', async () => {
+  const sent = backend.requests.length;
+  const res = await rawRequest(gw.url, 'POST', '/small/x', { 'content-type': 'application/octet-stream' }, Buffer.alloc(4096, 1));
+  assert.deepEqual([res.status, res.json().code], [413, 'body_too_large']);
+  assert.equal(backend.requests.length, sent);
 });
 
 test('STS refusing or down: 503 upstream_credential_unavailable, the reason only in the audit line, nothing sent', async () => {

@@ -9,7 +9,7 @@
  *    session token and expiry.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -169,6 +169,7 @@ export async function startSigV4Backend(service: string, region: string): Promis
   await store.start();
   const verifier = buildSigV4Authenticator('aws-backend', { service, region, clockSkewMs: 5 * 60_000, allowUnsignedPayload: true, keys: store });
   const requests: BackendRequest[] = [];
+  let updating: Promise<void> = Promise.resolve();
   const server = createServer((req, res) => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -190,10 +191,15 @@ export async function startSigV4Backend(service: string, region: string): Promis
   const url = await listen(server);
   return {
     url, requests,
-    async addKey(accessKeyId, key) {
+    addKey(accessKeyId, key) {
       keys[accessKeyId] = { ...key };
-      writeFileSync(file, JSON.stringify(keys));
-      if (!(await store.reload())) throw new Error(`backend key file: ${store.lastError ?? 'not loaded'}`);
+      // One write at a time, each whole (renamed into place): the store's watcher never reads half a file.
+      updating = updating.then(async () => {
+        writeFileSync(`${file}.next`, JSON.stringify(keys));
+        renameSync(`${file}.next`, file);
+        if (!(await store.reload())) throw new Error(`backend key file: ${store.lastError ?? 'not loaded'}`);
+      });
+      return updating;
     },
     async close() { store.close(); await closeServer(server); },
   };

@@ -38,8 +38,10 @@ export function sigv4RouteIssues(route: RouteConfig, path: string): ConfigIssue[
     if (route.upstream.forwardAuthorization === true) {
       issues.push({ path: `${path}/upstream/forwardAuthorization`, message: `route ${label}: \`forwardAuthorization: true\` contradicts the sigv4 credential, which sets Authorization itself: remove one` });
     }
-    if (!('webIdentity' in cfg.credentials)) return;
-    const wi = cfg.credentials.webIdentity;
+    const { static: keys, webIdentity: wi } = cfg.credentials;
+    if (keys === undefined && wi === undefined) issues.push({ path: `${at}/credentials`, message: 'missing credentials: set `static` (accessKeyId, secretAccessKey) or `webIdentity` (roleArn, tokenFile or token)' });
+    if (keys !== undefined && wi !== undefined) issues.push({ path: `${at}/credentials/webIdentity`, message: 'set one of `static` and `webIdentity`, not both' });
+    if (wi === undefined) return;
     const wat = `${at}/credentials/webIdentity`;
     if (wi.tokenFile === undefined && wi.token === undefined) issues.push({ path: `${wat}/tokenFile`, message: 'missing required key "tokenFile": set `tokenFile` (e.g. the EKS IRSA token), or `token.oauth2` for the gateway\'s own OAuth2 token' });
     if (wi.tokenFile !== undefined && wi.token !== undefined) issues.push({ path: `${wat}/token`, message: 'set one of `tokenFile` and `token`, not both' });

@@ -35,10 +35,10 @@ export const WebIdentitySchema = Strict({
   refreshBefore: Duration('Assume the role again when less than this is left of the temporary credentials.', '5m'),
 }, 'Temporary credentials from STS AssumeRoleWithWebIdentity, cached per (session name, policy) until `refreshBefore` ahead of their expiry.');
 
-export const SigV4CredentialsSchema = Type.Union([
-  Strict({ static: StaticKeysSchema }, 'Static access keys.'),
-  Strict({ webIdentity: WebIdentitySchema }, 'A role assumed with a web identity token.'),
-], { description: 'The AWS credentials that sign: `static` keys, or a role assumed by `webIdentity`.' });
+export const SigV4CredentialsSchema = Strict({
+  static: Type.Optional(StaticKeysSchema),
+  webIdentity: Type.Optional(WebIdentitySchema),
+}, 'The AWS credentials that sign: exactly one of `static` (access keys) and `webIdentity` (a role assumed with a web identity token).');
 
 export const SigV4CredentialSchema = Strict({
   type: Type.Literal('sigv4', { description: 'Sign the request with AWS Signature Version 4.' }),

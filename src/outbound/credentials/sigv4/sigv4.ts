@@ -47,14 +47,15 @@ export function createSigV4Credential(cfg: SigV4CredentialConfig, ctx: OAuth2Con
     return undefined;
   };
 
-  if ('static' in cfg.credentials) {
-    const s = cfg.credentials.static;
+  const s = cfg.credentials.static;
+  if (s !== undefined) {
     const keys: AwsKeys = { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey, ...(s.sessionToken !== undefined ? { sessionToken: s.sessionToken } : {}) };
     const use: CredentialUse = Object.freeze({ kind: 'sigv4', service: cfg.service, region: cfg.region, access_key_id: s.accessKeyId });
     return { name: 'outbound', kind: 'sigv4', run: (rctx) => signWith(rctx, keys, use) };
   }
 
   const wi = cfg.credentials.webIdentity;
+  if (wi === undefined) throw new Error('sigv4: set `credentials.static` or `credentials.webIdentity`');
   const roles = createWebIdentityRoles(wi, cfg.region, ctx);
   const session = compileSessionName(wi.sessionName);
   const what = `sigv4 role ${wi.roleArn} (web identity from ${roles.tokenLabel})`;

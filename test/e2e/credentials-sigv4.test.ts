@@ -15,7 +15,7 @@ import { startGateway, type TestGateway } from '../harness/gateway.js';
 import { startOidcProvider, type TestOidcProvider } from '../harness/oidc-provider.js';
 import { startSigningKeys, type SigningKeys } from '../harness/provider-tokens.js';
 import { startStsStandIn, startSigV4Backend, type StsStandIn, type SigV4Backend, type BackendRequest } from '../harness/aws-standin.js';
-import { startUpstream } from '../harness/upstream.js';
+import { startUpstream, type TestUpstream } from '../harness/upstream.js';
 import { rawRequest } from '../harness/http.js';
 
 const REGION = 'eu-west-1';
@@ -38,6 +38,7 @@ let op: TestOidcProvider;
 let sts: StsStandIn;
 let backend: SigV4Backend;
 let gw: TestGateway;
+let plain: TestUpstream;
 
 /** A projected service account token, as the kubelet writes it for IRSA. */
 const saToken = (jti = randomUUID()): Promise<string> => {
@@ -70,6 +71,7 @@ before(async () => {
   const staticKeys = { static: { accessKeyId: STATIC_AKID, secretAccessKey: `\${file:${join(dir, 'aws-secret')}}` } };
   const closed = await startUpstream();
   await closed.close();
+  plain = await startUpstream();
   const sigv4 = { type: 'sigv4', service: SERVICE, region: REGION };
   const irsa = { roleArn: IRSA_ROLE, tokenFile, stsEndpoint: sts.url, sessionName: 'gatehouse-irsa' };
   const up = (auth: Record<string, unknown>): Record<string, unknown> => ({ url: backend.url, auth: [{ ...sigv4, ...auth }] });
@@ -82,11 +84,12 @@ before(async () => {
       { name: 'oauth', match: { path: '/oauth/*' }, public: true, upstream: up({ credentials: { webIdentity: { roleArn: OAUTH_ROLE, stsEndpoint: sts.url, token: { oauth2: { tokenUrl: `${op.issuer}/token`, clientId: op.clientId, clientSecret: `\${file:${join(dir, 'client-secret')}}`, clientAuth: 'client_secret_post', resource: FEDERATION } } } } }) },
       { name: 'per-caller', match: { path: '/orders/*' }, authenticate: ['callers'], upstream: up({ credentials: { webIdentity: { roleArn: CALLER_ROLE, tokenFile, stsEndpoint: sts.url, sessionName: '{subject}', policy: POLICY, durationSeconds: 900 } } }) },
       { name: 'small', match: { path: '/small/*' }, public: true, maxBodySize: '1kb', upstream: up({ credentials: staticKeys }) },
+      { name: 'passthrough', match: { path: '/passthrough/*' }, public: true, upstream: { url: plain.url, forwardAuthorization: true } },
       { name: 'sts-down', match: { path: '/down/*' }, public: true, upstream: up({ credentials: { webIdentity: { ...irsa, stsEndpoint: closed.url, timeout: '2s' } } }) },
     ],
   });
 });
-after(async () => { await gw?.stop(); await backend.close(); await sts.close(); await op.stop(); await k8s.close(); await callers.close(); });
+after(async () => { await gw?.stop(); await plain.close(); await backend.close(); await sts.close(); await op.stop(); await k8s.close(); await callers.close(); });
 
 test('static keys: the backend verifies the signature; the audit names kind, service, region and the access key id', async () => {
   const res = await rawRequest(gw.url, 'GET', '/static/orders/7?b=2&a=x%20y', { 'content-type': 'application/json' });
@@ -204,6 +207,10 @@ test('a forged x-amz-security-token, Authorization, x-amz-* header or presigned 
   const stat = await rawRequest(gw.url, 'GET', '/static/x', { 'x-amz-security-token': 'forged-session-token' });
   assert.equal(stat.status, 200, stat.body);
   assert.equal(last().headers['x-amz-security-token'], undefined, 'static keys without a session token send none');
+  // Only the sigv4 routes drop them: a route forwarding its callers' own signatures still does.
+  const pass = await rawRequest(gw.url, 'GET', '/passthrough/x', forged);
+  assert.equal(pass.status, 200, pass.body);
+  assert.deepEqual([plain.seen.at(-1)!.headers['x-amz-security-token'], plain.seen.at(-1)!.headers.authorization], [forged['x-amz-security-token'], forged.authorization]);
 });
 
 test('POST: a signed payload hashes the body; an unsigned one says UNSIGNED-PAYLOAD and streams it', async () => {

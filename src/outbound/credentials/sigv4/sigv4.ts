@@ -15,9 +15,14 @@ import { compileSessionName } from './session.js';
 import { createRequestSigner } from './sign.js';
 import { createWebIdentityRoles, StsError, type AssumedRole, type AwsKeys } from './sts.js';
 
-/** The headers a sigv4 credential sets that a caller could forge: stripped on every route (Authorization already is). */
+/**
+ * The headers to strip from inbound requests on every route: none. The signing stage itself drops
+ * every inbound Authorization, `x-amz-*` header and presigning query parameter of its own requests;
+ * reserving `x-amz-security-token` everywhere would break a route elsewhere that forwards its
+ * callers' own SigV4 signatures (`forwardAuthorization: true`), as `bearerHeaders` explains for Authorization.
+ */
 export function sigv4Headers(): string[] {
-  return ['x-amz-security-token'];
+  return [];
 }
 
 function unavailable(what: string, reason: string): Refusal {

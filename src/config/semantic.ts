@@ -11,6 +11,7 @@ import { presetIssues } from './preset-check.js';
 import { limitChecks } from '../limits/check.js';
 import { upstreamIssues } from '../upstream/registry.js';
 import { oauth2RouteIssues } from '../outbound/credentials/oauth2/check.js';
+import { sigv4RouteIssues } from '../outbound/credentials/sigv4/check.js';
 import { parseHostPattern, parsePathPattern } from '../routing/pattern.js';
 
 /** How checks show values: `show` renders one (masking references), `mask` hides referenced text inside a foreign message. */
@@ -66,6 +67,7 @@ function semanticChecks(raw: Config, p: Presenter, soundness: Soundness): Check<
     checks.push((c) => providerIssues(c.routes[i]!, path, known(c)));
     checks.push((c) => upstreamIssues(c.routes[i]!.upstream, `${path}/upstream`, show));
     checks.push((c) => oauth2RouteIssues(c.routes[i]!, path));
+    checks.push((c) => sigv4RouteIssues(c.routes[i]!, path));
     checks.push((c) => patternIssues(c.routes[i]!, path, p));
   }
   checks.push((c) => (c.audit?.sink === 'file' && c.audit.path === undefined

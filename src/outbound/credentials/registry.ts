@@ -9,6 +9,8 @@ import { createHeaderCredential, HeaderCredentialSchema } from './header.js';
 import { OAuth2CredentialSchema, TokenExchangeCredentialSchema } from './oauth2/schema.js';
 import { bearerHeaders, createOAuth2Credential } from './oauth2/oauth2.js';
 import { createTokenExchangeCredential } from './oauth2/token-exchange.js';
+import { SigV4CredentialSchema } from './sigv4/schema.js';
+import { createSigV4Credential, sigv4Headers } from './sigv4/sigv4.js';
 
 /** What building a credential may use besides its own config. */
 export interface CredentialContext {
@@ -31,6 +33,7 @@ export const CREDENTIAL_KINDS = {
   header: kind(HeaderCredentialSchema, (cfg) => createHeaderCredential(cfg), (cfg) => [cfg.name.toLowerCase()]),
   oauth2: kind(OAuth2CredentialSchema, createOAuth2Credential, bearerHeaders),
   'token-exchange': kind(TokenExchangeCredentialSchema, createTokenExchangeCredential, bearerHeaders),
+  sigv4: kind(SigV4CredentialSchema, createSigV4Credential, sigv4Headers),
 };
 
 type Kinds = typeof CREDENTIAL_KINDS;

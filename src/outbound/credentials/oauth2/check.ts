@@ -25,7 +25,7 @@ function urlProblem(text: string): string | undefined {
   return 'expected an https:// URL (http:// only to a loopback address): the gateway sends its client credentials there';
 }
 
-function clientIssues(cfg: OAuth2ClientAuthConfig, path: string): ConfigIssue[] {
+export function clientIssues(cfg: OAuth2ClientAuthConfig, path: string): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   if (cfg.tokenUrl === undefined && cfg.issuer === undefined) issues.push({ path: `${path}/tokenUrl`, message: 'missing required key "tokenUrl": set `tokenUrl`, or `issuer` to find the token endpoint by discovery' });
   for (const key of ['tokenUrl', 'issuer'] as const) {

@@ -1,0 +1,92 @@
+/**
+ * `type: sigv4`: the upstream request signed with AWS Signature Version 4, by static keys or by the
+ * temporary credentials of a role assumed with a web identity token (one role session per caller
+ * when the session name names the caller). Credentials that cannot be had end the request with 503
+ * `upstream_credential_unavailable`; the audit line names the role, the session and the assumed-role
+ * id, never a key or token.
+ */
+import { GatehouseError, type Refusal } from '../../../errors.js';
+import type { RequestContext } from '../../../pipeline/context.js';
+import type { CredentialUse, OutboundCredential } from '../credential.js';
+import { recordCredential } from '../credential.js';
+import type { OAuth2Context } from '../oauth2/token-source.js';
+import type { SigV4CredentialConfig } from './schema.js';
+import { compileSessionName } from './session.js';
+import { createRequestSigner } from './sign.js';
+import { createWebIdentityRoles, StsError, type AssumedRole, type AwsKeys } from './sts.js';
+
+/**
+ * The headers to strip from inbound requests on every route: none. The signing stage itself drops
+ * every inbound Authorization, `x-amz-*` header and presigning query parameter of its own requests;
+ * reserving `x-amz-security-token` everywhere would break a route elsewhere that forwards its
+ * callers' own SigV4 signatures (`forwardAuthorization: true`), as `bearerHeaders` explains for Authorization.
+ */
+export function sigv4Headers(): string[] {
+  return [];
+}
+
+function unavailable(what: string, reason: string): Refusal {
+  return { code: 'upstream_credential_unavailable', internal: `${what}: ${reason}` };
+}
+
+export function createSigV4Credential(cfg: SigV4CredentialConfig, ctx: OAuth2Context): OutboundCredential {
+  const signer = createRequestSigner({ service: cfg.service, region: cfg.region, signedHeaders: cfg.signedHeaders });
+  const signedPayload = (cfg.payload ?? 'signed') === 'signed';
+
+  /** Read the body when it is signed, then sign. */
+  const signWith = async (rctx: RequestContext, keys: AwsKeys, use: CredentialUse): Promise<Refusal | undefined> => {
+    const out = rctx.outbound!;
+    let body: Buffer | undefined;
+    if (signedPayload) {
+      try {
+        body = out.body ?? (await rctx.readBody());
+      } catch (err) {
+        // Past the route's limit (413), or the client went away.
+        if (err instanceof GatehouseError) return { code: err.code, detail: err.message };
+        throw err;
+      }
+      out.body = body;
+    }
+    await signer.sign(out, keys, body);
+    recordCredential(rctx, use);
+    return undefined;
+  };
+
+  const s = cfg.credentials.static;
+  if (s !== undefined) {
+    const keys: AwsKeys = { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey, ...(s.sessionToken !== undefined ? { sessionToken: s.sessionToken } : {}) };
+    const use: CredentialUse = Object.freeze({ kind: 'sigv4', service: cfg.service, region: cfg.region, access_key_id: s.accessKeyId });
+    return { name: 'outbound', kind: 'sigv4', run: (rctx) => signWith(rctx, keys, use) };
+  }
+
+  const wi = cfg.credentials.webIdentity;
+  if (wi === undefined) throw new Error('sigv4: set `credentials.static` or `credentials.webIdentity`');
+  const roles = createWebIdentityRoles(wi, cfg.region, ctx);
+  const session = compileSessionName(wi.sessionName);
+  const what = `sigv4 role ${wi.roleArn} (web identity from ${roles.tokenLabel})`;
+  const uses = new WeakMap<AssumedRole, CredentialUse>();
+  const useOf = (role: AssumedRole, sessionName: string): CredentialUse => {
+    let use = uses.get(role);
+    if (use === undefined) {
+      use = Object.freeze({ kind: 'sigv4', service: cfg.service, region: cfg.region, role_arn: wi.roleArn, session_name: sessionName, assumed_role_id: role.assumedRoleId });
+      uses.set(role, use);
+    }
+    return use;
+  };
+  return {
+    name: 'outbound',
+    kind: 'sigv4',
+    run(rctx) {
+      const sessionName = session.name(rctx.identity);
+      if (sessionName === undefined) return unavailable(what, 'the role session name needs a value the caller\'s identity does not have');
+      const cached = roles.peek(sessionName);
+      if (cached !== undefined) return signWith(rctx, cached.keys, useOf(cached, sessionName));
+      return roles.assume(sessionName).then(
+        (role) => signWith(rctx, role.keys, useOf(role, sessionName)),
+        (err: unknown) => unavailable(`${what}, session ${sessionName}`, err instanceof StsError ? err.reason : 'unexpected error'),
+      );
+    },
+    start: () => roles.start(),
+    close: () => roles.close(),
+  };
+}

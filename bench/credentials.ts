@@ -1,8 +1,10 @@
 // Cost per request of each outbound credential kind on its cached path: one gateway (compiled, one
 // process), one route per kind, all to the same upstream, each authenticating the caller with the same
 // reused RS256 token; the baseline is the same route with no outbound credential. Tokens come from the
-// in-process oidc-provider (client credentials and an RFC 8693 grant, test/harness), fetched once and then
-// served from the credential's cache, so the figures are what a credential costs once warm.
+// in-process oidc-provider (client credentials and an RFC 8693 grant, test/harness), AWS keys from the STS
+// stand-in of the tests (AssumeRoleWithWebIdentity, driven by the AWS SDK in the gateway), fetched once
+// and then served from the credential's cache, so the figures are what a credential costs once warm
+// (SigV4 still signs every request: that is its per-request cost).
 // Usage: npm run bench:credentials   (knobs: BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONNECTIONS)
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +12,7 @@ import { join } from 'node:path';
 import { benchFile, GATEWAY_READY, measureLoad, median, startChild, stopChildren } from './lib.js';
 import { startOidcProvider } from '../test/harness/oidc-provider.js';
 import { TOKEN_EXCHANGE, tokenGrants } from '../test/harness/token-grants.js';
+import { startStsStandIn } from '../test/harness/aws-standin.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -30,8 +33,12 @@ const op = await startOidcProvider({
   setup: grants.setup,
 });
 issuer = op.issuer;
+const ROLE = 'arn:aws:iam::123456789012:role/bench-backend';
+const sts = await startStsStandIn({ roles: { [ROLE]: { issuer: op.issuer, audience: 'api://backend', jwks: `${op.issuer}/jwks` } } });
 writeFileSync(join(dir, 'secret'), SECRET);
 writeFileSync(join(dir, 'backend-key'), `key-${SECRET}`);
+writeFileSync(join(dir, 'aws-secret'), `aws/${SECRET}`);
+const sigv4 = { type: 'sigv4', service: 'execute-api', region: 'eu-west-1' };
 const client = { tokenUrl: `${op.issuer}/token`, clientId: 'bench-gateway', clientSecret: `\${file:${join(dir, 'secret')}}` };
 
 /** Outbound credential per route; `none` is the baseline. */
@@ -40,6 +47,11 @@ const KINDS: Record<string, { label: string; auth?: Record<string, unknown>[] }>
   header: { label: 'static secret header (`type: header`)', auth: [{ type: 'header', name: 'x-api-key', value: `\${file:${join(dir, 'backend-key')}}` }] },
   oauth2: { label: 'OAuth2 client credentials, cached token (`type: oauth2`)', auth: [{ type: 'oauth2', ...client, resource: 'api://backend', scope: 'read' }] },
   'token-exchange': { label: 'RFC 8693 token exchange, cached per caller (`type: token-exchange`)', auth: [{ type: 'token-exchange', ...client, audience: 'api://backend', scope: 'read' }] },
+  'sigv4-static': { label: 'SigV4, static keys (`type: sigv4`, signs each request)', auth: [{ ...sigv4, credentials: { static: { accessKeyId: 'AKIABENCHMARK0000001', secretAccessKey: `\${file:${join(dir, 'aws-secret')}}` } } }] },
+  'sigv4-role': {
+    label: 'SigV4, per-caller role session from the gateway\'s OAuth2 token, cached keys',
+    auth: [{ ...sigv4, credentials: { webIdentity: { roleArn: ROLE, token: { oauth2: { ...client, resource: 'api://backend' } }, stsEndpoint: sts.url, sessionName: 'bench-{subject}' } } }],
+  },
 };
 writeFileSync(join(dir, 'gateway.json'), JSON.stringify({
   listen: { port: 0, host: '127.0.0.1' },
@@ -61,11 +73,14 @@ try {
   const results = new Map<string, number[]>(ids.map((id) => [id, []]));
   for (const id of ids) await measure(id); // warm-up pass (first token fetch, JIT), not recorded
   const tokenRequests = op.tokenRequests;
+  const stsCalls = sts.calls.length;
+  if (!sts.calls.some((c) => c.status === 200)) throw new Error('no role session was issued during the warm-up');
   for (let round = 0; round < ROUNDS; round++) for (const id of ids) results.get(id)!.push(await measure(id));
   if (op.tokenRequests !== tokenRequests) throw new Error(`the token endpoint was called ${op.tokenRequests - tokenRequests} times while measuring: not a cached path`);
+  if (sts.calls.length !== stsCalls) throw new Error(`STS was called ${sts.calls.length - stsCalls} times while measuring: not a cached path`);
   console.log(`\n${ROUNDS} alternating rounds of ${SECONDS} s (+1 s warm-up), bench/load.mjs with ${CONNECTIONS} keep-alive connections;`);
   console.log('gateway (compiled, one process), upstream, identity provider and load generator share this machine\'s cores;');
-  console.log('no token request reached the identity provider while measuring.\n');
+  console.log('neither the token endpoint nor STS was called while measuring.\n');
   console.log('| outbound credential | req/s (median) | ratio to no outbound credential |\n|---|--:|--:|');
   const base = median(results.get('none')!);
   for (const id of ids) {
@@ -74,5 +89,6 @@ try {
   }
 } finally {
   stopChildren();
+  await sts.close();
   await op.stop();
 }

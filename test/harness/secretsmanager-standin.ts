@@ -8,6 +8,7 @@
  * 400 `UnrecognizedClientException` / `InvalidSignatureException`).
  */
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -34,7 +35,7 @@ export async function startSecretsManagerStandIn(tls: { certPem: string; keyPem:
   const secrets = new Map<string, { value: string; version: string }>();
   const requests: SecretsManagerStandIn['requests'] = [];
 
-  const verify = async (req: import('node:http').IncomingMessage, body: string): Promise<boolean> => {
+  const verify = async (req: IncomingMessage, body: string): Promise<boolean> => {
     const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/secretsmanager\/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(req.headers.authorization ?? '');
     const amzDate = req.headers['x-amz-date'];
     if (!m || m[1] !== AKID || m[3] !== region || typeof amzDate !== 'string') return false;

@@ -163,6 +163,9 @@ function configWarnings(config: Config): string[] {
   if (config.dev !== undefined && config.dev !== false) {
     warnings.push('the development issuer (`dev`) is enabled: anyone who can run `gatehouse dev-token` can mint accepted tokens; never enable it in production');
   }
+  if ((config.secrets as { keyvault?: { verifyChallengeResource?: boolean } } | undefined)?.keyvault?.verifyChallengeResource === false) {
+    warnings.push('secrets.keyvault.verifyChallengeResource is off: a vault URL\'s server can ask for a token for any resource; use it only with a Key Vault stand-in');
+  }
   if (config.audit?.path !== undefined && config.audit.sink !== 'file') warnings.push(`audit.path is ignored unless audit.sink is "file" (it is "${config.audit.sink}")`);
   config.routes.forEach((route, i) => {
     if (route.token?.query !== undefined) warnings.push(`routes[${i}] (${route.name}) accepts tokens in the query string; URLs end up in logs`);

@@ -6,7 +6,8 @@
  * endpoint (VPC endpoints, tests). With `#key` the secret is a JSON object and the value is its `key`.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type * as SecretsManagerSdk from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Strict } from '../types.js';
 import { describeSdkError, SecretReadError, type SecretProvider } from './provider.js';
 
@@ -54,12 +55,14 @@ export const awsSecretsManagerProvider: SecretProvider<typeof AwsSecretsSettings
     return typeof parsed === 'string' ? parsed : undefined;
   },
   reader(settings: Settings | undefined) {
-    const clients = new Map<string, SecretsManagerClient>();
-    const client = (region: string | undefined): SecretsManagerClient => {
+    // The SDK is loaded on first use: a config without Secrets Manager references never pays for it.
+    const sdk = (): Promise<typeof SecretsManagerSdk> => import('@aws-sdk/client-secrets-manager');
+    const clients = new Map<string, Promise<SecretsManagerClient>>();
+    const client = (region: string | undefined): Promise<SecretsManagerClient> => {
       const r = region ?? settings?.region;
       let c = clients.get(r ?? '');
       if (!c) {
-        c = new SecretsManagerClient({ ...(r !== undefined ? { region: r } : {}), ...(settings?.endpoint !== undefined ? { endpoint: settings.endpoint } : {}) });
+        c = sdk().then(({ SecretsManagerClient: Client }) => new Client({ ...(r !== undefined ? { region: r } : {}), ...(settings?.endpoint !== undefined ? { endpoint: settings.endpoint } : {}) }));
         clients.set(r ?? '', c);
       }
       return c;
@@ -70,7 +73,8 @@ export const awsSecretsManagerProvider: SecretProvider<typeof AwsSecretsSettings
         if (typeof ref === 'string') throw new SecretReadError(ref);
         let text: string;
         try {
-          const out = await client(ref.region).send(new GetSecretValueCommand({ SecretId: ref.id }));
+          const { GetSecretValueCommand } = await sdk();
+          const out = await (await client(ref.region)).send(new GetSecretValueCommand({ SecretId: ref.id }));
           if (out.SecretString !== undefined) text = out.SecretString;
           else if (out.SecretBinary !== undefined) text = Buffer.from(out.SecretBinary).toString('utf8');
           else throw new SecretReadError('Secrets Manager returned no value');

@@ -7,8 +7,8 @@
  * overrides the tenant, the managed identity and the authority host.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { SecretClient } from '@azure/keyvault-secrets';
-import { DefaultAzureCredential, type DefaultAzureCredentialOptions } from '@azure/identity';
+import type { SecretClient } from '@azure/keyvault-secrets';
+import type { DefaultAzureCredentialOptions, TokenCredential } from '@azure/identity';
 import { Strict } from '../types.js';
 import { describeSdkError, SecretReadError, type SecretProvider } from './provider.js';
 
@@ -54,18 +54,25 @@ export const keyVaultProvider: SecretProvider<typeof KeyVaultSettingsSchema> = {
       ...(settings?.managedIdentityClientId !== undefined ? { managedIdentityClientId: settings.managedIdentityClientId } : {}),
       ...(settings?.authorityHost !== undefined ? { authorityHost: settings.authorityHost } : {}),
     };
-    const credential = new DefaultAzureCredential(options);
-    const clients = new Map<string, SecretClient>();
+    // The SDKs are loaded on first use: a config without Key Vault references never pays for them.
+    let credential: Promise<TokenCredential> | undefined;
+    const clients = new Map<string, Promise<SecretClient>>();
+    const clientFor = (vault: string): Promise<SecretClient> => {
+      credential ??= import('@azure/identity').then(({ DefaultAzureCredential }) => new DefaultAzureCredential(options));
+      let client = clients.get(vault);
+      if (!client) {
+        client = Promise.all([import('@azure/keyvault-secrets'), credential]).then(([{ SecretClient: Client }, cred]) =>
+          new Client(vault, cred, { disableChallengeResourceVerification: settings?.verifyChallengeResource === false }));
+        clients.set(vault, client);
+      }
+      return client;
+    };
     return {
       async read(arg) {
         const ref = parseKeyVaultReference(arg);
         if (typeof ref === 'string') throw new SecretReadError(ref);
-        let client = clients.get(ref.vault);
-        if (!client) {
-          client = new SecretClient(ref.vault, credential, { disableChallengeResourceVerification: settings?.verifyChallengeResource === false });
-          clients.set(ref.vault, client);
-        }
         try {
+          const client = await clientFor(ref.vault);
           const secret = await client.getSecret(ref.name, ref.version !== undefined ? { version: ref.version } : {});
           if (secret.properties.enabled === false) throw new SecretReadError('the secret version is disabled');
           if (secret.value === undefined) throw new SecretReadError('Key Vault returned no value');

@@ -57,8 +57,8 @@ export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.
   // The store settings may use ${env:}/${file:}; their own problems are reported by the full load.
   const raw = (source.value as Record<string, unknown> | null)?.secrets;
   const settings = raw === undefined ? undefined : resolveReferences(raw, { baseDir: dirname(absolute), env });
-  const usable = settings === undefined ? undefined : settings.issues.length > 0 ? null : settings.value;
-  const remote = await readRemote(refs, usable === null ? 'invalid' : usable, env, options.secrets);
+  const usable = settings === undefined ? { valid: true, value: undefined } : { valid: settings.issues.length === 0, value: settings.value };
+  const remote = await readRemote(refs, usable, env, options.secrets);
   return loadConfigText(text, absolute, env, { remote });
 }
 

@@ -25,7 +25,7 @@ export function pollRemoteSecrets(
     if (busy) return;
     busy = true;
     try {
-      const read = await readRemote(refs, current.config.secrets, env);
+      const read = await readRemote(refs, { valid: true, value: current.config.secrets }, env);
       if (stopped) return;
       const values = new Map(current.remoteSecrets);
       const changed: string[] = [];

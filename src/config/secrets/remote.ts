@@ -52,15 +52,16 @@ function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
 
 /**
  * Read `refs` with the `secrets` settings given (already free of references; undefined = defaults;
- * invalid settings read nothing). Values in `known` are used as they are (a cluster worker gets its
- * primary's), the rest are read.
+ * settings that are not `valid`, or that the schema rejects, read nothing). Values in `known` are
+ * used as they are (a cluster worker gets its primary's), the rest are read.
  */
-export async function readRemote(refs: readonly string[], settings: unknown, env: NodeJS.ProcessEnv, known?: ReadonlyMap<string, string>): Promise<Map<string, RemoteResult>> {
-  const valid = settings === undefined || Value.Check(SecretsSchema, settings);
+export async function readRemote(refs: readonly string[], given: { valid: boolean; value: unknown }, env: NodeJS.ProcessEnv, known?: ReadonlyMap<string, string>): Promise<Map<string, RemoteResult>> {
+  const settings = given.value;
+  const valid = given.valid && (settings === undefined || Value.Check(SecretsSchema, settings));
   const out = new Map<string, RemoteResult>();
   await Promise.all(refs.map(async (ref) => {
-    const given = known?.get(ref);
-    if (given !== undefined) return void out.set(ref, { value: given });
+    const value = known?.get(ref);
+    if (value !== undefined) return void out.set(ref, { value });
     const { kind, arg } = remoteKind(ref.slice(2, -1))!;
     const provider = SECRET_PROVIDERS.get(kind)!;
     if (provider.check(arg) !== undefined) return; // reported by the resolver

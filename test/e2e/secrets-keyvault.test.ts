@@ -125,7 +125,8 @@ describe('${keyvault:} secrets in a gateway process', () => {
     const v1 = secret();
     kv.rotate('cluster-key', v1);
     const file = config(`\${keyvault:${kv.url}/secrets/cluster-key}`, { workers: 2 });
-    const gw = await spawnCli(['start', '-c', file], /"port":(\d+)[^\n]*"workers":2[^\n]*gatehouse listening/, gatewayEnv());
+    // A primary and two workers start slowly on a busy machine: a longer bound than one process gets.
+    const gw = await spawnCli(['start', '-c', file], /"port":(\d+)[^\n]*"workers":2[^\n]*gatehouse listening/, gatewayEnv(), 90_000);
     try {
       const port = Number(gw.match[1]);
       const reads = (): number => kv.requests.filter((r) => r.path.startsWith('/secrets/cluster-key') && r.status === 200).length;

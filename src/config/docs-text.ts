@@ -29,12 +29,16 @@ Any string may contain references, resolved when the file is loaded (and again o
 | --- | --- |
 | \`\${env:NAME}\` | the environment variable \`NAME\` (an error if it is not set) |
 | \`\${file:PATH}\` | the content of the file, without its trailing line breaks; a relative \`PATH\` is relative to the config file's directory |
+| \`\${keyvault:https://VAULT.vault.azure.net/secrets/NAME}\` | the current version of a secret in Azure Key Vault (\`…/NAME/VERSION\` pins a version); see [secrets.md](secrets.md) |
+| \`\${aws-secretsmanager:NAME-or-ARN}\` | the current (\`AWSCURRENT\`) value of a secret in AWS Secrets Manager; \`…#key\` takes one key of a JSON secret; see [secrets.md](secrets.md) |
 
 A reference can be the whole value or part of it (\`"Bearer \${env:TOKEN}"\`). When the whole
 value is one reference and the key wants a number or a boolean, the text is converted
 (\`port: \${env:PORT}\`). Write \`$\${\` for a literal \`\${\`. Inside a flow collection
 (\`{ … }\` or \`[ … ]\`) quote a value that holds a reference: \`{ port: "\${env:PORT}" }\`. Files referenced this way are watched
-and a change reloads the configuration. Values that come from references are never shown in
+and a change reloads the configuration; remote secrets are read before the configuration is checked
+(one that cannot be read stops the start) and read again every \`secrets.pollInterval\`, a new
+value reloading it the same way. Values that come from references are never shown in
 error messages or logs: messages name the reference instead.
 
 ## Units

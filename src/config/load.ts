@@ -5,6 +5,7 @@ import { ConfigError, type ConfigIssue } from './issue.js';
 import { asJson, schemasAt, valueKind } from './json-schema.js';
 import { isWithin, readablePath } from './pointer.js';
 import { resolveReferences, type Substitution } from './references.js';
+import { readRemote, remoteReferences, type RemoteValues } from './secrets/remote.js';
 import { ConfigSchema, type Config } from './schema.js';
 import { literalSecretWarnings } from './secrets.js';
 import { semanticIssues, workerWarnings } from './semantic.js';
@@ -23,6 +24,8 @@ export interface LoadedConfig {
   readonly baseDir: string;
   /** Absolute paths of the files referenced by `${file:}` (watched for changes). */
   readonly secretFiles: readonly string[];
+  /** Remote references (`${keyvault:…}`, …) → the value read (polled for changes). Never shown. */
+  readonly remoteSecrets: ReadonlyMap<string, string>;
   /** Every warning, one line each (what `start` logs). */
   readonly warnings: readonly string[];
   /** The same warnings as issues: those about a place in the file have its path, line and column. */
@@ -31,8 +34,17 @@ export interface LoadedConfig {
   locate(pointer: string): { line: number; column: number } | undefined;
 }
 
-/** Read, parse (YAML or JSON by content/extension), resolve secret references, apply defaults, validate. Throws ConfigError listing every problem. */
-export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<LoadedConfig> {
+/** How loadConfig reads remote secrets. */
+export interface LoadOptions {
+  /** Values to use for these remote references instead of reading them (a cluster primary's, a poll's). */
+  readonly secrets?: ReadonlyMap<string, string>;
+}
+
+/**
+ * Read, parse (YAML or JSON by content/extension), read the remote secrets it references, resolve
+ * secret references, apply defaults, validate. Throws ConfigError listing every problem.
+ */
+export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): Promise<LoadedConfig> {
   const absolute = resolve(file);
   let text: string;
   try {
@@ -40,25 +52,34 @@ export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.
   } catch (err) {
     throw new ConfigError(absolute, [{ path: '', message: `cannot read the config file: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }]);
   }
-  return loadConfigText(text, absolute, env);
+  const source = parseSource(text);
+  const refs = source.issues.length > 0 ? [] : remoteReferences(source.value);
+  if (refs.length === 0) return loadConfigText(text, absolute, env);
+  // The store settings may use ${env:}/${file:}; their own problems are reported by the full load.
+  const raw = (source.value as Record<string, unknown> | null)?.secrets;
+  const settings = raw === undefined ? undefined : resolveReferences(raw, { baseDir: dirname(absolute), env });
+  const usable = settings === undefined ? { valid: true, value: undefined } : { valid: settings.issues.length === 0, value: settings.value };
+  const remote = await readRemote(refs, usable, env, options.secrets);
+  return loadConfigText(text, absolute, env, { remote });
 }
 
 const byPlace = (a: ConfigIssue, b: ConfigIssue): number => (a.line ?? Infinity) - (b.line ?? Infinity) || (a.column ?? 0) - (b.column ?? 0);
 
 /**
- * The synchronous core of loadConfig: `${file:}` paths are relative to the directory of `file`.
+ * The synchronous core of loadConfig: `${file:}` paths are relative to the directory of `file`;
+ * remote references take their values from `options.remote` (what loadConfig read).
  * Every problem is found in one pass: reference, schema and semantic checks all run, the semantic ones
  * on the parts the schema accepted (config/checks.ts), so a schema error never hides them nor causes
  * bogus ones. Only a file that cannot be parsed stops early.
  */
-export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEnv = process.env, options: { remote?: RemoteValues } = {}): LoadedConfig {
   const absolute = resolve(file);
   const baseDir = dirname(absolute);
   const source = parseSource(text);
   const place = (issues: readonly ConfigIssue[]): ConfigIssue[] =>
     issues.map((i) => (i.line === undefined ? { ...i, ...source.locate(i.path) } : i)).sort(byPlace);
   if (source.issues.length > 0) throw new ConfigError(absolute, place(source.issues));
-  const resolution = resolveReferences(source.value, { baseDir, env, coerce: coerceScalar });
+  const resolution = resolveReferences(source.value, { baseDir, env, coerce: coerceScalar, ...(options.remote ? { remote: options.remote } : {}) });
   const show = showValue(resolution.sources);
   const value = applyDefaults(ConfigSchema, resolution.value);
   const schema = schemaFindings(ConfigSchema, value, show);
@@ -81,7 +102,7 @@ export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEn
     ...configWarnings(config).map((message) => ({ path: '', message })),
   ];
   return {
-    config, file: absolute, baseDir, secretFiles: resolution.files,
+    config, file: absolute, baseDir, secretFiles: resolution.files, remoteSecrets: resolution.remote,
     warnings: warningIssues.map(warningText), warningIssues, locate: (pointer) => source.locate(pointer),
   };
 }
@@ -161,6 +182,9 @@ function configWarnings(config: Config): string[] {
   const warnings: string[] = [];
   if (config.dev !== undefined && config.dev !== false) {
     warnings.push('the development issuer (`dev`) is enabled: anyone who can run `gatehouse dev-token` can mint accepted tokens; never enable it in production');
+  }
+  if ((config.secrets as { keyvault?: { verifyChallengeResource?: boolean } } | undefined)?.keyvault?.verifyChallengeResource === false) {
+    warnings.push('secrets.keyvault.verifyChallengeResource is off: a vault URL\'s server can ask for a token for any resource; use it only with a Key Vault stand-in');
   }
   if (config.audit?.path !== undefined && config.audit.sink !== 'file') warnings.push(`audit.path is ignored unless audit.sink is "file" (it is "${config.audit.sink}")`);
   config.routes.forEach((route, i) => {

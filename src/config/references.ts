@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ConfigIssue } from './issue.js';
 import { toPointer } from './pointer.js';
+import { SECRET_PROVIDERS } from './secrets/registry.js';
+import type { RemoteValues } from './secrets/provider.js';
 
 /** What resolving `${env:…}` / `${file:…}` references produced. */
 export interface Resolution {
@@ -18,6 +20,8 @@ export interface Resolution {
   readonly failed: readonly string[];
   /** Absolute paths of every `${file:}` referenced. */
   readonly files: readonly string[];
+  /** Every remote reference (`${keyvault:…}`, …) resolved, with its value (never shown). */
+  readonly remote: ReadonlyMap<string, string>;
 }
 
 /** One resolved reference: what it said and the text it stood for. */
@@ -31,15 +35,17 @@ export interface ResolveOptions {
   readonly baseDir: string;
   readonly env: NodeJS.ProcessEnv;
   readonly coerce?: (segments: readonly string[], text: string) => unknown;
+  /** What reading each remote reference gave (secrets/remote.ts reads them); one missing here is an error. */
+  readonly remote?: RemoteValues;
 }
 
 // `$${` is an escaped `${`; `${…}` a reference; a lone `${` never closed is an error.
-const REFERENCE = /\$\$\{|\$\{([^}$]*)\}|\$\{/g;
-const KINDS = 'supported kinds are ${env:NAME} and ${file:PATH}';
+export const REFERENCE = /\$\$\{|\$\{([^}$]*)\}|\$\{/g;
+const KINDS = `supported kinds are \${env:NAME}, \${file:PATH}, ${[...SECRET_PROVIDERS.values()].map((p) => p.syntax).join(', ')}`;
 
 /** Replace references inside every string of a parsed document (a fresh tree is returned). */
 export function resolveReferences(value: unknown, options: ResolveOptions): Resolution {
-  const state: State = { issues: [], sources: new Map(), substitutions: new Map(), failed: [], files: new Map() };
+  const state: State = { issues: [], sources: new Map(), substitutions: new Map(), failed: [], files: new Map(), remote: new Map() };
   const visit = (v: unknown, segments: string[]): unknown => {
     if (Array.isArray(v)) return v.map((item, i) => visit(item, [...segments, String(i)]));
     if (v !== null && typeof v === 'object') {
@@ -48,7 +54,7 @@ export function resolveReferences(value: unknown, options: ResolveOptions): Reso
     return typeof v === 'string' ? resolveString(v, segments, options, state) : v;
   };
   const resolved = visit(value, []);
-  return { value: resolved, issues: state.issues, sources: state.sources, substitutions: state.substitutions, failed: state.failed, files: [...state.files.keys()] };
+  return { value: resolved, issues: state.issues, sources: state.sources, substitutions: state.substitutions, failed: state.failed, files: [...state.files.keys()], remote: state.remote };
 }
 
 type State = {
@@ -57,6 +63,7 @@ type State = {
   substitutions: Map<string, Substitution[]>;
   failed: string[];
   files: Map<string, string | Error>;
+  remote: Map<string, string>;
 };
 
 function resolveString(text: string, segments: string[], options: ResolveOptions, state: State): unknown {
@@ -72,7 +79,7 @@ function resolveString(text: string, segments: string[], options: ResolveOptions
     if (m[0] === '$${') { out += '${'; continue; }
     const result = m[1] === undefined
       ? { error: 'unterminated reference "${": close it with "}", or write $${ for a literal ${' }
-      : resolveOne(m[0], m[1], options, state.files);
+      : resolveOne(m[0], m[1], options, state, segments[0] === 'secrets');
     if (m[1] !== undefined) refs.push(m[0]);
     if ('error' in result) {
       ok = false;
@@ -90,7 +97,8 @@ function resolveString(text: string, segments: string[], options: ResolveOptions
   return whole && options.coerce ? options.coerce(segments, out) : out;
 }
 
-function resolveOne(ref: string, inner: string, options: ResolveOptions, files: Map<string, string | Error>): { value: string } | { error: string } {
+function resolveOne(ref: string, inner: string, options: ResolveOptions, state: State, inSettings: boolean): { value: string } | { error: string } {
+  const files = state.files;
   const m = /^([A-Za-z][A-Za-z0-9_-]*):(.*)$/s.exec(inner);
   if (!m) return { error: `invalid reference ${ref}: ${KINDS} (write $\${ for a literal \${)` };
   const [, kind, arg] = m as unknown as [string, string, string];
@@ -106,7 +114,16 @@ function resolveOne(ref: string, inner: string, options: ResolveOptions, files: 
     const content = files.get(file)!;
     return typeof content === 'string' ? { value: content } : { error: `cannot read file "${file}" (referenced by ${ref}): ${content.message}` };
   }
-  return { error: `unknown reference kind "${kind}" in ${ref}: ${KINDS}` };
+  const provider = SECRET_PROVIDERS.get(kind);
+  if (provider === undefined) return { error: `unknown reference kind "${kind}" in ${ref}: ${KINDS}` };
+  if (inSettings) return { error: `${ref}: the \`secrets\` settings cannot themselves come from a secret store; use \${env:} or \${file:}` };
+  const problem = provider.check(arg);
+  if (problem !== undefined) return { error: `invalid reference ${ref}: ${problem} (written ${provider.syntax})` };
+  const read = options.remote?.get(ref);
+  if (read === undefined) return { error: `${ref} was not read (remote secrets are read by loadConfig before the config is checked)` };
+  if ('error' in read) return { error: `cannot read ${ref}: ${read.error}; the gateway does not start (or keeps its previous configuration) until it can` };
+  state.remote.set(ref, read.value);
+  return { value: read.value };
 }
 
 /** File content with trailing line breaks removed; on failure an Error naming only the cause (never content). */

@@ -9,6 +9,7 @@ import { AssertionKeySchema } from '../outbound/schema.js';
 import { UpstreamSchema } from '../upstream/registry.js';
 import { AuditSchema, LogSchema } from '../audit/schema.js';
 import { LimitSchema, LimitsSettingsSchema, PlanSchema } from '../limits/schema.js';
+import { SecretsSchema } from './secrets/registry.js';
 
 const NAME = '^[A-Za-z0-9][A-Za-z0-9._-]*$';
 
@@ -54,6 +55,7 @@ export const ConfigSchema = Strict({
   audit: Type.Optional(AuditSchema),
   log: Type.Optional(LogSchema),
   assertion: Type.Optional(AssertionKeySchema),
+  secrets: Type.Optional(SecretsSchema),
   limits: Type.Optional(LimitsSettingsSchema),
   plans: Type.Optional(Type.Record(Type.String({ pattern: NAME }), PlanSchema, { additionalProperties: false, description: 'Usage plans by name.' })),
   providers: Type.Optional(Type.Record(Type.String({ pattern: NAME }), ProviderSchema, { additionalProperties: false, description: 'Identity providers by name.' })),

@@ -5,10 +5,13 @@ import type { AssertionState } from './assertion-key.js';
 // Primary ↔ worker protocol. A worker says hello once it listens for messages (anything sent
 // earlier would be lost), gets its settings, and answers questions by id. The primary owns the
 // assertion signing key: a worker gets it (with the retired keys still published) at init and with
-// every reload, so every worker and the primary's admin port publish the same JWKS.
-export type Question = 'readiness' | 'metrics' | { type: 'reload'; assertion: AssertionState };
+// every reload, so every worker and the primary's admin port publish the same JWKS. Remote secrets
+// (`${keyvault:…}`, …) are read by the primary and sent the same way (reference → value), so every
+// worker serves the same version and the store is asked once per poll, not once per worker.
+export type RemoteSecrets = Record<string, string>;
+export type Question = 'readiness' | 'metrics' | { type: 'reload'; assertion: AssertionState; secrets: RemoteSecrets };
 export type ToWorker =
-  | { type: 'gatehouse:init'; file: string; port?: number; assertion: AssertionState }
+  | { type: 'gatehouse:init'; file: string; port?: number; assertion: AssertionState; secrets: RemoteSecrets }
   | { type: 'gatehouse:ask'; id: number; question: Question }
   | { type: 'gatehouse:stop' };
 export type FromWorker =

@@ -36,7 +36,7 @@ export function runClusterWorker(log: Logger): Promise<number> {
     state = 'starting';
     try {
       signer = await createAssertionSigner({ issuer: init.assertion.issuer, privateKeyPem: init.assertion.key, retired: init.assertion.retired });
-      gateway = await runGateway(init.file, wlog, { worker: true, signer, ...(init.port !== undefined ? { port: init.port } : {}) });
+      gateway = await runGateway(init.file, wlog, { worker: true, signer, secrets: new Map(Object.entries(init.secrets)), ...(init.port !== undefined ? { port: init.port } : {}) });
     } catch (err) {
       const config = err instanceof ConfigError ? { file: err.file, issues: [...err.issues] } : undefined;
       send({ type: 'gatehouse:failed', error: err instanceof Error ? err.message : String(err), ...(config ? { config } : {}) }, () => process.exit(1));
@@ -56,7 +56,7 @@ export function runClusterWorker(log: Logger): Promise<number> {
         wlog.error({ err: err instanceof Error ? err.message : String(err) }, 'could not adopt the assertion signing key');
         return false;
       }
-      return gw.reload();
+      return gw.reload(new Map(Object.entries(question.secrets)));
     }
     switch (question) {
       case 'readiness': return gw.readiness();

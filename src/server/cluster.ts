@@ -185,11 +185,13 @@ export async function runCluster(loaded: LoadedConfig, log: Logger, options: { p
   const routes = check.routes.length;
   await check.close();
 
-  const init = (): ToWorker => ({ type: 'gatehouse:init', file: loaded.file, assertion: assertionState(), ...(options.port !== undefined ? { port: options.port } : {}) });
+  // The remote secrets in effect (read here, sent to every worker); set by each reload.
+  let secrets = Object.fromEntries(loaded.remoteSecrets);
+  const init = (): ToWorker => ({ type: 'gatehouse:init', file: loaded.file, assertion: assertionState(), secrets, ...(options.port !== undefined ? { port: options.port } : {}) });
   // A worker that got its key before a reload rotated it (it was starting then) is given the current one.
   const caughtUp = (worker: Worker, sent: ToWorker): void => {
-    if (sent.type !== 'gatehouse:init' || isDeepStrictEqual(sent.assertion, assertionState())) return;
-    void ask(worker, { type: 'reload', assertion: assertionState() }, RELOAD_TIMEOUT_MS);
+    if (sent.type !== 'gatehouse:init' || (isDeepStrictEqual(sent.assertion, assertionState()) && isDeepStrictEqual(sent.secrets, secrets))) return;
+    void ask(worker, { type: 'reload', assertion: assertionState(), secrets }, RELOAD_TIMEOUT_MS);
   };
   const fleet = new Fleet(count, init, log, caughtUp);
   const admin = await startAdmin(loaded.config.admin!.host, options.adminPort ?? loaded.config.admin!.port, clusterAdminSource(fleet, signer));
@@ -209,7 +211,8 @@ export async function runCluster(loaded: LoadedConfig, log: Logger, options: { p
     const assertion = signer.rotate({ key, issuer: next.config.assertion!.issuer, retainMs: longestAssertionTtlMs(prev) });
     material = nextMaterial;
     const live = fleet.live();
-    const question: Question = { type: 'reload', assertion: assertionState() };
+    secrets = Object.fromEntries(next.remoteSecrets);
+    const question: Question = { type: 'reload', assertion: assertionState(), secrets };
     const results = await Promise.all(live.map((w) => ask<boolean>(w, question, RELOAD_TIMEOUT_MS)));
     const failed = live.filter((_, i) => results[i] !== true).map((w) => w.id);
     const rotated = { ...(tlsRotates(loaded.config, prev, next.config) ? { tls: 'rotated' } : {}), ...rotationFields(assertion) };

@@ -1,23 +1,28 @@
 /**
  * The one reload path, for a single process and for a cluster primary alike: reloads run one at a
  * time; the config is loaded and validated, then applied; a failure keeps the previous config; the
- * watch follows the new set of `${file:}` secrets.
+ * watch follows the new set of `${file:}` secrets, and the poll the new set of remote secrets.
  */
 import type { Logger } from 'pino';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { watchConfig } from '../config/watch.js';
+import { pollRemoteSecrets } from '../config/secrets/poll.js';
 
 export interface Reloader {
   /** The config in effect. */
   readonly loaded: LoadedConfig;
-  /** Reload now (SIGHUP, a file change, a primary's request); resolves to whether the new config is in effect. */
-  reload(): Promise<boolean>;
+  /**
+   * Reload now (SIGHUP, a file change, a changed remote secret, a primary's request); resolves to
+   * whether the new config is in effect. `secrets`: values of remote references already read.
+   */
+  reload(secrets?: ReadonlyMap<string, string>): Promise<boolean>;
   stop(): void;
 }
 
 /**
  * Reload `initial`'s file with `apply` (which swaps in the new config and resolves to whether it
- * did); `watch` also reloads on every change to the config file or its secret files.
+ * did); `watch` also reloads on every change to the config file or its secret files, and polls its
+ * remote secrets.
  */
 export function createReloader(initial: LoadedConfig, log: Logger, apply: (next: LoadedConfig) => Promise<boolean>, opts: { watch: boolean }): Reloader {
   let loaded = initial;
@@ -25,12 +30,15 @@ export function createReloader(initial: LoadedConfig, log: Logger, apply: (next:
   let stopWatch = (): void => {};
   const watch = (): void => {
     stopWatch();
-    stopWatch = opts.watch ? watchConfig([loaded.file, ...loaded.secretFiles], () => { void reload(); }) : () => {};
+    if (!opts.watch) return;
+    const stopFiles = watchConfig([loaded.file, ...loaded.secretFiles], () => { void reload(); });
+    const stopPoll = pollRemoteSecrets(loaded, log, (values) => { void reload(values); });
+    stopWatch = () => { stopFiles(); stopPoll(); };
   };
-  const reload = (): Promise<boolean> => {
+  const reload = (secrets?: ReadonlyMap<string, string>): Promise<boolean> => {
     chain = chain.then(async () => {
       try {
-        const next = await loadConfig(loaded.file);
+        const next = await loadConfig(loaded.file, process.env, secrets ? { secrets } : {});
         if (!(await apply(next))) return false;
         loaded = next;
         watch();

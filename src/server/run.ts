@@ -23,8 +23,8 @@ export interface RunningGateway {
   readonly metrics: Metrics;
   /** Every provider has keys and the gateway is not draining. */
   readiness(): { ready: boolean; draining: boolean; providers: Record<string, boolean> };
-  /** Re-read the config and secret files; on error keep serving the old config. */
-  reload(): Promise<boolean>;
+  /** Re-read the config and its secrets (`secrets`: remote values already read); on error keep serving the old config. */
+  reload(secrets?: ReadonlyMap<string, string>): Promise<boolean>;
   /** Graceful stop: readiness goes 503, no new connections, in-flight requests finish up to the grace period. */
   stop(): Promise<{ forced: number }>;
 }
@@ -62,6 +62,8 @@ export interface RunOptions {
    * and a reload that changes `assertion.privateKey` or `assertion.issuer` rotates it.
    */
   signer?: AssertionSigner;
+  /** Values of remote secret references already read (a cluster worker gets its primary's). */
+  secrets?: ReadonlyMap<string, string>;
 }
 
 /** The log level a config asks for (GATEHOUSE_LOG_LEVEL, when set, wins: it is how one debugs a config). */
@@ -71,7 +73,7 @@ export function applyLogLevel(log: Logger, loaded: LoadedConfig): void {
 
 /** Load, compile and serve a config file until stop(). */
 export async function runGateway(configFile: string, log: Logger, options: RunOptions = {}): Promise<RunningGateway> {
-  const initial = options.loaded ?? await loadConfig(configFile);
+  const initial = options.loaded ?? await loadConfig(configFile, process.env, options.secrets ? { secrets: options.secrets } : {});
   applyLogLevel(log, initial);
   const worker = options.worker === true;
   const listenCfg = { ...initial.config.listen!, ...(options.port !== undefined ? { port: options.port } : {}) };
@@ -132,7 +134,7 @@ export async function runGateway(configFile: string, log: Logger, options: RunOp
       const r = ref.current.readiness();
       return { ready: r.ready && !draining, draining, providers: r.providers };
     },
-    reload: () => reloader.reload(),
+    reload: (secrets) => reloader.reload(secrets),
     async stop() {
       reloader.stop();
       draining = true;

@@ -55,7 +55,7 @@ describe('generated docs are up to date', () => {
 /** Values for the `${env:}` references the examples use (a new one fails here until it is added). */
 const EXAMPLE_ENV = { TENANT_ID: '4b0911a0-929b-4715-944b-c03745165b3a', API_CLIENT_ID: '6e74172b-be56-4843-9ff4-e66a39bb12e3', REDIS_URL: 'redis://127.0.0.1:6379' };
 
-/** Load config text with the real loader; `${file:}` references point at placeholder files. */
+/** Load config text with the real loader; `${file:}` references point at placeholder files, remote secrets read as placeholders. */
 function load(text: string): ReturnType<typeof loadConfigText> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-docs-'));
   let n = 0;
@@ -64,7 +64,8 @@ function load(text: string): ReturnType<typeof loadConfigText> {
     writeFileSync(file, 'placeholder');
     return `\${file:${file}}`;
   });
-  return loadConfigText(local, join(dir, 'gatehouse.yaml'), EXAMPLE_ENV);
+  const remote = new Map([...local.matchAll(/\$\{(?:keyvault|aws-secretsmanager):[^}]*\}/g)].map((m) => [m[0], { value: 'placeholder' }]));
+  return loadConfigText(local, join(dir, 'gatehouse.yaml'), EXAMPLE_ENV, { remote });
 }
 
 const SCHEMA = JSON.parse(renderJsonSchema()) as { properties: Record<string, { items?: { properties: Record<string, unknown> } }> };

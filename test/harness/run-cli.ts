@@ -16,13 +16,13 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ c
   });
 }
 
-/** Start a long-running CLI command and wait until a line of stderr matches `ready`. */
-export function spawnCli(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; match: RegExpMatchArray; stderr: () => string; exited: Promise<number | null> }> {
+/** Start a long-running CLI command and wait (up to `timeoutMs`) until a line of stderr matches `ready`. */
+export function spawnCli(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}, timeoutMs = 30000): Promise<{ child: ChildProcess; match: RegExpMatchArray; stderr: () => string; exited: Promise<number | null> }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env } });
     let stderr = '';
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`CLI did not become ready: ${stderr}`)); }, 30000);
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`CLI did not become ready: ${stderr}`)); }, timeoutMs);
     child.stdout!.resume();
     child.stderr!.on('data', (d: Buffer) => {
       stderr += d.toString();

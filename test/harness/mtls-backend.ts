@@ -23,6 +23,8 @@ export interface MtlsBackend {
   readonly url: string;
   /** Verify `x-gatehouse-assertion` (or `header`) against the gateway's JWKS with these expectations. */
   verifyAssertions(opts: { jwksUri: string; audience: string; issuer: string; header?: string }): void;
+  /** The assertion header of the last request (as received). */
+  lastAssertion(): string | undefined;
   /** Requests to a path with /slow/ wait for this; resolves the ones waiting. */
   releaseSlow(): void;
   /** Resolves when such a request has arrived. */
@@ -34,10 +36,13 @@ export async function startMtlsBackend(opts: { cert: string; key: string; client
   let verify: { jwks: ReturnType<typeof createRemoteJWKSet>; audience: string; issuer: string; header: string } | undefined;
   let waiting: (() => void)[] = [];
   let arrived: (() => void)[] = [];
+  let last: string | undefined;
   const server = https.createServer({ cert: opts.cert, key: opts.key, ca: opts.clientCa, requestCert: true, rejectUnauthorized: true }, (req, res) => {
     void (async () => {
       const peer = (req.socket as TLSSocket).getPeerCertificate();
       const path = req.url ?? '/';
+      const header = req.headers[verify?.header ?? 'x-gatehouse-assertion'];
+      last = typeof header === 'string' ? header : undefined;
       if (path.includes('/slow/')) {
         for (const a of arrived) a();
         arrived = [];
@@ -70,6 +75,7 @@ export async function startMtlsBackend(opts: { cert: string; key: string; client
       verify = { jwks: createRemoteJWKSet(new URL(v.jwksUri)), audience: v.audience, issuer: v.issuer, header: v.header ?? 'x-gatehouse-assertion' };
     },
     releaseSlow,
+    lastAssertion: () => last,
     slowArrived: () => new Promise<void>((resolve) => arrived.push(resolve)),
     async close() {
       releaseSlow();

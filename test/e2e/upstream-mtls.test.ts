@@ -124,7 +124,7 @@ describe('upstream mTLS: rotation without restart', () => {
       let rotated = false;
       const flow = async (): Promise<void> => {
         // Requests flow continuously until the new certificate is seen (bounded, never timed).
-        for (let i = 0; i < 5000 && !rotated; i++) {
+        for (let i = 0; i < 50_000 && !rotated; i++) {
           const res = await get(gw, `/orders/flow/${i}`, agent);
           replies.push(res);
           if (res.status === 200 && subject(res) === 'gatehouse-2026-02') rotated = true;

@@ -15,10 +15,13 @@ export interface AssertionSigner {
   readonly generated: boolean;
   /** Replaced keys still published (each until every assertion it signed has expired). */
   readonly retired: readonly RetiredKey[];
-  /** The assertion for `identity` and `audience` signed earlier and still fresh; undefined otherwise. */
-  cached(identity: Identity, audience: string, ttlSec: number): string | undefined;
-  /** An ES256 JWT for `identity` with aud = `audience` (the route name); concurrent callers share one signing. */
-  mint(identity: Identity, audience: string, ttlSec: number): Promise<string>;
+  /** The assertion for `identity`, `audience` (and `issuer`) signed earlier and still fresh; undefined otherwise. */
+  cached(identity: Identity, audience: string, ttlSec: number, issuer?: string): string | undefined;
+  /**
+   * An ES256 JWT for `identity` with aud = `audience` (the route name, or the upstream's `audience`)
+   * and iss = `issuer` (absent: the signer's); concurrent callers share one signing.
+   */
+  mint(identity: Identity, audience: string, ttlSec: number, issuer?: string): Promise<string>;
   /**
    * Sign with `key` (absent or the same `kid`: the current key) and `issuer` from now on. A new key
    * is in the JWKS from this moment, before anything is signed with it; the key it replaces stays
@@ -94,12 +97,13 @@ export async function createAssertionSigner(opts: { issuer: string; privateKeyPe
   publish();
   // Keyed by what ends up in the token: the identity's key (computed where it was made), route and TTL.
   const cache = new LRUCache<string, Cached>({ max: MAX_CACHED });
-  const keyOf = (identity: Identity, audience: string, ttlSec: number): string => `${audience}\0${ttlSec}\0${identity.key}`;
+  // An upstream's own issuer is part of the key; the signer's issuer is not (a change clears the cache).
+  const keyOf = (identity: Identity, audience: string, ttlSec: number, iss: string | undefined): string => `${iss ?? ''}\0${audience}\0${ttlSec}\0${identity.key}`;
 
-  const sign = (identity: Identity, audience: string, ttlSec: number, now: number): Promise<string> =>
+  const sign = (identity: Identity, audience: string, ttlSec: number, now: number, iss: string | undefined): Promise<string> =>
     new SignJWT(assertionClaims(identity))
       .setProtectedHeader({ alg: ALG, kid: key.kid, typ: 'JWT' })
-      .setIssuer(issuer)
+      .setIssuer(iss ?? issuer)
       .setAudience(audience)
       .setSubject(identity.subject)
       .setIssuedAt(now)
@@ -136,17 +140,17 @@ export async function createAssertionSigner(opts: { issuer: string; privateKeyPe
       if (keyChanged || issuerChanged) cache.clear();
       return { key: keyChanged, issuer: issuerChanged };
     },
-    cached(identity, audience, ttlSec) {
-      const entry = cache.get(keyOf(identity, audience, ttlSec));
+    cached(identity, audience, ttlSec, iss) {
+      const entry = cache.get(keyOf(identity, audience, ttlSec, iss));
       return entry !== undefined && Date.now() < entry.refreshAt ? entry.value : undefined;
     },
-    mint(identity, audience, ttlSec) {
-      const cacheKey = keyOf(identity, audience, ttlSec);
+    mint(identity, audience, ttlSec, iss) {
+      const cacheKey = keyOf(identity, audience, ttlSec, iss);
       const nowMs = Date.now();
       const entry = cache.get(cacheKey);
       if (entry !== undefined && nowMs < entry.refreshAt) return entry.token;
       const now = Math.floor(nowMs / 1000);
-      const token = sign(identity, audience, ttlSec, now);
+      const token = sign(identity, audience, ttlSec, now, iss);
       signedUntil = Math.max(signedUntil, (now + ttlSec) * 1000);
       const fresh: Cached = { token, refreshAt: (now + ttlSec * (1 - REFRESH_REMAINING)) * 1000 };
       cache.set(cacheKey, fresh);

@@ -14,8 +14,10 @@ export const OutboundFields = {
   assertion: Type.Optional(Type.Union([Type.Boolean(), Strict({
     header: Type.String({ default: 'x-gatehouse-assertion', description: 'Header carrying the assertion.' }),
     ttl: Duration('Lifetime of each assertion.', '60s'),
+    audience: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, pattern: '^[\\x21-\\x7e]+$', description: 'Value such as `api://orders-vm` (one value, no spaces). The `aud` of the assertions sent to this upstream, what the backend checks; default: the route name.' })),
+    issuer: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, pattern: '^[\\x21-\\x7e]+$', description: 'Value such as `https://gatehouse.example.com/vms` (one value, no spaces). The `iss` of the assertions sent to this upstream; default: `assertion.issuer`. The signing key is the gateway\'s either way (`/.well-known/jwks.json`).' })),
   }, 'Signed identity assertion settings.')], {
-    description: 'Send a short-lived ES256 JWT with the caller identity, audience = route name, verifiable at `/.well-known/jwks.json`.',
+    description: 'Send a short-lived ES256 JWT with the caller identity, audience = route name (or `audience`), verifiable at `/.well-known/jwks.json`.',
   })),
   auth: Type.Optional(Type.Array(CredentialSchema, {
     minItems: 1,

@@ -25,19 +25,22 @@ export function outboundRequestStage(upstream: Upstream, policy: HeaderPolicy): 
   };
 }
 
-/** Add a signed identity assertion (a reused one without waiting; a new one is signed once for concurrent callers). */
-export function assertionStage(signer: AssertionSigner, header: string, audience: string, ttlSec: number): Stage {
+/**
+ * Add a signed identity assertion (a reused one without waiting; a new one is signed once for
+ * concurrent callers) with aud = `audience` and iss = `issuer` (absent: the signer's).
+ */
+export function assertionStage(signer: AssertionSigner, header: string, audience: string, ttlSec: number, issuer?: string): Stage {
   return {
     name: 'outbound',
     run(ctx) {
       const identity = ctx.identity;
       if (identity === undefined) return undefined;
-      const reused = signer.cached(identity, audience, ttlSec);
+      const reused = signer.cached(identity, audience, ttlSec, issuer);
       if (reused !== undefined) {
         ctx.outbound!.headers[header] = reused;
         return undefined;
       }
-      return signer.mint(identity, audience, ttlSec).then((token) => {
+      return signer.mint(identity, audience, ttlSec, issuer).then((token) => {
         ctx.outbound!.headers[header] = token;
         return undefined;
       });

@@ -104,8 +104,9 @@ export function compileRoute(route: RouteConfig, env: RouteEnv): CompiledRoute {
   if (limiter || caps.length > 0) stages.push(limitStage(limiter, caps));
   stages.push(memo(env, 'outbound', [up, env.config.listen!.forwardedHeaders, credentialHeaders], () => outboundRequestStage(upstream, headerPolicy)));
   if (up.assertion !== undefined && up.assertion !== false) {
-    const ttlSec = parseDuration(up.assertion === true ? '60s' : up.assertion.ttl) / 1000;
-    stages.push(assertionStage(env.signer, headerPolicy.assertionHeader ?? DEFAULT_ASSERTION_HEADER, route.name, ttlSec));
+    const a = up.assertion === true ? undefined : up.assertion;
+    const ttlSec = parseDuration(a?.ttl ?? '60s') / 1000;
+    stages.push(assertionStage(env.signer, headerPolicy.assertionHeader ?? DEFAULT_ASSERTION_HEADER, a?.audience ?? route.name, ttlSec, a?.issuer));
   }
   // Outbound credentials last before sending: each sees the final request.
   for (const auth of up.auth ?? []) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, normalize, relative } from 'node:path';
 import { describe, it } from 'node:test';
@@ -10,6 +10,7 @@ import { renderConfigDoc, renderErrorsDoc, renderJsonSchema } from '../../src/co
 import { loadConfigText } from '../../src/config/load.js';
 import { ERRORS } from '../../src/errors.js';
 import { docYamlBlocks, exampleNames, exampleText, EXAMPLES_DIR } from '../harness/examples.js';
+import { makeTestPki } from '../harness/tls.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const committed = (file: string) => readFileSync(join(root, file), 'utf8');
@@ -55,13 +56,20 @@ describe('generated docs are up to date', () => {
 /** Values for the `${env:}` references the examples use (a new one fails here until it is added). */
 const EXAMPLE_ENV = { TENANT_ID: '4b0911a0-929b-4715-944b-c03745165b3a', API_CLIENT_ID: '6e74172b-be56-4843-9ff4-e66a39bb12e3', REDIS_URL: 'redis://127.0.0.1:6379' };
 
-/** Load config text with the real loader; `${file:}` references point at placeholder files, remote secrets read as placeholders. */
+/** PEM placeholder: a certificate and its key in one text (the loader checks certificate files it is given). */
+const PEM_PAIR = (() => {
+  const pki = makeTestPki();
+  rmSync(pki.dir, { recursive: true, force: true });
+  return pki.certPem + pki.keyPem;
+})();
+
+/** Load config text with the real loader; `${file:}` references point at placeholder files (`*.pem`: PEM_PAIR), remote secrets read as placeholders. */
 function load(text: string): ReturnType<typeof loadConfigText> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-docs-'));
   let n = 0;
-  const local = text.replace(/\$\{file:([^}]+)\}/g, () => {
+  const local = text.replace(/\$\{file:([^}]+)\}/g, (_all, path: string) => {
     const file = join(dir, `ref-${n++}`);
-    writeFileSync(file, 'placeholder');
+    writeFileSync(file, path.endsWith('.pem') ? PEM_PAIR : 'placeholder');
     return `\${file:${file}}`;
   });
   const remote = new Map([...local.matchAll(/\$\{(?:keyvault|aws-secretsmanager):[^}]*\}/g)].map((m) => [m[0], { value: 'placeholder' }]));

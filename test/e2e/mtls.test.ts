@@ -1,14 +1,13 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { makeTestPki } from '../harness/tls.js';
+import { OpensslCa, type Ca, type Pem } from '../harness/openssl-ca.js';
 import { startGateway, type TestGateway } from '../harness/gateway.js';
 import { startUpstream, type TestUpstream } from '../harness/upstream.js';
 import { startJwksServer, testKey, sign, type JwksServer, type TestKey } from '../authn/fixtures.js';
@@ -18,33 +17,10 @@ import { startJwksServer, testKey, sign, type JwksServer, type TestKey } from '.
 const exec = promisify(execFile);
 const SPIFFE = 'spiffe://example.org/ns/billing/sa/api';
 
-interface Pem { readonly cert: string; readonly key: string; readonly certFile: string; readonly keyFile: string }
-interface Ca { readonly name: string; readonly pem: string }
-
-const dir = mkdtempSync(join(tmpdir(), 'gatehouse-mtls-'));
-const file = (name: string): string => join(dir, name);
-const openssl = (...args: string[]): void => { execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] }); };
-const EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-
-function makeCa(name: string): Ca {
-  openssl('req', '-x509', ...EC, '-keyout', file(`${name}.key`), '-out', file(`${name}.pem`), '-days', '2', '-subj', `/CN=${name}`,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
-  writeFileSync(file(`${name}.cnf`), ['[ca]', `default_ca=x`, '[x]', `database=${name}.index`, 'new_certs_dir=.', `serial=${name}.serial`,
-    'default_md=sha256', 'policy=any', 'unique_subject=no', '[any]', 'commonName=supplied'].join('\n'));
-  writeFileSync(file(`${name}.index`), '');
-  writeFileSync(file(`${name}.serial`), '1000\n');
-  return { name, pem: readFileSync(file(`${name}.pem`), 'utf8') };
-}
-
-/** A client certificate from `ca` (validity from `dates`, default now..+2 days). */
-function issue(ca: Ca, name: string, cn: string, san?: string, dates = ['-days', '2']): Pem {
-  openssl('req', ...EC, '-keyout', file(`${name}.key`), '-out', file(`${name}.csr`), '-subj', `/CN=${cn}`);
-  const ext = ['basicConstraints=CA:FALSE', 'keyUsage=critical,digitalSignature', 'extendedKeyUsage=clientAuth', ...(san ? [`subjectAltName=${san}`] : [])];
-  writeFileSync(file(`${name}.ext`), ext.join('\n'));
-  openssl('ca', '-batch', '-notext', '-config', file(`${ca.name}.cnf`), '-cert', file(`${ca.name}.pem`), '-keyfile', file(`${ca.name}.key`),
-    '-in', file(`${name}.csr`), '-out', file(`${name}.pem`), '-extfile', file(`${name}.ext`), ...dates);
-  return { cert: readFileSync(file(`${name}.pem`), 'utf8'), key: readFileSync(file(`${name}.key`), 'utf8'), certFile: file(`${name}.pem`), keyFile: file(`${name}.key`) };
-}
+const pki = new OpensslCa();
+const file = (name: string): string => pki.file(name);
+const makeCa = (name: string): Ca => pki.makeCa(name);
+const issue = (ca: Ca, name: string, cn: string, san?: string, dates?: string[]): Pem => pki.issue(ca, name, cn, { ...(san ? { san } : {}), ...(dates ? { dates } : {}) });
 
 let server: ReturnType<typeof makeTestPki>;
 let clients: Ca;
@@ -66,7 +42,7 @@ before(async () => {
   key = await testKey('ES256');
   jwks = await startJwksServer([key.jwk]);
 });
-after(async () => { await upstream.close(); await jwks.close(); rmSync(dir, { recursive: true, force: true }); rmSync(server.dir, { recursive: true, force: true }); });
+after(async () => { await upstream.close(); await jwks.close(); pki.remove(); rmSync(server.dir, { recursive: true, force: true }); });
 
 interface Reply { status: number; headers: Record<string, string | string[] | undefined>; body: string; json(): Record<string, unknown> }
 

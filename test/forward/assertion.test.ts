@@ -31,6 +31,19 @@ describe('identity assertions', () => {
     await assert.rejects(jwtVerify(token, createLocalJWKSet(signer.jwks), { audience: 'other-route' }));
   });
 
+  test('an upstream\'s own issuer: iss of its assertions, cached apart from the gateway\'s', async () => {
+    const signer = await createAssertionSigner({ issuer: 'https://gatehouse.example.com' });
+    const own = await signer.mint(ALICE, 'api://orders-vm', 60, 'https://gatehouse.example.com/vms');
+    const { payload } = await jwtVerify(own, createLocalJWKSet(signer.jwks), { issuer: 'https://gatehouse.example.com/vms', audience: 'api://orders-vm' });
+    assert.equal(payload.sub, 'alice');
+    assert.equal(signer.cached(ALICE, 'api://orders-vm', 60, 'https://gatehouse.example.com/vms'), own);
+    assert.equal(signer.cached(ALICE, 'api://orders-vm', 60), undefined, 'the gateway issuer\'s assertion is another one');
+    const gateway = await signer.mint(ALICE, 'api://orders-vm', 60);
+    assert.notEqual(gateway, own);
+    await jwtVerify(gateway, createLocalJWKSet(signer.jwks), { issuer: 'https://gatehouse.example.com', audience: 'api://orders-vm' });
+    await assert.rejects(jwtVerify(own, createLocalJWKSet(signer.jwks), { issuer: 'https://gatehouse.example.com' }));
+  });
+
   test('the JWKS carries only public key material', async () => {
     const signer = await createAssertionSigner({ issuer: 'g' });
     const [key] = signer.jwks.keys;

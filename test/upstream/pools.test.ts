@@ -16,9 +16,14 @@ const base = { origin: 'http://127.0.0.1:1', connections: 8, headersTimeoutMs: 1
 test('one pool per distinct upstream settings', async () => {
   const pools = new UpstreamPools();
   assert.equal(pools.get(base), pools.get({ ...base }));
-  assert.notEqual(pools.get(base), pools.get({ ...base, ca: 'PEM' }));
+  assert.notEqual(pools.get(base), pools.get({ ...base, tls: { ca: 'PEM' } }));
   assert.notEqual(pools.get(base), pools.get({ ...base, origin: 'http://127.0.0.1:2' }));
-  assert.equal(pools.size, 3);
+  // A rotated client certificate (or key) is a new pool: the old one drains with its connections.
+  const one = pools.get({ ...base, tls: { ca: 'PEM', cert: 'CERT-1', key: 'KEY-1' } });
+  assert.equal(pools.get({ ...base, tls: { ca: 'PEM', cert: 'CERT-1', key: 'KEY-1' } }), one);
+  assert.notEqual(pools.get({ ...base, tls: { ca: 'PEM', cert: 'CERT-2', key: 'KEY-1' } }), one);
+  assert.notEqual(pools.get({ ...base, tls: { ca: 'PEM', cert: 'CERT-1', key: 'KEY-2' } }), one);
+  assert.equal(pools.size, 6);
   await pools.close();
   assert.equal(pools.size, 0);
 });

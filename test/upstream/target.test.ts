@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileTarget, upstreamPath } from '../../src/upstream/http/target.js';
-import { classifyFailure } from '../../src/upstream/http/failure.js';
+import { classifyFailure, TLS_CLOSED_UNANSWERED } from '../../src/upstream/http/failure.js';
 import { Value } from '@sinclair/typebox/value';
 import { HttpUpstreamSchema } from '../../src/upstream/http/schema.js';
 
@@ -46,5 +46,14 @@ describe('classifyFailure', () => {
     // What the client may see carries no internal detail at all.
     assert.equal(classifyFailure(err('DEPTH_ZERO_SELF_SIGNED_CERT'), false).detail, undefined);
     assert.match(classifyFailure(new Error('no code'), true).internal ?? '', /unknown/);
+  });
+
+  test('a TLS handshake refused by the upstream is unreachable even after the request was written (TLS 1.3)', () => {
+    for (const code of ['ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED', 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_HAS_EXPIRED', TLS_CLOSED_UNANSWERED]) {
+      const failure = classifyFailure(err(code), true);
+      assert.equal(failure.code, 'upstream_unreachable', code);
+      assert.match(failure.internal ?? '', new RegExp(`^TLS handshake with the upstream failed \\(${code}`));
+      assert.equal(failure.detail, undefined);
+    }
   });
 });

@@ -13,6 +13,7 @@ import { UpstreamPools } from './pools.js';
 import { BodyMeter } from './body-meter.js';
 import { ForwardCall, upstreamRequested } from './forward-call.js';
 import { compileTarget, upstreamPath } from './target.js';
+import { upstreamTlsIssues, upstreamTlsMaterial } from './tls.js';
 
 type HttpUpstreamConfig = Static<typeof HttpUpstreamSchema>;
 
@@ -39,14 +40,14 @@ function label(url: URL): string {
   return `${url.protocol}//${url.host}${url.pathname === '/' ? '' : url.pathname}`;
 }
 
-/** The URL must parse (the schema only says it starts with http:// or https://). */
+/** The URL must parse (the schema only says it starts with http:// or https://); the TLS files must be sound. */
 export function httpUpstreamIssues(cfg: HttpUpstreamConfig, path: string, show: ShowValue): ConfigIssue[] {
   try {
     new URL(cfg.url);
-    return [];
   } catch {
     return [{ path: `${path}/url`, message: `expected a URL such as http://app:8080, got ${show(`${path}/url`, cfg.url)}` }];
   }
+  return upstreamTlsIssues(cfg, path, show);
 }
 
 /** Build the pool and per-request constants for one upstream, at config load. */
@@ -56,9 +57,10 @@ export function createHttpUpstream(cfg: HttpUpstreamConfig, resources: UpstreamR
   const servername = tls ? cfg.serverName ?? nameForSni(target.url.hostname) : undefined;
   // Routes to the same upstream share one pool (and one `connections` budget).
   const pools = resources.get('http:pools', () => new UpstreamPools(), (p) => p.close());
+  const material = tls ? upstreamTlsMaterial(cfg) : undefined;
   const pool = pools.get({
     origin: target.url.origin, connections: cfg.connections, headersTimeoutMs: target.headersTimeoutMs, bodyTimeoutMs: target.bodyTimeoutMs,
-    connectTimeoutMs: target.connectTimeoutMs, ...(cfg.ca !== undefined ? { ca: cfg.ca } : {}), ...(servername !== undefined ? { servername } : {}),
+    connectTimeoutMs: target.connectTimeoutMs, ...(material !== undefined ? { tls: material } : {}), ...(servername !== undefined ? { servername } : {}),
   });
   const host = target.url.host;
 

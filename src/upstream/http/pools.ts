@@ -1,33 +1,69 @@
-import { Pool } from 'undici';
+import { buildConnector, Pool } from 'undici';
+import { tlsDigest, type UpstreamTlsMaterial } from './tls.js';
+import { TLS_CLOSED_UNANSWERED } from './failure.js';
 
-/** What makes two routes' connections interchangeable: origin, TLS trust, SNI, timeouts, size. */
+/** What makes two routes' connections interchangeable: origin, TLS trust and identity, SNI, timeouts, size. */
 export interface PoolSettings {
   readonly origin: string;
   readonly connections: number;
   readonly headersTimeoutMs: number;
   readonly bodyTimeoutMs: number;
   readonly connectTimeoutMs: number;
-  readonly ca?: string;
+  /** Pinned CA, client certificate and key, lowest version (an `https://` origin only). */
+  readonly tls?: UpstreamTlsMaterial;
   readonly servername?: string;
 }
 
 /**
+ * Under TLS 1.3 the upstream judges the client certificate after the client's side of the handshake
+ * is done: its alert (e.g. "certificate required") arrives while undici waits for a response, and
+ * undici then reports the close that follows ("other side closed"). Ending the socket with the TLS
+ * error itself keeps the reason (the audit line's detail) and classifies it as a failed handshake.
+ * An upstream that refuses a certificate without an alert (Node's `rejectUnauthorized`) just closes
+ * the new connection before sending a byte: that is named too.
+ */
+function keepTlsErrors(connect: buildConnector.connector): buildConnector.connector {
+  return (opts, callback) => connect(opts, (err, socket) => {
+    if (socket && 'encrypted' in socket) {
+      socket.prependListener('error', (e: Error & { code?: unknown }) => {
+        if (typeof e.code === 'string' && e.code.startsWith('ERR_SSL_') && !socket.destroyed) socket.destroy(e);
+      });
+      socket.prependOnceListener('end', () => {
+        if (socket.bytesRead > 0 || socket.destroyed) return;
+        socket.destroy(Object.assign(new Error('the upstream closed the TLS connection before answering'), { code: TLS_CLOSED_UNANSWERED }));
+      });
+    }
+    // undici's callback takes (null, socket) or (error, null).
+    (callback as (e: Error | null, s: typeof socket) => void)(err, socket);
+  });
+}
+
+/**
  * Keep-alive pools shared by every route with the same upstream settings, so 10,000 routes to one
- * backend hold one pool (and one `connections` budget), not 10,000.
+ * backend hold one pool (and one `connections` budget), not 10,000. The key holds a digest of the
+ * TLS material, not the material: a changed certificate is a new pool, and no key text is kept twice.
  */
 export class UpstreamPools {
   readonly #pools = new Map<string, Pool>();
 
   /** The pool for these settings, created on first use. */
   get(s: PoolSettings): Pool {
-    const key = JSON.stringify([s.origin, s.connections, s.headersTimeoutMs, s.bodyTimeoutMs, s.connectTimeoutMs, s.ca ?? null, s.servername ?? null]);
+    const key = JSON.stringify([s.origin, s.connections, s.headersTimeoutMs, s.bodyTimeoutMs, s.connectTimeoutMs, tlsDigest(s.tls), s.servername ?? null]);
     let pool = this.#pools.get(key);
     if (pool === undefined) {
+      const t = s.tls;
       pool = new Pool(s.origin, {
         connections: s.connections,
         headersTimeout: s.headersTimeoutMs,
         bodyTimeout: s.bodyTimeoutMs,
-        connect: { timeout: s.connectTimeoutMs, ...(s.ca !== undefined ? { ca: s.ca } : {}), ...(s.servername !== undefined ? { servername: s.servername } : {}) },
+        connect: keepTlsErrors(buildConnector({
+          timeout: s.connectTimeoutMs,
+          ...(t?.ca !== undefined ? { ca: t.ca } : {}),
+          ...(t?.cert !== undefined && t.key !== undefined ? { cert: t.cert, key: t.key } : {}),
+          ...(t?.passphrase !== undefined ? { passphrase: t.passphrase } : {}),
+          ...(t?.minVersion !== undefined ? { minVersion: t.minVersion } : {}),
+          ...(s.servername !== undefined ? { servername: s.servername } : {}),
+        })),
       });
       this.#pools.set(key, pool);
     }

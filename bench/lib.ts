@@ -16,8 +16,8 @@ const children: ChildProcess[] = [];
 export const benchFile = (f: string): string => new URL(f, import.meta.url).pathname;
 
 /** Start `node args…` and resolve with the first match of `ready` in its output. */
-export function startChild(args: string[], ready: RegExp): Promise<RegExpMatchArray> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+export function startChild(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = process.env): Promise<RegExpMatchArray> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   children.push(child);
   let out = '';
   return new Promise((resolve, reject) => {

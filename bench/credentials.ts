@@ -17,7 +17,7 @@ import { startStsStandIn } from '../test/harness/aws-standin.js';
 import { OpensslCa } from '../test/harness/openssl-ca.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-credentials-'));
 const SECRET = `bench-${Math.random().toString(36).slice(2)}`;
@@ -89,10 +89,16 @@ try {
   const tokenRequests = op.tokenRequests;
   const stsCalls = sts.calls.length;
   if (!sts.calls.some((c) => c.status === 200)) throw new Error('no role session was issued during the warm-up');
-  for (let round = 0; round < ROUNDS; round++) for (const id of ids) results.get(id)!.push(await measure(id));
+  // Each round starts one scenario later, so no kind always runs first (or right after the same neighbour).
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let k = 0; k < ids.length; k++) {
+      const id = ids[(round + k) % ids.length]!;
+      results.get(id)!.push(await measure(id));
+    }
+  }
   if (op.tokenRequests !== tokenRequests) throw new Error(`the token endpoint was called ${op.tokenRequests - tokenRequests} times while measuring: not a cached path`);
   if (sts.calls.length !== stsCalls) throw new Error(`STS was called ${sts.calls.length - stsCalls} times while measuring: not a cached path`);
-  console.log(`\n${ROUNDS} alternating rounds of ${SECONDS} s (+1 s warm-up), bench/load.mjs with ${CONNECTIONS} keep-alive connections;`);
+  console.log(`\n${ROUNDS} rounds (the order rotated each round) of ${SECONDS} s (+1 s warm-up), bench/load.mjs with ${CONNECTIONS} keep-alive connections;`);
   console.log('gateway (compiled, one process), upstream, identity provider and load generator share this machine\'s cores;');
   console.log('neither the token endpoint nor STS was called while measuring.\n');
   console.log('| outbound credential | req/s (median) | compared with | ratio |\n|---|--:|---|--:|');

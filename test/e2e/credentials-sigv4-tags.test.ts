@@ -110,6 +110,18 @@ test('a change of a tag claim is a new chained session (cached per session name 
   assert.deepEqual(calls.map((c) => c.tags?.team), ['payments', 'risk']);
 });
 
+test('chained keys close to their own expiry are not reused (a new AssumeRole each time); the base session still is', async () => {
+  const frank = await caller('frank', { team: 'payments', email: 'frank@example.com' });
+  const before = sts.calls.length;
+  sts.ttlSeconds = 60; // inside the 5m refreshBefore margin
+  try {
+    for (let i = 0; i < 3; i++) assert.equal((await rawRequest(gw.url, 'GET', `/orders/short-${i}`, frank)).status, 200);
+  } finally {
+    sts.ttlSeconds = 3600;
+  }
+  assert.deepEqual(sts.calls.slice(before).map((c) => [c.action, c.sessionName]), [['AssumeRole', 'frank'], ['AssumeRole', 'frank'], ['AssumeRole', 'frank']]);
+});
+
 test('a caller without the tag claim: 503 upstream_credential_unavailable, no STS call, nothing sent', async () => {
   const [calls, sent] = [sts.calls.length, backend.requests.length];
   const res = await rawRequest(gw.url, 'GET', '/orders/1', await caller('dave', { email: 'dave@example.com' }));

@@ -28,7 +28,7 @@ export interface RequestRecord {
   limit?: { result: 'allowed' | 'rate_limited' | 'quota_exhausted' | 'limiter_unavailable' | 'concurrency_limited'; name?: string | undefined; plan?: string | undefined; fallback?: true | undefined } | undefined;
   upstream?: string | undefined;
   /** The outbound credentials presented upstream: kind and whose (role, client, header), never a secret. */
-  credentials?: { readonly kind: string; readonly [field: string]: string }[] | undefined;
+  credentials?: { readonly kind: string; readonly [field: string]: string | Readonly<Record<string, string>> }[] | undefined;
   /** The path sent upstream (after prefix rewrites), without the query. */
   upstreamPath?: string | undefined;
   /** The status the upstream answered with, once its response headers arrived. */

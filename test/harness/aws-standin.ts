@@ -3,7 +3,10 @@
  *  - STS: the Query API's AssumeRoleWithWebIdentity (form POST, XML answer), as @aws-sdk/client-sts
  *    speaks it. It verifies the web identity token with jose at the trusted issuer's JWKS (issuer and
  *    audience, as an IAM OIDC identity provider does), checks the session name and the inline policy,
- *    and issues temporary credentials with an Expiration.
+ *    and issues temporary credentials with an Expiration. And AssumeRole (role chaining): the call
+ *    must be SigV4-signed with keys this stand-in issued (recomputed with @smithy/signature-v4, as STS
+ *    refuses others with InvalidClientTokenId / SignatureDoesNotMatch), by a role allowed to assume
+ *    the target; it records the session tags.
  *  - A SigV4 backend that verifies every request with Gatehouse's own inbound SigV4 verifier
  *    (src/authn/sigv4/) against the keys it knows: static ones, and each set STS issued, with its
  *    session token and expiry.
@@ -14,6 +17,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { Hash } from '@smithy/hash-node';
 import { createLocalJWKSet, createRemoteJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { buildSigV4Authenticator } from '../../src/authn/sigv4/sigv4.js';
 import { KeyStore } from '../../src/authn/sigv4/keys.js';
@@ -40,6 +45,7 @@ export interface TrustedIssuer {
 }
 
 export interface StsCall {
+  readonly action: string;
   readonly roleArn: string;
   readonly sessionName: string;
   readonly policy: string | undefined;
@@ -47,6 +53,10 @@ export interface StsCall {
   /** `sub` and `jti` of the verified web identity token. */
   readonly sub?: string | undefined;
   readonly jti?: string | undefined;
+  /** AssumeRole: the session tags, transitive keys, and the role whose keys signed the call. */
+  readonly tags?: Record<string, string> | undefined;
+  readonly transitiveTagKeys?: string[] | undefined;
+  readonly signedBy?: string | undefined;
   readonly status: number;
   readonly error?: string | undefined;
 }
@@ -65,19 +75,84 @@ export interface StsStandIn {
 
 const ACCOUNT = '123456789012';
 
-export async function startStsStandIn(opts: { roles: Record<string, TrustedIssuer>; onIssue?: (keys: IssuedKeys) => Promise<void> }): Promise<StsStandIn> {
+/** The form's `Name.member.N` list (AWS Query API). */
+const members = (form: URLSearchParams, name: string): string[] => {
+  const out: string[] = [];
+  for (let i = 1; form.has(`${name}.member.${i}`) || form.has(`${name}.member.${i}.Key`); i++) out.push(form.get(`${name}.member.${i}`) ?? String(i));
+  return out;
+};
+
+/** `chains`: target role → the roles whose sessions may sts:AssumeRole (and sts:TagSession) it. */
+export async function startStsStandIn(opts: { roles: Record<string, TrustedIssuer>; chains?: Record<string, string[]>; onIssue?: (keys: IssuedKeys) => Promise<void> }): Promise<StsStandIn> {
   const calls: StsCall[] = [];
+  const issuedKeys = new Map<string, IssuedKeys & { roleArn: string }>();
   const keysets = new Map<string, ReturnType<typeof createRemoteJWKSet> | ReturnType<typeof createLocalJWKSet>>();
   const roleIds = new Map<string, string>();
   const state = { ttlSeconds: 3600, failWith: undefined as StsStandIn['failWith'] };
   const error = (status: number, code: string, message: string): [number, string] => [status,
     `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>${code}</Code><Message>${xml(message)}</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`];
 
-  const handle = async (form: URLSearchParams): Promise<[number, string, { sub?: string; jti?: string }]> => {
+  const issue = async (roleArn: string, sessionName: string): Promise<[IssuedKeys, string]> => {
+    const roleName = roleArn.slice(roleArn.lastIndexOf('/') + 1);
+    let roleId = roleIds.get(roleArn);
+    if (roleId === undefined) roleIds.set(roleArn, (roleId = `AROA${randomBytes(8).toString('hex').toUpperCase()}`));
+    const issued: IssuedKeys = {
+      accessKeyId: `ASIA${randomBytes(8).toString('hex').toUpperCase()}`, secretAccessKey: randomBytes(30).toString('base64'),
+      sessionToken: `IQoJb3JpZ2luX2Vj${randomBytes(48).toString('base64')}`, expiration: new Date(Date.now() + state.ttlSeconds * 1000),
+      arn: `arn:aws:sts::${ACCOUNT}:assumed-role/${roleName}/${sessionName}`,
+    };
+    issuedKeys.set(issued.accessKeyId, { ...issued, roleArn });
+    await opts.onIssue?.(issued);
+    return [issued, `<AssumedRoleUser><Arn>${issued.arn}</Arn><AssumedRoleId>${roleId}:${sessionName}</AssumedRoleId></AssumedRoleUser>
+<Credentials><SessionToken>${xml(issued.sessionToken)}</SessionToken><SecretAccessKey>${xml(issued.secretAccessKey)}</SecretAccessKey>
+<Expiration>${issued.expiration.toISOString()}</Expiration><AccessKeyId>${issued.accessKeyId}</AccessKeyId></Credentials>`];
+  };
+
+  /** The role whose issued keys signed `req` (SigV4 recomputed over the signed headers), or an STS error. */
+  const verifySignature = async (req: IncomingMessage, body: Buffer): Promise<string | [number, string]> => {
+    const m = /^AWS4-HMAC-SHA256 Credential=(\w+)\/(\d{8})\/([\w-]+)\/sts\/aws4_request, ?SignedHeaders=([\w;-]+), ?Signature=([0-9a-f]{64})$/.exec(String(req.headers.authorization ?? ''));
+    if (m === null) return error(403, 'MissingAuthenticationToken', 'Request is missing Authentication Token');
+    const keys = issuedKeys.get(m[1]!);
+    if (keys === undefined || req.headers['x-amz-security-token'] !== keys.sessionToken) return error(403, 'InvalidClientTokenId', 'The security token included in the request is invalid.');
+    if (keys.expiration.getTime() <= Date.now()) return error(400, 'ExpiredToken', 'The security token included in the request is expired');
+    const amzDate = String(req.headers['x-amz-date'] ?? '');
+    const signingDate = new Date(`${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 8)}T${amzDate.slice(9, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`);
+    const headers: Record<string, string> = {};
+    for (const name of m[4]!.split(';')) headers[name] = String(req.headers[name] ?? '');
+    const signer = new SignatureV4({ service: 'sts', region: m[3]!, sha256: Hash.bind(null, 'sha256'), applyChecksum: false, credentials: { accessKeyId: keys.accessKeyId, secretAccessKey: keys.secretAccessKey, sessionToken: keys.sessionToken } });
+    const url = new URL(req.url ?? '/', 'http://sts');
+    const signed = await signer.sign({ method: req.method ?? 'POST', protocol: 'http:', hostname: url.hostname, path: url.pathname, query: Object.fromEntries(url.searchParams), headers, body }, { signingDate });
+    const expected = /Signature=([0-9a-f]{64})/.exec(String(signed.headers.authorization))?.[1];
+    if (Number.isNaN(signingDate.getTime()) || expected !== m[5]) return error(403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided.');
+    return keys.roleArn;
+  };
+
+  const assumeRole = async (form: URLSearchParams, req: IncomingMessage, body: Buffer, info: { signedBy?: string }): Promise<[number, string]> => {
+    const verdict = await verifySignature(req, body);
+    if (typeof verdict !== 'string') return verdict;
+    info.signedBy = verdict;
+    if (state.failWith) return error(state.failWith.status, state.failWith.code, 'failing on purpose');
     const roleArn = form.get('RoleArn') ?? '';
     const sessionName = form.get('RoleSessionName') ?? '';
-    const info: { sub?: string; jti?: string } = {};
-    if (form.get('Action') !== 'AssumeRoleWithWebIdentity' || form.get('Version') !== '2011-06-15') return [...error(400, 'InvalidAction', 'unsupported action'), info];
+    if (!(opts.chains?.[roleArn] ?? []).includes(verdict)) return error(403, 'AccessDenied', 'Not authorized to perform sts:AssumeRole');
+    if (!/^[\w+=,.@-]{2,64}$/.test(sessionName)) return error(400, 'ValidationError', 'RoleSessionName does not satisfy the constraint');
+    const tags = members(form, 'Tags').map((_, i) => [form.get(`Tags.member.${i + 1}.Key`) ?? '', form.get(`Tags.member.${i + 1}.Value`) ?? '']);
+    if (tags.length > 50 || tags.some(([k, v]) => !/^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u.test(k!) || !/^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u.test(v!))) {
+      return error(400, 'ValidationError', 'Tags do not satisfy the constraint');
+    }
+    if (Number(form.get('DurationSeconds') ?? 3600) > 3600) return error(400, 'ValidationError', 'The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.');
+    const [, user] = await issue(roleArn, sessionName);
+    return [200, `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult>${user}<PackedPolicySize>${tags.length}</PackedPolicySize></AssumeRoleResult>
+<ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></AssumeRoleResponse>`];
+  };
+
+  const handle = async (form: URLSearchParams, req: IncomingMessage, body: Buffer): Promise<[number, string, { sub?: string; jti?: string; signedBy?: string }]> => {
+    const roleArn = form.get('RoleArn') ?? '';
+    const sessionName = form.get('RoleSessionName') ?? '';
+    const info: { sub?: string; jti?: string; signedBy?: string } = {};
+    if (form.get('Version') !== '2011-06-15') return [...error(400, 'InvalidAction', 'unsupported version'), info];
+    if (form.get('Action') === 'AssumeRole') return [...(await assumeRole(form, req, body, info)), info];
+    if (form.get('Action') !== 'AssumeRoleWithWebIdentity') return [...error(400, 'InvalidAction', 'unsupported action'), info];
     if (state.failWith) return [...error(state.failWith.status, state.failWith.code, 'failing on purpose'), info];
     const trust = opts.roles[roleArn];
     if (trust === undefined) return [...error(403, 'AccessDenied', 'Not authorized to perform sts:AssumeRoleWithWebIdentity'), info];
@@ -99,20 +174,10 @@ export async function startStsStandIn(opts: { roles: Record<string, TrustedIssue
     }
     if (claims.sub !== undefined) info.sub = claims.sub;
     if (claims.jti !== undefined) info.jti = claims.jti;
-    const roleName = roleArn.slice(roleArn.lastIndexOf('/') + 1);
-    let roleId = roleIds.get(roleArn);
-    if (roleId === undefined) roleIds.set(roleArn, (roleId = `AROA${randomBytes(8).toString('hex').toUpperCase()}`));
-    const issued: IssuedKeys = {
-      accessKeyId: `ASIA${randomBytes(8).toString('hex').toUpperCase()}`, secretAccessKey: randomBytes(30).toString('base64'),
-      sessionToken: `IQoJb3JpZ2luX2Vj${randomBytes(48).toString('base64')}`, expiration: new Date(Date.now() + state.ttlSeconds * 1000),
-      arn: `arn:aws:sts::${ACCOUNT}:assumed-role/${roleName}/${sessionName}`,
-    };
-    await opts.onIssue?.(issued);
+    const [, user] = await issue(roleArn, sessionName);
     return [200, `<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleWithWebIdentityResult>
 <SubjectFromWebIdentityToken>${xml(claims.sub ?? '')}</SubjectFromWebIdentityToken><Audience>${xml(trust.audience)}</Audience>
-<AssumedRoleUser><Arn>${issued.arn}</Arn><AssumedRoleId>${roleId}:${sessionName}</AssumedRoleId></AssumedRoleUser>
-<Credentials><SessionToken>${xml(issued.sessionToken)}</SessionToken><SecretAccessKey>${xml(issued.secretAccessKey)}</SecretAccessKey>
-<Expiration>${issued.expiration.toISOString()}</Expiration><AccessKeyId>${issued.accessKeyId}</AccessKeyId></Credentials>
+${user}
 <Provider>${xml(trust.issuer)}</Provider></AssumeRoleWithWebIdentityResult><ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata>
 </AssumeRoleWithWebIdentityResponse>`, info];
   };
@@ -120,9 +185,13 @@ export async function startStsStandIn(opts: { roles: Record<string, TrustedIssue
   const server = createServer((req, res) => {
     void readAll(req).then(async (body) => {
       const form = new URLSearchParams(body.toString('utf8'));
-      const [status, text, info] = await handle(form);
+      const [status, text, info] = await handle(form, req, body);
       const duration = form.get('DurationSeconds');
+      const tagCount = members(form, 'Tags').length;
+      const tags = tagCount === 0 ? undefined : Object.fromEntries(Array.from({ length: tagCount }, (_, i) => [form.get(`Tags.member.${i + 1}.Key`) ?? '', form.get(`Tags.member.${i + 1}.Value`) ?? '']));
+      const transitive = members(form, 'TransitiveTagKeys');
       calls.push({
+        action: form.get('Action') ?? '', tags, transitiveTagKeys: transitive.length === 0 ? undefined : transitive,
         roleArn: form.get('RoleArn') ?? '', sessionName: form.get('RoleSessionName') ?? '', policy: form.get('Policy') ?? undefined,
         durationSeconds: duration === null ? undefined : Number(duration), ...info, status, error: status === 200 ? undefined : /<Code>(\w+)</.exec(text)?.[1],
       });

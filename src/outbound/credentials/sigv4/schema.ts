@@ -19,6 +19,21 @@ export const WebIdentityTokenSchema = Strict({
   oauth2: Type.Object(OAuth2ClientFields, { additionalProperties: false, description: 'The gateway\'s own OAuth2 client (client credentials grant), as in `type: oauth2`; its access token is the web identity token.' }),
 }, 'Where the web identity token comes from, when not from `tokenFile`.');
 
+const RoleArn = (description: string) => Type.String({ pattern: '^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\\w+=,.@/-]{1,512}$', description });
+
+export const AssumeRoleSchema = Strict({
+  roleArn: RoleArn('The role the caller\'s session is chained into (sts:AssumeRole with the base session\'s keys), e.g. `arn:aws:iam::123456789012:role/orders-tagged`.'),
+  sessionName: Type.Optional(Type.String({ minLength: 1, description: 'RoleSessionName of the chained session, with the placeholders of `webIdentity.sessionName`. Default `{subject}`.' })),
+  sessionTags: Type.Optional(Type.Record(Type.String(), Type.String({ minLength: 1 }), {
+    maxProperties: 50,
+    description: 'Session tags: tag key → template with placeholders (`{subject}`, `{claim:NAME}`, …); each value is reduced to STS\'s tag characters `[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]` (others become `-`) and cut to 256. At most 50; keys of at most 128 such characters. The target role\'s trust policy must allow `sts:TagSession`.',
+  })),
+  transitiveTagKeys: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { maxItems: 50, description: 'Tag keys (of `sessionTags`) that pass on to further role chaining.' })),
+  policy: Type.Optional(Type.String({ minLength: 2, maxLength: 2048, description: 'Inline session policy (JSON) of the chained session.' })),
+  durationSeconds: Type.Optional(Type.Integer({ minimum: 900, maximum: 43200, default: 3600, description: 'Lifetime of the chained credentials; role chaining caps it at 3600 (1 h).' })),
+  externalId: Type.Optional(Type.String({ pattern: '^[\\w+=,.@:/-]{2,1224}$', description: 'ExternalId the target role\'s trust policy may require (`sts:ExternalId`).' })),
+}, 'Chain a per-caller session with session tags from the caller\'s claims: the web identity session is the gateway\'s base session, and each caller\'s session is sts:AssumeRole of `roleArn` with its keys, cached per (session name, tag values).');
+
 export const WebIdentitySchema = Strict({
   roleArn: Type.String({ pattern: '^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\\w+=,.@/-]{1,512}$', description: 'The role to assume, e.g. `arn:aws:iam::123456789012:role/orders-reader`.' }),
   tokenFile: Type.Optional(Type.String({ minLength: 1, description: 'File holding the web identity token, re-read when it rotates (EKS IRSA: `/var/run/secrets/eks.amazonaws.com/serviceaccount/token`). One of `tokenFile` and `token` is required.' })),
@@ -33,6 +48,7 @@ export const WebIdentitySchema = Strict({
   stsRegion: Type.Optional(Type.String({ pattern: '^[a-z0-9-]{1,32}$', description: 'Region of the STS endpoint (default: the signing `region`).' })),
   timeout: Duration('Time STS has to answer.', '10s'),
   refreshBefore: Duration('Assume the role again when less than this is left of the temporary credentials.', '5m'),
+  assumeRole: Type.Optional(AssumeRoleSchema),
 }, 'Temporary credentials from STS AssumeRoleWithWebIdentity, cached per (session name, policy) until `refreshBefore` ahead of their expiry.');
 
 export const SigV4CredentialsSchema = Strict({
@@ -54,4 +70,5 @@ export const SigV4CredentialSchema = Strict({
 
 export type SigV4CredentialConfig = Static<typeof SigV4CredentialSchema>;
 export type WebIdentityConfig = Static<typeof WebIdentitySchema>;
+export type AssumeRoleConfig = Static<typeof AssumeRoleSchema>;
 export type StaticKeysConfig = Static<typeof StaticKeysSchema>;

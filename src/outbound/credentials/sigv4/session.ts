@@ -1,35 +1,64 @@
 /**
- * The RoleSessionName of a request: a template over the caller's identity (`{subject}`,
- * `{claim:NAME}`, …), each value reduced to the characters STS takes (`[\w+=,.@-]`), cut to 64.
- * CloudTrail then names the caller in every call made with the session's credentials.
+ * Templates over the caller's identity (`{subject}`, `{claim:NAME}`, …) for what STS is told about a
+ * role session: the RoleSessionName (each value reduced to `[\w+=,.@-]`, cut to 64), and session
+ * tag values (reduced to STS's tag characters, cut to 256). CloudTrail then names the caller in every
+ * call made with the session's credentials; IAM policies can condition on the tags.
  */
 import type { Identity } from '../../../identity/identity.js';
 
 const PLACEHOLDER = /\{(subject|client_id|tenant|provider|claim:[^{}]+)\}/g;
 const ANY_PLACEHOLDER = /\{[^{}]*\}/g;
 export const SESSION_NAME_MAX = 64;
+export const TAG_VALUE_MAX = 256;
+export const TAG_KEY_MAX = 128;
 const DEFAULT_SESSION_NAME = 'gatehouse';
 
-/** A compiled session name: fixed, or made per caller. */
-export interface SessionName {
-  /** Whether it depends on the caller (then a request without an identity cannot be signed). */
+/** The characters of a role session name, and of a session tag key or value. */
+const SESSION_CHARS = { outside: /[^\w+=,.@-]/g, phrase: 'letters, digits and + = , . @ _ -' };
+const TAG_CHARS = { outside: /[^\p{L}\p{Z}\p{N}_.:/=+\-@]/gu, phrase: 'letters, digits, spaces and _ . : / = + - @' };
+
+/** What a template produces: STS's characters, a length, and whether an empty result is allowed. */
+export interface TemplateKind {
+  readonly what: string;
+  readonly outside: RegExp;
+  readonly phrase: string;
+  readonly max: number;
+  readonly min: number;
+}
+export const SESSION_NAME: TemplateKind = { what: 'a role session name', ...SESSION_CHARS, max: SESSION_NAME_MAX, min: 2 };
+export const TAG_VALUE: TemplateKind = { what: 'a session tag value', ...TAG_CHARS, max: TAG_VALUE_MAX, min: 1 };
+
+/** A compiled template: fixed, or made per caller. */
+export interface Template {
+  /** Whether it depends on the caller (then a request without an identity cannot be served). */
   readonly perCaller: boolean;
-  /** The name for `identity`; undefined when a placeholder has no value for this caller. */
+  /** The text for `identity`; undefined when a placeholder has no value for this caller. */
   name(identity: Identity | undefined): string | undefined;
 }
+export type SessionName = Template;
 
 /** Characters outside STS's set become `-`. */
-export function sanitizeSessionPart(value: string): string {
-  return value.replace(/[^\w+=,.@-]/g, '-');
+export function sanitizeSessionPart(value: string, kind: TemplateKind = SESSION_NAME): string {
+  return value.replace(kind.outside, '-');
 }
 
 /** What is wrong with a template (config check); undefined when it compiles. */
-export function sessionNameProblem(template: string): string | undefined {
+export function templateProblem(template: string, kind: TemplateKind): string | undefined {
   const unknown = (template.match(ANY_PLACEHOLDER) ?? []).filter((p) => !new RegExp(`^${PLACEHOLDER.source}$`).test(p));
   if (unknown.length > 0) return `unknown placeholder ${unknown[0]}: use {subject}, {client_id}, {tenant}, {provider} or {claim:NAME}`;
   const literal = template.replace(PLACEHOLDER, '');
-  if (/[^\w+=,.@-]/.test(literal)) return 'a role session name may only contain letters, digits and + = , . @ _ - (besides placeholders)';
-  if (literal.length > SESSION_NAME_MAX) return `a role session name has at most ${SESSION_NAME_MAX} characters`;
+  if (new RegExp(kind.outside.source, kind.outside.flags.replace('g', '')).test(literal)) return `${kind.what} may only contain ${kind.phrase} (besides placeholders)`;
+  if (literal.length > kind.max) return `${kind.what} has at most ${kind.max} characters`;
+  return undefined;
+}
+
+export const sessionNameProblem = (template: string): string | undefined => templateProblem(template, SESSION_NAME);
+
+/** What is wrong with a session tag key; undefined when STS takes it. */
+export function tagKeyProblem(key: string): string | undefined {
+  if (key.length < 1 || key.length > TAG_KEY_MAX) return `a session tag key has 1 to ${TAG_KEY_MAX} characters`;
+  if (new RegExp(TAG_CHARS.outside.source, 'u').test(key)) return `a session tag key may only contain ${TAG_CHARS.phrase}`;
+  if (/^aws:/i.test(key)) return 'a session tag key may not start with `aws:` (reserved by AWS)';
   return undefined;
 }
 
@@ -42,10 +71,9 @@ function valueOf(identity: Identity, key: string): string | undefined {
   return typeof claim === 'string' || typeof claim === 'number' ? String(claim) : undefined;
 }
 
-export function compileSessionName(template: string | undefined): SessionName {
-  const text = template ?? DEFAULT_SESSION_NAME;
-  const problem = sessionNameProblem(text);
-  if (problem !== undefined) throw new Error(`sigv4: sessionName: ${problem}`);
+export function compileTemplate(text: string, kind: TemplateKind): Template {
+  const problem = templateProblem(text, kind);
+  if (problem !== undefined) throw new Error(`sigv4: ${kind.what}: ${problem}`);
   if (!new RegExp(PLACEHOLDER.source).test(text)) return { perCaller: false, name: () => text };
   return {
     perCaller: true,
@@ -55,12 +83,15 @@ export function compileSessionName(template: string | undefined): SessionName {
       const name = text.replace(PLACEHOLDER, (_all, key: string) => {
         const value = valueOf(identity, key);
         if (value === undefined || value === '') missing = true;
-        return sanitizeSessionPart(value ?? '');
+        return sanitizeSessionPart(value ?? '', kind);
       });
       if (missing) return undefined;
-      // STS wants at least 2 characters.
-      const cut = name.slice(0, SESSION_NAME_MAX);
-      return cut.length >= 2 ? cut : undefined;
+      const cut = [...name].slice(0, kind.max).join('');
+      return cut.length >= kind.min ? cut : undefined;
     },
   };
+}
+
+export function compileSessionName(template: string | undefined): SessionName {
+  return compileTemplate(template ?? DEFAULT_SESSION_NAME, SESSION_NAME);
 }

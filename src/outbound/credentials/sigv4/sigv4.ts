@@ -13,6 +13,8 @@ import type { OAuth2Context } from '../oauth2/token-source.js';
 import type { SigV4CredentialConfig } from './schema.js';
 import { compileSessionName } from './session.js';
 import { createRequestSigner } from './sign.js';
+import { createChainedRoles } from './chain.js';
+import type { ChainedRequest } from './chain.js';
 import { createWebIdentityRoles, StsError, type AssumedRole, type AwsKeys } from './sts.js';
 
 /**
@@ -64,6 +66,41 @@ export function createSigV4Credential(cfg: SigV4CredentialConfig, ctx: OAuth2Con
   const roles = createWebIdentityRoles(wi, cfg.region, ctx);
   const session = compileSessionName(wi.sessionName);
   const what = `sigv4 role ${wi.roleArn} (web identity from ${roles.tokenLabel})`;
+  if (wi.assumeRole !== undefined) {
+    const ar = wi.assumeRole;
+    const baseName = session.name(undefined);
+    if (baseName === undefined) throw new Error('sigv4: with `assumeRole`, `webIdentity.sessionName` names the gateway\'s base session and cannot name the caller');
+    const chained = createChainedRoles(wi, ar, cfg.region, () => roles.assume(baseName));
+    const chainedWhat = `sigv4 role ${ar.roleArn} chained from ${what}`;
+    const chainedUses = new WeakMap<AssumedRole, CredentialUse>();
+    const chainedUse = (role: AssumedRole, req: ChainedRequest): CredentialUse => {
+      let use = chainedUses.get(role);
+      if (use === undefined) {
+        use = Object.freeze({
+          kind: 'sigv4', service: cfg.service, region: cfg.region, role_arn: ar.roleArn, session_name: req.sessionName,
+          assumed_role_id: role.assumedRoleId, session_tags: req.tags, base_role_arn: wi.roleArn,
+        });
+        chainedUses.set(role, use);
+      }
+      return use;
+    };
+    return {
+      name: 'outbound',
+      kind: 'sigv4',
+      run(rctx) {
+        const req = chained.request(rctx.identity);
+        if (typeof req === 'string') return unavailable(chainedWhat, req);
+        const cached = chained.peek(req);
+        if (cached !== undefined) return signWith(rctx, cached.keys, chainedUse(cached, req));
+        return chained.assume(req).then(
+          (role) => signWith(rctx, role.keys, chainedUse(role, req)),
+          (err: unknown) => unavailable(`${chainedWhat}, session ${req.sessionName}`, err instanceof StsError ? err.reason : 'unexpected error'),
+        );
+      },
+      start: () => roles.start(),
+      close: () => { chained.close(); roles.close(); },
+    };
+  }
   const uses = new WeakMap<AssumedRole, CredentialUse>();
   const useOf = (role: AssumedRole, sessionName: string): CredentialUse => {
     let use = uses.get(role);

@@ -15,7 +15,7 @@ import { TokenEndpointError } from '../oauth2/client.js';
 import { oauth2TokenSource, type OAuth2Context } from '../oauth2/token-source.js';
 import type { WebIdentityConfig } from './schema.js';
 
-type StsSdk = typeof StsModule;
+export type StsSdk = typeof StsModule;
 type STSClient = StsModule.STSClient;
 let sdkLoad: Promise<StsSdk> | undefined;
 const loadSdk = (): Promise<StsSdk> => (sdkLoad ??= import('@aws-sdk/client-sts'));
@@ -37,6 +37,8 @@ export interface AssumedRole {
   /** `AROA…:<session name>`: who the audit line says signed. */
   readonly assumedRoleId: string;
   readonly arn: string;
+  /** When STS said the keys stop working. */
+  readonly expiration: Date;
 }
 
 export class StsError extends Error {
@@ -64,7 +66,7 @@ export function webIdentityTokenSource(cfg: WebIdentityConfig, ctx: OAuth2Contex
 }
 
 /** A safe, short reason of an SDK or network error. */
-function reasonOf(err: unknown, token: string | undefined): string {
+export function reasonOf(err: unknown, token: string | undefined): string {
   if (err instanceof StsError) return err.reason;
   if (err instanceof TokenEndpointError) return `web identity token: ${err.reason}`;
   if (!(err instanceof Error)) return 'unexpected error';
@@ -75,8 +77,10 @@ function reasonOf(err: unknown, token: string | undefined): string {
   return `${err.name}${status !== undefined ? ` (HTTP ${status})` : ''}${code !== undefined && code !== err.name ? ` ${code}` : ''}: ${message}`;
 }
 
-export function createWebIdentityRoles(cfg: WebIdentityConfig, region: string, ctx: OAuth2Context, opts: { now?: () => number } = {}): WebIdentityRoles {
-  const source = webIdentityTokenSource(cfg, ctx);
+/** Where STS is and how long it has; `credentials` sign the calls (none for AssumeRoleWithWebIdentity). */
+export type StsClientFactory = () => Promise<{ client: STSClient; sdk: StsSdk }>;
+
+export function stsClientFactory(cfg: WebIdentityConfig, region: string, credentials: StsModule.STSClientConfig['credentials']): { get: StsClientFactory; destroy(): void } {
   const timeoutMs = parseDuration(cfg.timeout ?? '10s');
   const clientConfig = {
     region: cfg.stsRegion ?? region,
@@ -84,16 +88,25 @@ export function createWebIdentityRoles(cfg: WebIdentityConfig, region: string, c
     // One retry of what the SDK deems retryable (throttling, 5xx, a reset connection), not more: a caller waits.
     maxAttempts: 2,
     requestHandler: { requestTimeout: timeoutMs, connectionTimeout: timeoutMs, httpsAgent: new Agent({ keepAlive: true }) },
-    // AssumeRoleWithWebIdentity is not signed: the client must never go looking for credentials of its own.
-    credentials: () => Promise.reject(new StsError('AssumeRoleWithWebIdentity is unsigned; no credentials are used')),
+    credentials,
   };
   // The SDK is loaded when the first role is assumed: configs without a web identity (and the CLI) never pay for it.
   let client: STSClient | undefined;
-  const stsClient = async (): Promise<{ client: STSClient; sdk: StsSdk }> => {
-    const sdk = await loadSdk();
-    client ??= new sdk.STSClient(clientConfig);
-    return { client, sdk };
+  return {
+    async get() {
+      const sdk = await loadSdk();
+      client ??= new sdk.STSClient(clientConfig);
+      return { client, sdk };
+    },
+    destroy: () => client?.destroy(),
   };
+}
+
+export function createWebIdentityRoles(cfg: WebIdentityConfig, region: string, ctx: OAuth2Context, opts: { now?: () => number } = {}): WebIdentityRoles {
+  const source = webIdentityTokenSource(cfg, ctx);
+  // AssumeRoleWithWebIdentity is not signed: the client must never go looking for credentials of its own.
+  const factory = stsClientFactory(cfg, region, () => Promise.reject(new StsError('AssumeRoleWithWebIdentity is unsigned; no credentials are used')));
+  const stsClient = factory.get;
   const durationSeconds = cfg.durationSeconds ?? 3600;
 
   const load = async (sessionName: string) => {
@@ -113,6 +126,7 @@ export function createWebIdentityRoles(cfg: WebIdentityConfig, region: string, c
         keys: { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken },
         assumedRoleId: out.AssumedRoleUser?.AssumedRoleId ?? `${cfg.roleArn}:${sessionName}`,
         arn: out.AssumedRoleUser?.Arn ?? cfg.roleArn,
+        expiration: c.Expiration,
       };
       return { value: role, expiresAt: c.Expiration.getTime() };
     } catch (err) {
@@ -133,7 +147,7 @@ export function createWebIdentityRoles(cfg: WebIdentityConfig, region: string, c
     close() {
       source.close();
       cache.clear();
-      client?.destroy();
+      factory.destroy();
     },
   };
 }

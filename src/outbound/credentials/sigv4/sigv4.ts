@@ -6,6 +6,7 @@
  * id, never a key or token.
  */
 import { GatehouseError, type Refusal } from '../../../errors.js';
+import type { Identity } from '../../../identity/identity.js';
 import type { RequestContext } from '../../../pipeline/context.js';
 import type { CredentialUse, OutboundCredential } from '../credential.js';
 import { recordCredential } from '../credential.js';
@@ -71,59 +72,74 @@ export function createSigV4Credential(cfg: SigV4CredentialConfig, ctx: OAuth2Con
     const baseName = session.name(undefined);
     if (baseName === undefined) throw new Error('sigv4: with `assumeRole`, `webIdentity.sessionName` names the gateway\'s base session and cannot name the caller');
     const chained = createChainedRoles(wi, ar, cfg.region, () => roles.assume(baseName));
-    const chainedWhat = `sigv4 role ${ar.roleArn} chained from ${what}`;
-    const chainedUses = new WeakMap<AssumedRole, CredentialUse>();
-    const chainedUse = (role: AssumedRole, req: ChainedRequest): CredentialUse => {
-      let use = chainedUses.get(role);
-      if (use === undefined) {
-        use = Object.freeze({
-          kind: 'sigv4', service: cfg.service, region: cfg.region, role_arn: ar.roleArn, session_name: req.sessionName,
-          assumed_role_id: role.assumedRoleId, session_tags: req.tags, base_role_arn: wi.roleArn,
-        });
-        chainedUses.set(role, use);
-      }
-      return use;
-    };
-    return {
-      name: 'outbound',
-      kind: 'sigv4',
-      run(rctx) {
-        const req = chained.request(rctx.identity);
-        if (typeof req === 'string') return unavailable(chainedWhat, req);
-        const cached = chained.peek(req);
-        if (cached !== undefined) return signWith(rctx, cached.keys, chainedUse(cached, req));
-        return chained.assume(req).then(
-          (role) => signWith(rctx, role.keys, chainedUse(role, req)),
-          (err: unknown) => unavailable(`${chainedWhat}, session ${req.sessionName}`, err instanceof StsError ? err.reason : 'unexpected error'),
-        );
+    return sessionStage<ChainedRequest>(`sigv4 role ${ar.roleArn} chained from ${what}`, signWith, {
+      of: (identity) => {
+        const req = chained.request(identity);
+        return typeof req === 'string' ? { problem: req } : { session: req };
       },
+      name: (req) => req.sessionName,
+      peek: (req) => chained.peek(req),
+      assume: (req) => chained.assume(req),
+      use: (role, req) => ({
+        kind: 'sigv4', service: cfg.service, region: cfg.region, role_arn: ar.roleArn, session_name: req.sessionName,
+        assumed_role_id: role.assumedRoleId, session_tags: req.tags, base_role_arn: wi.roleArn,
+      }),
       start: () => roles.start(),
       close: () => { chained.close(); roles.close(); },
-    };
+    });
   }
+  return sessionStage<string>(what, signWith, {
+    of: (identity) => {
+      const name = session.name(identity);
+      return name === undefined ? { problem: 'the role session name needs a value the caller\'s identity does not have' } : { session: name };
+    },
+    name: (name) => name,
+    peek: (name) => roles.peek(name),
+    assume: (name) => roles.assume(name),
+    use: (role, name) => ({ kind: 'sigv4', service: cfg.service, region: cfg.region, role_arn: wi.roleArn, session_name: name, assumed_role_id: role.assumedRoleId }),
+    start: () => roles.start(),
+    close: () => roles.close(),
+  });
+}
+
+/** Role sessions keyed by `S` (a session name; a session name and tags): which one a request needs, and its keys. */
+interface Sessions<S> {
+  /** The session this caller needs, or why there is none. */
+  of(identity: Identity | undefined): { session: S } | { problem: string };
+  name(session: S): string;
+  peek(session: S): AssumedRole | undefined;
+  assume(session: S): Promise<AssumedRole>;
+  /** What the audit line says (built once per issued role, then shared). */
+  use(role: AssumedRole, session: S): CredentialUse;
+  start(): Promise<void>;
+  close(): void;
+}
+
+type SignWith = (rctx: RequestContext, keys: AwsKeys, use: CredentialUse) => Promise<Refusal | undefined>;
+
+/** Sign with the session's cached keys, or after one STS call; no keys: 503 with the reason in the audit. */
+function sessionStage<S>(what: string, signWith: SignWith, sessions: Sessions<S>): OutboundCredential {
   const uses = new WeakMap<AssumedRole, CredentialUse>();
-  const useOf = (role: AssumedRole, sessionName: string): CredentialUse => {
+  const useOf = (role: AssumedRole, session: S): CredentialUse => {
     let use = uses.get(role);
-    if (use === undefined) {
-      use = Object.freeze({ kind: 'sigv4', service: cfg.service, region: cfg.region, role_arn: wi.roleArn, session_name: sessionName, assumed_role_id: role.assumedRoleId });
-      uses.set(role, use);
-    }
+    if (use === undefined) uses.set(role, (use = Object.freeze(sessions.use(role, session))));
     return use;
   };
   return {
     name: 'outbound',
     kind: 'sigv4',
     run(rctx) {
-      const sessionName = session.name(rctx.identity);
-      if (sessionName === undefined) return unavailable(what, 'the role session name needs a value the caller\'s identity does not have');
-      const cached = roles.peek(sessionName);
-      if (cached !== undefined) return signWith(rctx, cached.keys, useOf(cached, sessionName));
-      return roles.assume(sessionName).then(
-        (role) => signWith(rctx, role.keys, useOf(role, sessionName)),
-        (err: unknown) => unavailable(`${what}, session ${sessionName}`, err instanceof StsError ? err.reason : 'unexpected error'),
+      const needed = sessions.of(rctx.identity);
+      if ('problem' in needed) return unavailable(what, needed.problem);
+      const session = needed.session;
+      const cached = sessions.peek(session);
+      if (cached !== undefined) return signWith(rctx, cached.keys, useOf(cached, session));
+      return sessions.assume(session).then(
+        (role) => signWith(rctx, role.keys, useOf(role, session)),
+        (err: unknown) => unavailable(`${what}, session ${sessions.name(session)}`, err instanceof StsError ? err.reason : 'unexpected error'),
       );
     },
-    start: () => roles.start(),
-    close: () => roles.close(),
+    start: () => sessions.start(),
+    close: () => sessions.close(),
   };
 }

@@ -11,7 +11,7 @@ import type { Identity } from '../../../identity/identity.js';
 import { ExpiringCache } from '../expiring.js';
 import type { AssumeRoleConfig, WebIdentityConfig } from './schema.js';
 import { compileSessionName, compileTemplate, TAG_VALUE, type Template } from './session.js';
-import { reasonOf, StsError, stsClientFactory, type AssumedRole } from './sts.js';
+import { assumedRole, reasonOf, StsError, stsClientFactory, type AssumedRole } from './sts.js';
 
 const MAX_SESSIONS = 10_000;
 
@@ -55,17 +55,7 @@ export function createChainedRoles(wi: WebIdentityConfig, ar: AssumeRoleConfig, 
         ...(ar.policy !== undefined ? { Policy: ar.policy } : {}),
         ...(ar.externalId !== undefined ? { ExternalId: ar.externalId } : {}),
       }));
-      const c = out.Credentials;
-      if (c?.AccessKeyId === undefined || c.SecretAccessKey === undefined || c.SessionToken === undefined || !(c.Expiration instanceof Date)) {
-        throw new StsError('the AssumeRole answer has no complete Credentials');
-      }
-      const role: AssumedRole = {
-        keys: { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken },
-        assumedRoleId: out.AssumedRoleUser?.AssumedRoleId ?? `${ar.roleArn}:${req.sessionName}`,
-        arn: out.AssumedRoleUser?.Arn ?? ar.roleArn,
-        expiration: c.Expiration,
-      };
-      return { value: role, expiresAt: c.Expiration.getTime() };
+      return assumedRole(out, ar.roleArn, req.sessionName, 'the AssumeRole answer');
     } catch (err) {
       throw new StsError(err instanceof StsError ? `base session: ${err.reason}` : `AssumeRole: ${reasonOf(err, undefined)}`, { cause: err });
     }

@@ -17,6 +17,8 @@ import type { WebIdentityConfig } from './schema.js';
 
 export type StsSdk = typeof StsModule;
 type STSClient = StsModule.STSClient;
+/** The part of an AssumeRole / AssumeRoleWithWebIdentity output read here (both have it). */
+type StsAnswer = Pick<StsModule.AssumeRoleCommandOutput, 'Credentials' | 'AssumedRoleUser'>;
 let sdkLoad: Promise<StsSdk> | undefined;
 const loadSdk = (): Promise<StsSdk> => (sdkLoad ??= import('@aws-sdk/client-sts'));
 
@@ -102,6 +104,21 @@ export function stsClientFactory(cfg: WebIdentityConfig, region: string, credent
   };
 }
 
+/** What STS answered to AssumeRole or AssumeRoleWithWebIdentity, as a cache entry; incomplete Credentials are an StsError. */
+export function assumedRole(out: StsAnswer, roleArn: string, sessionName: string, what: string): { value: AssumedRole; expiresAt: number } {
+  const c = out.Credentials;
+  if (c?.AccessKeyId === undefined || c.SecretAccessKey === undefined || c.SessionToken === undefined || !(c.Expiration instanceof Date)) {
+    throw new StsError(`${what} has no complete Credentials`);
+  }
+  const role: AssumedRole = {
+    keys: { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken },
+    assumedRoleId: out.AssumedRoleUser?.AssumedRoleId ?? `${roleArn}:${sessionName}`,
+    arn: out.AssumedRoleUser?.Arn ?? roleArn,
+    expiration: c.Expiration,
+  };
+  return { value: role, expiresAt: c.Expiration.getTime() };
+}
+
 export function createWebIdentityRoles(cfg: WebIdentityConfig, region: string, ctx: OAuth2Context, opts: { now?: () => number } = {}): WebIdentityRoles {
   const source = webIdentityTokenSource(cfg, ctx);
   // AssumeRoleWithWebIdentity is not signed: the client must never go looking for credentials of its own.
@@ -118,17 +135,7 @@ export function createWebIdentityRoles(cfg: WebIdentityConfig, region: string, c
         RoleArn: cfg.roleArn, RoleSessionName: sessionName, WebIdentityToken: token, DurationSeconds: durationSeconds,
         ...(cfg.policy !== undefined ? { Policy: cfg.policy } : {}),
       }));
-      const c = out.Credentials;
-      if (c?.AccessKeyId === undefined || c.SecretAccessKey === undefined || c.SessionToken === undefined || !(c.Expiration instanceof Date)) {
-        throw new StsError('the answer has no complete Credentials');
-      }
-      const role: AssumedRole = {
-        keys: { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken },
-        assumedRoleId: out.AssumedRoleUser?.AssumedRoleId ?? `${cfg.roleArn}:${sessionName}`,
-        arn: out.AssumedRoleUser?.Arn ?? cfg.roleArn,
-        expiration: c.Expiration,
-      };
-      return { value: role, expiresAt: c.Expiration.getTime() };
+      return assumedRole(out, cfg.roleArn, sessionName, 'the answer');
     } catch (err) {
       throw new StsError(reasonOf(err, token), { cause: err });
     }

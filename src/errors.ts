@@ -53,12 +53,21 @@ export const ERRORS = {
   // request limits
   body_too_large: { status: 413, title: 'Request body exceeds the route limit' },
   request_timeout: { status: 408, title: 'Request was not received in time' },
+  content_type_not_allowed: { status: 415, title: 'Content type is not accepted on this route' },
+  body_invalid: { status: 422, title: 'Request body does not match the route\'s schema' },
+  idempotency_key_missing: { status: 400, title: 'This route requires an idempotency key' },
+  idempotency_key_invalid: { status: 400, title: 'Idempotency key is not 1 to 128 visible ASCII characters' },
   // upstream
   upstream_credential_unavailable: { status: 503, title: 'The credential for the upstream could not be obtained' },
   token_exchange_refused: { status: 403, title: 'The token endpoint refused to exchange the caller\'s token for one for this upstream' },
   upstream_unreachable: { status: 502, title: 'Upstream could not be reached' },
   upstream_error: { status: 502, title: 'Upstream failed while answering' },
   upstream_timeout: { status: 504, title: 'Upstream did not answer in time' },
+  // broker upstreams: nothing was accepted when one of these is answered
+  destination_not_found: { status: 404, title: 'No such destination on this route' },
+  broker_unavailable: { status: 503, title: 'The message broker cannot be reached; the message was not accepted' },
+  broker_refused: { status: 503, title: 'The message broker refused the message; it was not accepted' },
+  broker_timeout: { status: 504, title: 'The message broker did not confirm the message in time; retry with the same idempotency key' },
   // audit only: the client got the upstream's own 5xx response
   upstream_server_error: { status: 502, title: 'Upstream answered with a server error (audit only: the client gets the upstream\'s response)' },
   // audit only: nobody is left to answer (nginx's 499)
@@ -90,6 +99,8 @@ export interface Refusal {
   readonly headers?: Readonly<Record<string, string>>;
   /** Audit and log only: what went wrong inside (an upstream's TLS error code). Never shown to the client. */
   readonly internal?: string;
+  /** Per-field problems shown to the caller as the problem body's `errors` member (RFC 9457 §3.2): a body's schema errors. */
+  readonly errors?: readonly { readonly pointer: string; readonly message: string }[];
 }
 
 const plain = new Map<ErrorCode, Refusal>();

@@ -41,6 +41,8 @@ export interface RequestRecord {
   bytesOut: number;
   durationMs: number;
   upstreamMs?: number | undefined;
+  /** A broker upstream's message: where it went, its id, the broker's id once confirmed, how long the confirmation took. */
+  message?: { destination: string; id: string; brokerId?: string | undefined; duplicate?: boolean | undefined; confirmMs?: number | undefined } | undefined;
 }
 
 /** The channel a finished request is published on. */

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 
 interface StoreEvent { store: string; state: 'up' | 'down'; first: boolean; error?: string; fail: string }
 interface KeyFileEvent { provider: string; file?: string; ok: boolean; keys?: number; error?: string; kept?: boolean }
+interface BrokerEvent { broker: string; state: 'up' | 'down'; error?: string }
 interface IntrospectionEvent { provider: string; reason: string }
 
 /** Subscribe `log` to the operational channels; returns the unsubscribe function. */
@@ -21,6 +22,11 @@ export function logOperationalEvents(log: Logger): () => void {
       const e = m as KeyFileEvent;
       if (e.ok) log.info({ provider: e.provider, file: e.file, keys: e.keys }, 'key file loaded');
       else log.warn({ provider: e.provider, file: e.file, error: e.error }, e.kept ? 'key file not loaded; keeping the previous keys' : 'key file not loaded; its keys are refused');
+    },
+    'gatehouse:broker:connection': (m) => {
+      const e = m as BrokerEvent;
+      if (e.state === 'down') log.warn({ broker: e.broker, error: e.error }, 'message broker unavailable');
+      else log.info({ broker: e.broker }, 'message broker connected');
     },
     'gatehouse:authn:introspection-failed': (m) => {
       const e = m as IntrospectionEvent;

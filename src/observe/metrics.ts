@@ -1,6 +1,7 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { Counter, Registry, collectDefaultMetrics, type Metric, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { RequestRecord } from './events.js';
+import { startBrokerMetrics } from './broker-metrics.js';
 
 /** Prometheus metrics fed by the `gatehouse:request:end` channel (the pipeline never calls them). */
 export interface Metrics {
@@ -105,5 +106,6 @@ export function startMetrics(): Metrics {
     t.add(r);
   };
   subscribe('gatehouse:request:end', onRecord);
-  return { registry, close: () => unsubscribe('gatehouse:request:end', onRecord) };
+  const stopBroker = startBrokerMetrics(registry);
+  return { registry, close: () => { unsubscribe('gatehouse:request:end', onRecord); stopBroker(); } };
 }

@@ -30,6 +30,7 @@ export interface OutboundRequest {
   body: Buffer | undefined;
 }
 
+const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
 const SKIPPED: RequestRecord['authn'] = Object.freeze({ result: 'skipped' });
 
 /** The per-request state of the pipeline. */
@@ -52,6 +53,8 @@ export class RequestContext {
   /** Raw query string without `?`. */
   query = '';
   route: RouteView | undefined = undefined;
+  /** The route's path parameters (`/events/:topic` → `{ topic }`), once routed. */
+  params: Readonly<Record<string, string>> = NO_PARAMS;
   identity: Identity | undefined = undefined;
   /** The request body, once a stage buffered it (readBody). */
   body: Buffer | undefined = undefined;
@@ -75,7 +78,7 @@ export class RequestContext {
     this.record = {
       time: this.time, requestId: this.requestId, traceparent: this.traceparent, method: this.method, path: '', query: '', host: this.client.host,
       clientAddress: this.client.address, route: undefined, identity: undefined, authn: SKIPPED, decision: undefined, limit: undefined,
-      upstream: undefined, credentials: undefined, upstreamPath: undefined, upstreamStatus: undefined, status: 0, error: undefined, errorDetail: undefined, bytesIn: 0, bytesOut: 0, durationMs: 0, upstreamMs: undefined,
+      upstream: undefined, credentials: undefined, upstreamPath: undefined, upstreamStatus: undefined, status: 0, error: undefined, errorDetail: undefined, bytesIn: 0, bytesOut: 0, durationMs: 0, upstreamMs: undefined, message: undefined,
     };
   }
 

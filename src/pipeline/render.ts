@@ -27,6 +27,7 @@ export function renderRefusal(ctx: RequestContext, refusal: Refusal): void {
     status,
     code,
     ...(refusal.detail ? { detail: refusal.detail } : {}),
+    ...(refusal.errors ? { errors: refusal.errors } : {}),
     request_id: ctx.requestId,
   });
   const headers: OutgoingHttpHeaders = {

@@ -17,7 +17,7 @@ import { limitStage } from '../limits/stage.js';
 import type { AssertionSigner } from '../outbound/assertion.js';
 import { compileHeaderPolicy, DEFAULT_ASSERTION_HEADER, speakingHeaders } from '../outbound/headers.js';
 import { assertionStage, outboundRequestStage } from '../outbound/steps.js';
-import { createUpstream } from '../upstream/registry.js';
+import { createUpstream, outboundConfigOf } from '../upstream/registry.js';
 import { upstreamStage } from '../upstream/stage.js';
 import { createCredential, credentialHeaders } from '../outbound/credentials/registry.js';
 import type { OutboundCredential } from '../outbound/credentials/credential.js';
@@ -82,7 +82,10 @@ const NO_CHALLENGE = (): undefined => undefined;
 
 /** The header names stripped from every inbound request: what any route speaks through, and the operator's list. */
 export function reservedHeaders(config: Config): string[] {
-  const speaking = config.routes.flatMap((r) => [...speakingHeaders(r.upstream), ...(r.upstream.auth ?? []).flatMap(credentialHeaders)]);
+  const speaking = config.routes.flatMap((r) => {
+    const out = outboundConfigOf(r.upstream);
+    return [...speakingHeaders(out), ...(out.auth ?? []).flatMap(credentialHeaders)];
+  });
   return [...new Set([...speaking, ...config.listen!.reservedHeaders].map((h) => h.toLowerCase()))];
 }
 
@@ -91,8 +94,8 @@ export function compileRoute(route: RouteConfig, env: RouteEnv): CompiledRoute {
   const isPublic = route.public === true;
   const authn = isPublic ? undefined : memo(env, 'authn', [route.authenticate, route.token ?? null], () => compileAuthentication(providersOf(route, env), route.token));
   const policy = isPublic ? undefined : memo(env, 'policy', [route.allow ?? null, route.deny ?? null], () => compilePolicy(route.allow, route.deny));
-  const up = route.upstream;
-  const upstream = memo(env, 'upstream', up, () => createUpstream(up, env.resources));
+  const upstream = memo(env, 'upstream', route.upstream, () => createUpstream(route.upstream, env.resources));
+  const up = outboundConfigOf(route.upstream);
   const credentialHeaders = authn?.credentialHeaders ?? [];
   const headerPolicy = memo(env, 'headers', [up, env.config.listen!.forwardedHeaders, credentialHeaders], () => compileHeaderPolicy(up, env.config.listen!.forwardedHeaders, credentialHeaders, env.reserved));
   const limiter = compileLimiter(route, env);
@@ -102,7 +105,7 @@ export function compileRoute(route: RouteConfig, env: RouteEnv): CompiledRoute {
   if (authn && policy) stages.push(authn.stage, memo(env, 'authz', [route.allow ?? null, route.deny ?? null], () => authorizationStage(policy)));
   else stages.push(PUBLIC_STAGE);
   if (limiter || caps.length > 0) stages.push(limitStage(limiter, caps));
-  stages.push(memo(env, 'outbound', [up, env.config.listen!.forwardedHeaders, credentialHeaders], () => outboundRequestStage(upstream, headerPolicy)));
+  stages.push(memo(env, 'outbound', [route.upstream, env.config.listen!.forwardedHeaders, credentialHeaders], () => outboundRequestStage(upstream, headerPolicy)));
   if (up.assertion !== undefined && up.assertion !== false) {
     const a = up.assertion === true ? undefined : up.assertion;
     const ttlSec = parseDuration(a?.ttl ?? '60s') / 1000;
@@ -114,7 +117,7 @@ export function compileRoute(route: RouteConfig, env: RouteEnv): CompiledRoute {
     env.credentials.add(credential);
     stages.push(credential);
   }
-  stages.push(memo(env, 'upstream-stage', up, () => upstreamStage(upstream)));
+  stages.push(memo(env, 'upstream-stage', route.upstream, () => upstreamStage(upstream)));
 
   return {
     name: route.name,

@@ -67,6 +67,7 @@ export function routeRequest<R extends RoutableRoute>(table: RouteTable<R>, ctx:
   if (match.kind === 'method_not_allowed') return { code: 'method_not_allowed', headers: { allow: match.allow.join(', ') } };
   const route = match.route.value;
   ctx.route = route;
+  ctx.params = match.params;
   ctx.record.route = route.name;
   if (target.hasEncodedSeparator && !route.allowEncodedSlash) return ENCODED_SEPARATOR;
   if (target.hasDoubleEncoding && !route.allowEncodedPercent) return DOUBLE_ENCODING;

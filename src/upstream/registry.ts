@@ -8,7 +8,10 @@ import type { ConfigIssue } from '../config/issue.js';
 import type { ShowValue } from '../config/validate.js';
 import type { Upstream, UpstreamResources } from './upstream.js';
 import { HttpUpstreamSchema } from './http/schema.js';
+import type { OutboundSchema } from '../outbound/schema.js';
 import { createHttpUpstream, httpUpstreamIssues } from './http/http.js';
+import { brokerUpstreamKind } from './broker/kind.js';
+import { RABBITMQ } from './broker/rabbitmq.js';
 
 interface Kind<S extends TSchema> {
   readonly schema: S;
@@ -21,6 +24,7 @@ const kind = <S extends TSchema>(schema: S, create: Kind<S>['create'], issues?: 
 
 export const UPSTREAM_KINDS = {
   http: kind(HttpUpstreamSchema, (cfg, resources) => createHttpUpstream(cfg, resources), httpUpstreamIssues),
+  rabbitmq: brokerUpstreamKind('rabbitmq', RABBITMQ),
 };
 
 type Kinds = typeof UPSTREAM_KINDS;
@@ -44,4 +48,22 @@ export function upstreamIssues(cfg: UpstreamConfig, path: string, show: ShowValu
 /** Build an upstream from its config (at load). */
 export function createUpstream(cfg: UpstreamConfig, resources: UpstreamResources): Upstream {
   return (UPSTREAM_KINDS[upstreamKind(cfg)] as Kind<TSchema>).create(cfg, resources);
+}
+
+export type HttpUpstreamConfig = Static<typeof HttpUpstreamSchema>;
+
+/** The config when it is an HTTP upstream, else undefined (a broker). */
+export function httpUpstreamOf(cfg: UpstreamConfig): HttpUpstreamConfig | undefined {
+  return upstreamKind(cfg) === 'http' ? (cfg as HttpUpstreamConfig) : undefined;
+}
+
+const NO_IDENTITY_HEADERS = Object.freeze({});
+
+/**
+ * What the outbound stages read of an upstream config. A broker upstream has no headers to speak
+ * through, no Authorization to forward and no HTTP credentials: only the assertion, which it carries
+ * as a message property.
+ */
+export function outboundConfigOf(cfg: UpstreamConfig): Static<typeof OutboundSchema> {
+  return httpUpstreamOf(cfg) ?? { forwardAuthorization: false, identityHeaders: NO_IDENTITY_HEADERS, assertion: cfg.assertion };
 }

@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig, loadConfigText } from '../../src/config/load.js';
+import { httpUpstreamOf } from '../../src/upstream/registry.js';
 import { tempDir, VALID_YAML } from './fixtures.js';
 
 /** The `main` provider, which the fixtures declare as `type: oidc`. */
@@ -31,8 +32,8 @@ describe('loadConfig', () => {
     assert.equal(config.assertion?.issuer, 'gatehouse');
     assert.equal(oidc(config).clockSkew, '60s');
     assert.deepEqual(oidc(config).algorithms, ['RS256', 'PS256', 'ES256', 'EdDSA']);
-    assert.equal(config.routes[0]?.upstream.connections, 128);
-    assert.equal(config.routes[0]?.upstream.forwardAuthorization, false);
+    assert.equal(httpUpstreamOf(config.routes[0]!.upstream)?.connections, 128);
+    assert.equal(httpUpstreamOf(config.routes[0]!.upstream)?.forwardAuthorization, false);
   });
 
   it('loads JSON', async () => {
@@ -45,7 +46,7 @@ describe('loadConfig', () => {
     const { config } = await loadConfig(join(dir, 'gatehouse.json'), {});
     assert.equal(config.listen?.port, 9000);
     assert.equal(config.listen?.host, '0.0.0.0');
-    assert.equal(config.routes[0]?.upstream.headersTimeout, '30s');
+    assert.equal(httpUpstreamOf(config.routes[0]!.upstream)?.headersTimeout, '30s');
   });
 
   it('keeps `assertion: true` boolean and fills an assertion object', () => {
@@ -96,7 +97,7 @@ describe('secret references', () => {
     const { config } = loadConfigText(text, '/etc/gatehouse/gatehouse.yaml', { PORT: '8443', ADMIN_PORT: '9191', PRESERVE: 'true' });
     assert.equal(config.listen?.port, 8443);
     assert.equal(config.admin?.port, 9191);
-    assert.equal(config.routes[0]?.upstream.preserveHost, true);
+    assert.equal(httpUpstreamOf(config.routes[0]!.upstream)?.preserveHost, true);
   });
 
   it('leaves a number-shaped reference a string where the schema wants a string', () => {

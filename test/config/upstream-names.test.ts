@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadConfigText } from '../../src/config/load.js';
+import { httpUpstreamOf } from '../../src/upstream/registry.js';
 import { issueAt, loadError } from './fixtures.js';
 
 const FILE = '/etc/gatehouse/gatehouse.yaml';
@@ -20,13 +21,13 @@ routes:
   - { name: write, match: { path: /orders/*, methods: [POST] }, public: true, upstream: orders }
   - { name: other, match: { path: /other/* }, public: true, upstream: { url: http://other.internal } }
 `, FILE, { KEY: 'k-123' });
-    const [read, write, other] = config.routes;
-    assert.equal(read!.upstream.url, 'http://orders.internal:8080');
-    assert.deepEqual(read!.upstream, write!.upstream);
-    assert.equal(read!.upstream.auth?.[0]?.type, 'header');
-    assert.notEqual(read!.upstream, write!.upstream, 'each route has its own copy');
-    assert.equal(other!.upstream.url, 'http://other.internal');
-    assert.deepEqual([read!.upstream.preserveHost, read!.upstream.forwardAuthorization], [false, false], 'the definition got its defaults');
+    const [read, write, other] = config.routes.map((r) => httpUpstreamOf(r.upstream)!);
+    assert.equal(read!.url, 'http://orders.internal:8080');
+    assert.deepEqual(read, write);
+    assert.equal(read!.auth?.[0]?.type, 'header');
+    assert.notEqual(read, write, 'each route has its own copy');
+    assert.equal(other!.url, 'http://other.internal');
+    assert.deepEqual([read!.preserveHost, read!.forwardAuthorization], [false, false], 'the definition got its defaults');
   });
 
   it('an unknown name is refused at the route, naming the defined ones', () => {

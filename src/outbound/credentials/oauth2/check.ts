@@ -2,6 +2,7 @@
 import type { ConfigIssue } from '../../../config/issue.js';
 import type { RouteConfig } from '../../../config/schema.js';
 import type { OAuth2ClientAuthConfig } from './schema.js';
+import { outboundConfigOf } from '../../../upstream/registry.js';
 
 const NEEDS: Record<string, keyof OAuth2ClientAuthConfig> = {
   client_secret_basic: 'clientSecret', client_secret_post: 'clientSecret', private_key_jwt: 'privateKey', client_assertion_file: 'clientAssertionFile',
@@ -45,11 +46,11 @@ export function clientIssues(cfg: OAuth2ClientAuthConfig, path: string): ConfigI
 export function oauth2RouteIssues(route: RouteConfig, path: string): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const label = JSON.stringify(route.name);
-  (route.upstream.auth ?? []).forEach((cfg, k) => {
+  (outboundConfigOf(route.upstream).auth ?? []).forEach((cfg, k) => {
     if (cfg.type !== 'oauth2' && cfg.type !== 'token-exchange') return;
     const at = `${path}/upstream/auth/${k}`;
     issues.push(...clientIssues(cfg, at));
-    if ((cfg.header ?? 'authorization').toLowerCase() === 'authorization' && route.upstream.forwardAuthorization === true) {
+    if ((cfg.header ?? 'authorization').toLowerCase() === 'authorization' && outboundConfigOf(route.upstream).forwardAuthorization === true) {
       issues.push({ path: `${path}/upstream/forwardAuthorization`, message: `route ${label}: \`forwardAuthorization: true\` contradicts the ${cfg.type} credential, which sets Authorization itself: remove one, or give the credential another \`header\`` });
     }
     if (cfg.type !== 'token-exchange') return;

@@ -4,6 +4,7 @@ import type { RouteConfig } from '../../../config/schema.js';
 import { clientIssues } from '../oauth2/check.js';
 import type { AssumeRoleConfig } from './schema.js';
 import { sessionNameProblem, compileSessionName, compileTemplate, tagKeyProblem, templateProblem, TAG_VALUE } from './session.js';
+import { outboundConfigOf } from '../../../upstream/registry.js';
 
 const LOOPBACK = /^(127(\.\d{1,3}){3}|localhost|\[::1\])$/i;
 
@@ -65,12 +66,12 @@ function assumeRoleIssues(ar: AssumeRoleConfig, at: string, label: string, isPub
 export function sigv4RouteIssues(route: RouteConfig, path: string): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const label = JSON.stringify(route.name);
-  const auth = route.upstream.auth ?? [];
+  const auth = outboundConfigOf(route.upstream).auth ?? [];
   auth.forEach((cfg, k) => {
     if (cfg.type !== 'sigv4') return;
     const at = `${path}/upstream/auth/${k}`;
     if (k !== auth.length - 1) issues.push({ path: at, message: `route ${label}: a sigv4 credential signs the finished request, so it must be the last entry of \`upstream.auth\`` });
-    if (route.upstream.forwardAuthorization === true) {
+    if (outboundConfigOf(route.upstream).forwardAuthorization === true) {
       issues.push({ path: `${path}/upstream/forwardAuthorization`, message: `route ${label}: \`forwardAuthorization: true\` contradicts the sigv4 credential, which sets Authorization itself: remove one` });
     }
     const { static: keys, webIdentity: wi } = cfg.credentials;

@@ -131,12 +131,13 @@ export const RABBITMQ: BrokerKind<typeof RabbitMqSchema> = {
   label: (cfg) => `${labelOf(cfg.url)}${cfg.exchange === '' ? '' : `#${cfg.exchange}`}`,
   connectionKey: (cfg) => JSON.stringify([cfg.url, cfg.ca ?? null, cfg.timeout, cfg.exchange, cfg.persistent]),
   connect: (cfg) => new RabbitMqConnection(cfg, labelOf(cfg.url)),
-  issues(cfg, path, show) {
+  issues(cfg, path) {
     try {
       new URL(cfg.url);
       return [];
     } catch {
-      return [{ path: `${path}/url`, message: `expected a URL such as amqp://user:password@mq:5672, got ${show(`${path}/url`, cfg.url)}` }];
+      // The value is not echoed: it holds the broker's password.
+      return [{ path: `${path}/url`, message: 'expected a URL such as amqp://user:password@mq:5672 (the value is not shown: it may hold a password)' }];
     }
   },
 };

@@ -20,7 +20,10 @@ function members(schema: JsonSchema, value: unknown): JsonSchema[] {
   const fits = variants(schema).filter((m) => acceptsKind(m, valueKind(value)));
   const type = valueKind(value) === 'object' ? (value as Record<string, unknown>).type : undefined;
   const tagged = fits.filter((m) => m.properties?.type?.const !== undefined && m.properties.type.const === type);
-  return tagged.length > 0 ? tagged : fits;
+  if (tagged.length > 0) return tagged;
+  // Without a `type`, a tagged union means its default kind: the member whose `type` may be left out.
+  const untagged = type === undefined && fits.some((m) => m.properties?.type?.const !== undefined) ? fits.filter((m) => m.properties?.type?.const !== undefined && !(m.required ?? []).includes('type')) : [];
+  return untagged.length > 0 ? untagged : fits;
 }
 
 function visit(schema: JsonSchema, value: unknown, pointer: string, found: string[]): void {

@@ -98,6 +98,9 @@ function byType(fits: JsonSchema[], path: string, value: unknown, show: ShowValu
   const index = tags.indexOf(type);
   if (index >= 0) return { member: fits[index]! };
   const kinds = `one of: ${tags.join(', ')}`;
+  // A member whose `type` may be left out is the default kind (an upstream without `type` is http).
+  const untagged = type === undefined ? fits.find((m) => !(m.required ?? []).includes('type')) : undefined;
+  if (untagged !== undefined) return { member: untagged };
   if (type === undefined) return { issue: { path: `${path}/type`, message: `missing required key "type": expected ${kinds}` } };
   return { issue: { path: `${path}/type`, message: `expected ${kinds}, got ${show(`${path}/type`, type)}`, error: ValueErrorType.Literal } };
 }

@@ -34,7 +34,6 @@ class RabbitMqConnection implements BrokerConnection {
   #model: ChannelModel | undefined;
   #failedAt = -Infinity;
   #closed = false;
-  #wasUp = false;
   /** Publishes waiting for their ack, oldest first: a basic.return is matched to the oldest with its id. */
   readonly #pending: Pending[] = [];
 
@@ -62,14 +61,13 @@ class RabbitMqConnection implements BrokerConnection {
         if (entry !== undefined) entry.returned = true;
       });
       reportConnection(this.label, 'up');
-      this.#wasUp = true;
       return channel;
     })();
     this.#channel = opening;
     opening.catch((err: unknown) => {
       if (this.#channel === opening) this.#channel = undefined;
       this.#failedAt = performance.now();
-      if (this.#wasUp || !this.#closed) reportConnection(this.label, 'down', err);
+      if (!this.#closed) reportConnection(this.label, 'down', err);
     });
     return opening;
   }

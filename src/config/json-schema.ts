@@ -41,6 +41,17 @@ export function valueKind(value: unknown): string {
   return typeof value;
 }
 
+/**
+ * In a union of objects told apart by a `type` literal, the member a `type` value selects: the one
+ * with that literal, or for an absent `type` the default kind, whose `type` may be left out (an
+ * upstream without `type` is http). Undefined when no member is selected.
+ */
+export function memberForType(members: readonly JsonSchema[], type: unknown): JsonSchema | undefined {
+  const tagged = members.filter((m) => m.properties?.type?.const !== undefined);
+  if (type !== undefined) return tagged.find((m) => m.properties!.type!.const === type);
+  return tagged.find((m) => !(m.required ?? []).includes('type'));
+}
+
 /** Whether a (non-union) schema could accept a value of this kind. */
 export function acceptsKind(schema: JsonSchema, kind: string): boolean {
   if (schema.const !== undefined) return valueKind(schema.const) === kind || (kind === 'integer' && typeof schema.const === 'number');

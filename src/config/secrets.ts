@@ -5,7 +5,7 @@
  */
 import type { TSchema } from '@sinclair/typebox';
 import type { ConfigIssue } from './issue.js';
-import { acceptsKind, asJson, children, valueKind, variants, type JsonSchema } from './json-schema.js';
+import { acceptsKind, asJson, children, memberForType, valueKind, variants, type JsonSchema } from './json-schema.js';
 import { toPointer } from './pointer.js';
 
 /** Pointers of the strings in `value` that the schema marks as secrets. */
@@ -19,11 +19,8 @@ export function secretFields(schema: TSchema, value: unknown): string[] {
 function members(schema: JsonSchema, value: unknown): JsonSchema[] {
   const fits = variants(schema).filter((m) => acceptsKind(m, valueKind(value)));
   const type = valueKind(value) === 'object' ? (value as Record<string, unknown>).type : undefined;
-  const tagged = fits.filter((m) => m.properties?.type?.const !== undefined && m.properties.type.const === type);
-  if (tagged.length > 0) return tagged;
-  // Without a `type`, a tagged union means its default kind: the member whose `type` may be left out.
-  const untagged = type === undefined && fits.some((m) => m.properties?.type?.const !== undefined) ? fits.filter((m) => m.properties?.type?.const !== undefined && !(m.required ?? []).includes('type')) : [];
-  return untagged.length > 0 ? untagged : fits;
+  const selected = memberForType(fits, type);
+  return selected !== undefined ? [selected] : fits;
 }
 
 function visit(schema: JsonSchema, value: unknown, pointer: string, found: string[]): void {

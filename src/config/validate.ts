@@ -2,7 +2,7 @@ import type { TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import type { ConfigIssue } from './issue.js';
-import { acceptsKind, asJson, describeType, valueKind, variants, type JsonSchema } from './json-schema.js';
+import { acceptsKind, asJson, describeType, memberForType, valueKind, variants, type JsonSchema } from './json-schema.js';
 import { fromPointer, isWithin } from './pointer.js';
 
 /**
@@ -95,12 +95,9 @@ function byType(fits: JsonSchema[], path: string, value: unknown, show: ShowValu
   const tags = fits.map((m) => m.properties?.type?.const);
   if (valueKind(value) !== 'object' || tags.some((t) => typeof t !== 'string')) return undefined;
   const type = (value as Record<string, unknown>).type;
-  const index = tags.indexOf(type);
-  if (index >= 0) return { member: fits[index]! };
+  const member = memberForType(fits, type);
+  if (member !== undefined) return { member };
   const kinds = `one of: ${tags.join(', ')}`;
-  // A member whose `type` may be left out is the default kind (an upstream without `type` is http).
-  const untagged = type === undefined ? fits.find((m) => !(m.required ?? []).includes('type')) : undefined;
-  if (untagged !== undefined) return { member: untagged };
   if (type === undefined) return { issue: { path: `${path}/type`, message: `missing required key "type": expected ${kinds}` } };
   return { issue: { path: `${path}/type`, message: `expected ${kinds}, got ${show(`${path}/type`, type)}`, error: ValueErrorType.Literal } };
 }

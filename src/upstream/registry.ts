@@ -6,21 +6,14 @@
 import { Type, type Static, type TSchema, type TUnion } from '@sinclair/typebox';
 import type { ConfigIssue } from '../config/issue.js';
 import type { ShowValue } from '../config/validate.js';
-import type { Upstream, UpstreamResources } from './upstream.js';
+import type { Upstream, UpstreamKind, UpstreamResources } from './upstream.js';
 import { HttpUpstreamSchema } from './http/schema.js';
 import type { OutboundSchema } from '../outbound/schema.js';
 import { createHttpUpstream, httpUpstreamIssues } from './http/http.js';
 import { brokerUpstreamKind } from './broker/kind.js';
 import { RABBITMQ } from './broker/rabbitmq.js';
 
-interface Kind<S extends TSchema> {
-  readonly schema: S;
-  create(cfg: Static<S>, resources: UpstreamResources): Upstream;
-  /** What the schema cannot say about a config of this kind, at `path` (validate reports it with the rest). */
-  issues?(cfg: Static<S>, path: string, show: ShowValue): ConfigIssue[];
-}
-
-const kind = <S extends TSchema>(schema: S, create: Kind<S>['create'], issues?: Kind<S>['issues']): Kind<S> => ({ schema, create, ...(issues ? { issues } : {}) });
+const kind = <S extends TSchema>(schema: S, create: UpstreamKind<S>['create'], issues?: UpstreamKind<S>['issues']): UpstreamKind<S> => ({ schema, create, ...(issues ? { issues } : {}) });
 
 export const UPSTREAM_KINDS = {
   http: kind(HttpUpstreamSchema, (cfg, resources) => createHttpUpstream(cfg, resources), httpUpstreamIssues),
@@ -42,12 +35,12 @@ export function upstreamKind(cfg: UpstreamConfig): keyof Kinds {
 
 /** The kind's own checks of an upstream config at `path`. */
 export function upstreamIssues(cfg: UpstreamConfig, path: string, show: ShowValue): ConfigIssue[] {
-  return (UPSTREAM_KINDS[upstreamKind(cfg)] as Kind<TSchema>).issues?.(cfg, path, show) ?? [];
+  return (UPSTREAM_KINDS[upstreamKind(cfg)] as UpstreamKind<TSchema>).issues?.(cfg, path, show) ?? [];
 }
 
 /** Build an upstream from its config (at load). */
 export function createUpstream(cfg: UpstreamConfig, resources: UpstreamResources): Upstream {
-  return (UPSTREAM_KINDS[upstreamKind(cfg)] as Kind<TSchema>).create(cfg, resources);
+  return (UPSTREAM_KINDS[upstreamKind(cfg)] as UpstreamKind<TSchema>).create(cfg, resources);
 }
 
 export type HttpUpstreamConfig = Static<typeof HttpUpstreamSchema>;

@@ -1,7 +1,10 @@
 /** The upstream stage's one interface: where a request goes once every earlier stage let it pass. */
 import type { RequestContext, OutboundRequest } from '../pipeline/context.js';
 import type { StageResult } from '../pipeline/stage.js';
+import type { Static, TSchema } from '@sinclair/typebox';
 import type { InFlight } from '../limits/concurrency.js';
+import type { ConfigIssue } from '../config/issue.js';
+import type { ShowValue } from '../config/validate.js';
 
 export interface Upstream {
   readonly kind: string;
@@ -15,6 +18,14 @@ export interface Upstream {
   send(ctx: RequestContext): Promise<StageResult>;
   /** Stop taking requests; release connections once in-flight requests finish. */
   close(): Promise<void>;
+}
+
+/** An upstream kind (registry.ts): the schema of its config and the factory that builds it. */
+export interface UpstreamKind<S extends TSchema> {
+  readonly schema: S;
+  create(cfg: Static<S>, resources: UpstreamResources): Upstream;
+  /** What the schema cannot say about a config of this kind, at `path` (validate reports it with the rest). */
+  issues?(cfg: Static<S>, path: string, show: ShowValue): ConfigIssue[];
 }
 
 /** Resources the upstreams of one runtime share (connection pools, caps), each closed once with it. */

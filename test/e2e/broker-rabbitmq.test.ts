@@ -38,7 +38,7 @@ before(async () => {
   for (const q of [ORDERS, INVOICES]) await ch.assertQueue(q, { durable: false, autoDelete: false });
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-broker-'));
   const keysFile = join(dir, 'keys.yaml');
-  writeFileSync(keysFile, `keys:\n${[mint('shop', ['writer']), mint('viewer', ['reader'])].map((e) => `  - ${JSON.stringify(e)}`).join('\n')}\n`);
+  writeFileSync(keysFile, `keys:\n${[mint('shop', ['writer']), mint('viewer', ['reader']), mint('other-shop', ['writer'])].map((e) => `  - ${JSON.stringify(e)}`).join('\n')}\n`);
   process.env.GH_TEST_AMQP_URL = AMQP_URL;
   const mq = { type: 'rabbitmq', url: '${env:GH_TEST_AMQP_URL}', timeout: '3s' };
   gw = await startGateway({
@@ -123,6 +123,10 @@ test('the same idempotency key from the same caller is the same message id; anot
   const second = await take(INVOICES);
   assert.ok(first && second);
   assert.equal(first.properties.messageId, second.properties.messageId, 'a consumer de-duplicates the retry by message id');
+  const other = await post('/events/' + INVOICES, '{"n":1}', { 'idempotency-key': 'inv-42', 'x-api-key': keys['other-shop']! });
+  assert.equal(other.status, 202);
+  assert.notEqual(other.json.id, a.json.id, 'another caller reusing the key cannot collide with (and so suppress) this caller\'s message');
+  assert.ok(await take(INVOICES));
   const bad = await post('/events/' + INVOICES, '{}', { 'idempotency-key': 'has space' });
   assert.equal(bad.status, 400);
   assert.equal(bad.json.code, 'idempotency_key_invalid');

@@ -9,7 +9,6 @@ import { channel } from 'node:diagnostics_channel';
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { ConfigIssue } from '../../config/issue.js';
 import type { ShowValue } from '../../config/validate.js';
-import type { Identity } from '../../identity/identity.js';
 
 /** One message, ready for a broker's binding. Nothing in it comes from a request header but the content type. */
 export interface OutgoingMessage {
@@ -24,9 +23,6 @@ export interface OutgoingMessage {
    * `gatehouseassertion`…), in order of importance: a broker that can carry only a few keeps the first.
    */
   readonly attributes: ReadonlyMap<string, string>;
-  /** Who sent it and through which path parameters, for key templates (session id, partition key, group id). */
-  readonly identity: Identity | undefined;
-  readonly params: Readonly<Record<string, string>>;
 }
 
 /** What the broker confirmed. */

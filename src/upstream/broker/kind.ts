@@ -1,20 +1,13 @@
 /** A broker kind as an upstream kind: its schema, the broker upstream built from it, and its config checks. */
-import type { Static, TSchema } from '@sinclair/typebox';
+import type { TSchema } from '@sinclair/typebox';
 import type { ConfigIssue } from '../../config/issue.js';
-import type { ShowValue } from '../../config/validate.js';
-import type { Upstream, UpstreamResources } from '../upstream.js';
+import type { UpstreamKind } from '../upstream.js';
 import type { BrokerKind } from './broker.js';
 import { bodySchemaProblem } from './body.js';
 import type { BrokerCommon } from './schema.js';
 import { createBrokerUpstream } from './upstream.js';
 
-export interface UpstreamKindOf<S extends TSchema> {
-  readonly schema: S;
-  create(cfg: Static<S>, resources: UpstreamResources): Upstream;
-  issues(cfg: Static<S>, path: string, show: ShowValue): ConfigIssue[];
-}
-
-export function brokerUpstreamKind<S extends TSchema>(type: string, kind: BrokerKind<S>): UpstreamKindOf<S> {
+export function brokerUpstreamKind<S extends TSchema>(type: string, kind: BrokerKind<S>): UpstreamKind<S> {
   return {
     schema: kind.schema,
     create: (cfg, resources) => createBrokerUpstream(type, kind, cfg, resources),

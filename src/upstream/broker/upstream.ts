@@ -39,6 +39,12 @@ function destinationResolver(destination: Common['destination']): (ctx: RequestC
   };
 }
 
+/** A refusal before the body was read: the client's body is discarded, not left on the connection. */
+function refuseUnread(ctx: RequestContext, refusal: Refusal): Refusal {
+  ctx.exchange.discardBody();
+  return refusal;
+}
+
 /** Wait for `publish` at most `ms`; the signal tells the broker to stop waiting too. */
 async function confirmWithin(ms: number, publish: (signal: AbortSignal) => Promise<Confirmation>): Promise<Confirmation> {
   const abort = new AbortController();
@@ -80,19 +86,15 @@ export function createBrokerUpstream<S extends TSchema>(type: string, kind: Brok
   const label = kind.label(cfg);
 
   async function publish(ctx: RequestContext): Promise<StageResult> {
-    const early = (r: Refusal): Refusal => {
-      ctx.exchange.discardBody();
-      return r;
-    };
     const destination = resolve(ctx);
-    if (typeof destination !== 'string') return early(destination);
+    if (typeof destination !== 'string') return refuseUnread(ctx, destination);
     const contentType = ctx.headers['content-type'];
     const refusedType = contentTypeRefusal(common.contentTypes, mediaType(contentType));
-    if (refusedType !== undefined) return early(refusedType);
+    if (refusedType !== undefined) return refuseUnread(ctx, refusedType);
     const keyHeader = ctx.headers[idempotencyHeader];
     const idempotencyKey = Array.isArray(keyHeader) ? keyHeader[0] : keyHeader;
-    if (idempotencyKey === undefined && common.requireIdempotencyKey) return early({ code: 'idempotency_key_missing', detail: `send a unique ${common.idempotencyHeader} header with each message (the same one on a retry)` });
-    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) return early({ code: 'idempotency_key_invalid' });
+    if (idempotencyKey === undefined && common.requireIdempotencyKey) return refuseUnread(ctx, { code: 'idempotency_key_missing', detail: `send a unique ${common.idempotencyHeader} header with each message (the same one on a retry)` });
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) return refuseUnread(ctx, { code: 'idempotency_key_invalid' });
     let body: Buffer;
     try {
       body = await ctx.readBody();

@@ -46,11 +46,12 @@ export function clientIssues(cfg: OAuth2ClientAuthConfig, path: string): ConfigI
 export function oauth2RouteIssues(route: RouteConfig, path: string): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const label = JSON.stringify(route.name);
-  (outboundConfigOf(route.upstream).auth ?? []).forEach((cfg, k) => {
+  const out = outboundConfigOf(route.upstream);
+  (out.auth ?? []).forEach((cfg, k) => {
     if (cfg.type !== 'oauth2' && cfg.type !== 'token-exchange') return;
     const at = `${path}/upstream/auth/${k}`;
     issues.push(...clientIssues(cfg, at));
-    if ((cfg.header ?? 'authorization').toLowerCase() === 'authorization' && outboundConfigOf(route.upstream).forwardAuthorization === true) {
+    if ((cfg.header ?? 'authorization').toLowerCase() === 'authorization' && out.forwardAuthorization === true) {
       issues.push({ path: `${path}/upstream/forwardAuthorization`, message: `route ${label}: \`forwardAuthorization: true\` contradicts the ${cfg.type} credential, which sets Authorization itself: remove one, or give the credential another \`header\`` });
     }
     if (cfg.type !== 'token-exchange') return;

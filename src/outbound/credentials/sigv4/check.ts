@@ -66,12 +66,13 @@ function assumeRoleIssues(ar: AssumeRoleConfig, at: string, label: string, isPub
 export function sigv4RouteIssues(route: RouteConfig, path: string): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const label = JSON.stringify(route.name);
-  const auth = outboundConfigOf(route.upstream).auth ?? [];
+  const out = outboundConfigOf(route.upstream);
+  const auth = out.auth ?? [];
   auth.forEach((cfg, k) => {
     if (cfg.type !== 'sigv4') return;
     const at = `${path}/upstream/auth/${k}`;
     if (k !== auth.length - 1) issues.push({ path: at, message: `route ${label}: a sigv4 credential signs the finished request, so it must be the last entry of \`upstream.auth\`` });
-    if (outboundConfigOf(route.upstream).forwardAuthorization === true) {
+    if (out.forwardAuthorization === true) {
       issues.push({ path: `${path}/upstream/forwardAuthorization`, message: `route ${label}: \`forwardAuthorization: true\` contradicts the sigv4 credential, which sets Authorization itself: remove one` });
     }
     const { static: keys, webIdentity: wi } = cfg.credentials;

@@ -147,7 +147,18 @@ function patternIssues(route: RouteConfig, path: string, p: Presenter): ConfigIs
       issues.push({ path: pointer, message: p.mask(pointer, message.startsWith(prefix) ? message.slice(prefix.length) : message) });
     }
   };
-  tryParse(`${path}/match/path`, () => parsePathPattern(route.name, route.match.path));
+  let names: string[] | undefined;
+  tryParse(`${path}/match/path`, () => {
+    names = parsePathPattern(route.name, route.match.path).segments.flatMap((s) => (s.kind === 'param' ? [s.name] : []));
+  });
+  const destination = (route.upstream as { destination?: unknown }).destination;
+  if (names !== undefined && destination !== null && typeof destination === 'object' && 'param' in destination) {
+    const param = String(destination.param);
+    if (!names.includes(param)) {
+      const known = names.length > 0 ? `its parameters: ${names.map((n) => `:${n}`).join(', ')}` : 'it has no parameters';
+      issues.push({ path: `${path}/upstream/destination/param`, message: `the path pattern has no :${param} (${known}); name one of them, or add :${param} to match.path` });
+    }
+  }
   if (route.match.host !== undefined) tryParse(`${path}/match/host`, () => parseHostPattern(route.name, route.match.host));
   return issues;
 }

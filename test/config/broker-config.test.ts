@@ -28,4 +28,9 @@ describe('broker upstream config', () => {
     const error = loadError(route('{ type: rabbitmq, url: "amqp://user:hunter2@[bad", destination: a }'));
     assert.equal(error.message.includes('hunter2'), false, error.message);
   });
+
+  it('a destination parameter the path pattern does not have is refused at load, naming the parameters it has', () => {
+    const error = loadError(route('{ type: rabbitmq, url: "amqp://mq", destination: { param: topics, allow: [a] } }'));
+    issueAt(error, '/routes/0/upstream/destination/param', 'no :topics (its parameters: :topic)');
+  });
 });

@@ -44,14 +44,19 @@ export class PublishFailure extends Error {
   }
 }
 
-/** One pooled connection (or client) to a broker, shared by every route with the same connection key. */
-export interface BrokerConnection {
+/**
+ * One pooled connection (or client) to a broker, shared by every route with the same connection key;
+ * `C` is the broker's config, of which each route passes its own (its publish options: exchange,
+ * persistence, session or group id — whatever is not part of the connection key).
+ */
+export interface BrokerConnection<C = unknown> {
   /**
-   * Publish `message` to `destination` and resolve once the broker confirmed it. Reject with a
-   * `PublishFailure` when it did not; `signal` aborts the wait at the route's timeout (the broker may
-   * still store the message: the caller retries with the same idempotency key).
+   * Publish `message` to `destination` with the options of `route` and resolve once the broker
+   * confirmed it. Reject with a `PublishFailure` when it did not; `signal` aborts the wait at the
+   * route's timeout (the broker may still store the message: the caller retries with the same
+   * idempotency key).
    */
-  publish(destination: string, message: OutgoingMessage, signal: AbortSignal): Promise<Confirmation>;
+  publish(destination: string, message: OutgoingMessage, signal: AbortSignal, route: C): Promise<Confirmation>;
   /** Release the connection; publishes still waiting fail with `broker_unavailable`. */
   close(): Promise<void>;
 }
@@ -61,9 +66,9 @@ export interface BrokerKind<S extends TSchema> {
   readonly schema: S;
   /** For the audit line and explain: where messages go, without credentials (`amqp://mq:5672`). */
   label(cfg: Static<S>): string;
-  /** Routes whose configs have the same key share one connection. */
+  /** Routes whose configs have the same key share one connection: only what the connection depends on. */
   connectionKey(cfg: Static<S>): string;
-  connect(cfg: Static<S>): BrokerConnection;
+  connect(cfg: Static<S>): BrokerConnection<Static<S>>;
   /** What the schema cannot say about a config of this kind. */
   issues?(cfg: Static<S>, path: string, show: ShowValue): ConfigIssue[];
 }

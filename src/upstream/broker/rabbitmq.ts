@@ -29,7 +29,7 @@ const CE = 'ce-';
 
 interface Pending { readonly id: string; returned: boolean }
 
-class RabbitMqConnection implements BrokerConnection {
+class RabbitMqConnection implements BrokerConnection<RabbitMqConfig> {
   #channel: Promise<ConfirmChannel> | undefined;
   #model: ChannelModel | undefined;
   #failedAt = -Infinity;
@@ -72,7 +72,7 @@ class RabbitMqConnection implements BrokerConnection {
     return opening;
   }
 
-  async publish(destination: string, message: OutgoingMessage): Promise<Confirmation> {
+  async publish(destination: string, message: OutgoingMessage, _signal: AbortSignal, route: RabbitMqConfig): Promise<Confirmation> {
     let channel: ConfirmChannel;
     try {
       channel = await this.#open();
@@ -86,8 +86,8 @@ class RabbitMqConnection implements BrokerConnection {
     try {
       await new Promise<void>((resolve, reject) => {
         try {
-          channel.publish(this.cfg.exchange, destination, message.body, {
-            mandatory: true, persistent: this.cfg.persistent, messageId: message.id, contentType: message.contentType,
+          channel.publish(route.exchange, destination, message.body, {
+            mandatory: true, persistent: route.persistent, messageId: message.id, contentType: message.contentType,
             timestamp: Math.floor(message.time.getTime() / 1000), appId: 'gatehouse', headers,
           }, (err) => (err ? reject(err as Error) : resolve()));
         } catch (err) {
@@ -101,7 +101,7 @@ class RabbitMqConnection implements BrokerConnection {
     } finally {
       this.#pending.splice(this.#pending.indexOf(entry), 1);
     }
-    if (entry.returned) throw new PublishFailure('broker_refused', `no queue is bound for "${destination}" on exchange "${this.cfg.exchange}" (returned as unroutable)`);
+    if (entry.returned) throw new PublishFailure('broker_refused', `no queue is bound for "${destination}" on exchange "${route.exchange}" (returned as unroutable)`);
     return { brokerId: message.id };
   }
 
@@ -127,7 +127,7 @@ function labelOf(url: string): string {
 export const RABBITMQ: BrokerKind<typeof RabbitMqSchema> = {
   schema: RabbitMqSchema,
   label: (cfg) => `${labelOf(cfg.url)}${cfg.exchange === '' ? '' : `#${cfg.exchange}`}`,
-  connectionKey: (cfg) => JSON.stringify([cfg.url, cfg.ca ?? null, cfg.timeout, cfg.exchange, cfg.persistent]),
+  connectionKey: (cfg) => JSON.stringify([cfg.url, cfg.ca ?? null, cfg.timeout]),
   connect: (cfg) => new RabbitMqConnection(cfg, labelOf(cfg.url)),
   issues(cfg, path) {
     try {

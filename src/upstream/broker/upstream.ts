@@ -66,7 +66,7 @@ async function confirmWithin(ms: number, publish: (signal: AbortSignal) => Promi
 export function createBrokerUpstream<S extends TSchema>(type: string, kind: BrokerKind<S>, cfg: Static<S>, resources: UpstreamResources): Upstream {
   const common = cfg as unknown as Common;
   const key = `broker:${type}:${kind.connectionKey(cfg)}`;
-  const connection = resources.get<BrokerConnection>(key, () => kind.connect(cfg), (c) => c.close());
+  const connection = resources.get<BrokerConnection<Static<S>>>(key, () => kind.connect(cfg), (c) => c.close());
   const caps = resources.get(`${key}:caps`, () => new Map<string, InFlight>());
   const capOf = (destination: string): InFlight => {
     let cap = caps.get(destination);
@@ -113,7 +113,7 @@ export function createBrokerUpstream<S extends TSchema>(type: string, kind: Brok
     const started = performance.now();
     let confirmation: Confirmation;
     try {
-      confirmation = await confirmWithin(timeoutMs, (signal) => connection.publish(destination, message, signal));
+      confirmation = await confirmWithin(timeoutMs, (signal) => connection.publish(destination, message, signal, cfg));
     } catch (err) {
       const failure = err instanceof PublishFailure ? err : new PublishFailure('broker_unavailable', `publish failed (${(err as Error).name})`);
       if (messagePublished.hasSubscribers) messagePublished.publish({ route: ctx.route!.name, broker: type, destination, outcome: failure.code });

@@ -63,13 +63,13 @@ const PEM_PAIR = (() => {
   return pki.certPem + pki.keyPem;
 })();
 
-/** Load config text with the real loader; `${file:}` references point at placeholder files (`*.pem`: PEM_PAIR), remote secrets read as placeholders. */
+/** Load config text with the real loader; `${file:}` references point at placeholder files (`*.pem`: PEM_PAIR, `*.json`: `{}`), remote secrets read as placeholders. */
 function load(text: string): ReturnType<typeof loadConfigText> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-docs-'));
   let n = 0;
   const local = text.replace(/\$\{file:([^}]+)\}/g, (_all, path: string) => {
     const file = join(dir, `ref-${n++}`);
-    writeFileSync(file, path.endsWith('.pem') ? PEM_PAIR : 'placeholder');
+    writeFileSync(file, path.endsWith('.pem') ? PEM_PAIR : path.endsWith('.json') ? '{}' : 'placeholder');
     return `\${file:${file}}`;
   });
   const remote = new Map([...local.matchAll(/\$\{(?:keyvault|aws-secretsmanager):[^}]*\}/g)].map((m) => [m[0], { value: 'placeholder' }]));

@@ -70,6 +70,9 @@ export interface ExampleSetup {
 
 type Json = Record<string, unknown>;
 
+/** The fields of a broker upstream that say where the broker is. */
+const BROKER_ADDRESS_FIELDS = new Set(['url', 'servers', 'connectionString', 'namespace', 'endpoint']);
+
 /** The example as an object, adapted to run on this machine (see ExampleSetup). */
 export function adaptExample(name: string, setup: ExampleSetup = {}): Json {
   const config = parse(exampleText(name)) as Json;
@@ -114,6 +117,13 @@ export function adaptExample(name: string, setup: ExampleSetup = {}): Json {
   }
   for (const route of (out.routes ?? []) as Json[]) {
     const upstream = typeof route.upstream === 'string' ? (out.upstreams as Record<string, Json> | undefined)?.[route.upstream] : route.upstream as Json | undefined;
+    if (upstream?.type !== undefined && upstream.type !== 'http') {
+      // A broker: where it is comes from the environment the test sets (a broker on this machine or a stand-in).
+      const where = Object.entries(upstream).filter(([k]) => BROKER_ADDRESS_FIELDS.has(k));
+      const fixed = where.filter(([, v]) => typeof v !== 'string' || !/^\$\{env:[A-Z0-9_]+\}$/.test(v));
+      if (where.length === 0 || fixed.length > 0) throw new Error(`${name}: route ${String(route.name)}'s broker address must be an \${env:…} reference the test sets`);
+      continue;
+    }
     const url = upstream?.url;
     if (typeof url !== 'string' || !/^https?:\/\/127\.0\.0\.1:\d+/.test(url)) {
       throw new Error(`${name}: route ${String(route.name)} would call ${String(url)}: map it to a local upstream`);

@@ -1,6 +1,6 @@
 // A small closed-loop load generator (undici keep-alive pool) used for every method alike, because
 // wrk cannot present client certificates. Prints one JSON line: { rps, total, non2xx }.
-// Usage: node bench/load.mjs '<json options>'  with { url, seconds, connections, headers, ca?, cert?, key? }
+// Usage: node bench/load.mjs '<json options>'  with { url, seconds, connections, headers, method?, body?, ca?, cert?, key? }
 import { Pool } from 'undici';
 
 const opts = JSON.parse(process.argv[2]);
@@ -20,7 +20,7 @@ let measured = 0;
 
 async function loop() {
   while (Date.now() < end) {
-    const { statusCode, body } = await pool.request({ path, method: 'GET', headers: opts.headers });
+    const { statusCode, body } = await pool.request({ path, method: opts.method ?? 'GET', headers: opts.headers, body: opts.body });
     await body.dump();
     if (Date.now() >= warmupEnd) {
       if (measuredStart === 0) measuredStart = Date.now();

@@ -43,7 +43,7 @@ class RabbitMqConnection implements BrokerConnection<RabbitMqConfig> {
     if (this.#channel !== undefined) return this.#channel;
     if (this.#closed) return Promise.reject(new PublishFailure('broker_unavailable', 'the gateway is shutting down'));
     if (performance.now() - this.#failedAt < RETRY_AFTER_MS) return Promise.reject(new PublishFailure('broker_unavailable', `${this.label} is unreachable (retrying)`));
-    const socket = { timeout: parseDuration(this.cfg.timeout), ...(this.cfg.ca !== undefined ? { ca: [this.cfg.ca] } : {}) };
+    const socket = { timeout: parseDuration(this.cfg.timeout), noDelay: true, keepAlive: true, ...(this.cfg.ca !== undefined ? { ca: [this.cfg.ca] } : {}) };
     const opening = (async () => {
       const model = await connect(this.cfg.url, socket);
       this.#model = model;

@@ -1,0 +1,44 @@
+// The broker client alone, as the baseline of bench/brokers.ts: `concurrency` publishers each publish
+// one message and wait for the broker's confirmation, in a closed loop, the way the gateway does per
+// request. Prints one JSON line: { rps, total }.
+// Usage: node bench/broker-client.mjs '<json options>'  with { broker, url, destination, seconds, concurrency, body }
+import { randomUUID } from 'node:crypto';
+
+const opts = JSON.parse(process.argv[2]);
+const body = Buffer.from(opts.body);
+
+/** A publish function for the broker: resolves once the broker confirmed one message. */
+async function publisherFor() {
+  if (opts.broker === 'rabbitmq') {
+    const { connect } = await import('amqplib');
+    const model = await connect(opts.url);
+    const channel = await model.createConfirmChannel();
+    return {
+      publish: () => new Promise((resolve, reject) => channel.publish('', opts.destination, body, {
+        mandatory: true, persistent: false, messageId: randomUUID(), contentType: 'application/json',
+      }, (err) => (err ? reject(err) : resolve()))),
+      close: () => model.close(),
+    };
+  }
+  throw new Error(`no baseline for broker ${opts.broker}`);
+}
+
+const client = await publisherFor();
+let total = 0;
+let measured = 0;
+let measuredStart = 0;
+const warmupEnd = Date.now() + 1000;
+const end = warmupEnd + opts.seconds * 1000;
+async function loop() {
+  while (Date.now() < end) {
+    await client.publish();
+    if (Date.now() >= warmupEnd) {
+      if (measuredStart === 0) measuredStart = Date.now();
+      measured++;
+    }
+    total++;
+  }
+}
+await Promise.all(Array.from({ length: opts.concurrency }, loop));
+await client.close();
+process.stdout.write(JSON.stringify({ rps: measured / ((Date.now() - measuredStart) / 1000), total }) + '\n');

@@ -3,8 +3,24 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { once } from 'node:events';
 import type { RequestRecord } from '../observe/events.js';
 import { queryRedactor } from './query.js';
+import { AuditChain, resumeHead, writeState } from './chain.js';
 
-export interface AuditSink { close(): Promise<void> }
+export interface AuditSink {
+  close(): Promise<void>;
+  /** Reopen the file at its path (after logrotate moved it); the hash chain continues in the new file. */
+  reopen(): void;
+}
+
+/** Signs a checkpoint's claims (the gateway's assertion key: its JWKS verifies them). */
+export type CheckpointSigner = (claims: Record<string, unknown>) => Promise<string>;
+
+/** A tamper-evident file: every line hash-chained, signed checkpoints every `everyMs` and at close. */
+export interface AuditIntegrity {
+  /** The writer's chain: `main`, or `w<slot>` for a cluster worker. */
+  readonly chainId: string;
+  readonly everyMs: number;
+  readonly sign: CheckpointSigner;
+}
 
 const DEFAULT_REDACTOR = queryRedactor();
 const NO_QUERY = (): string => '';
@@ -106,8 +122,8 @@ const FLUSH_MS = 200;
 const MAX_BYTES_PER_CHAR = 3;
 
 /** Subscribe an asynchronous, batching writer (stdout or an appended file) to finished requests. */
-export function startAuditSink(opts: { sink: 'stdout' | 'file' | 'off'; path?: string | undefined; query?: boolean; redactQuery?: readonly string[] }): AuditSink {
-  if (opts.sink === 'off') return { async close() {} };
+export function startAuditSink(opts: { sink: 'stdout' | 'file' | 'off'; path?: string | undefined; query?: boolean; redactQuery?: readonly string[] }, integrity?: AuditIntegrity): AuditSink {
+  if (opts.sink === 'off') return { async close() {}, reopen() {} };
   const redact = opts.query === false ? NO_QUERY : queryRedactor(opts.redactQuery);
   // Lines are encoded straight into a 16 KiB buffer, handed to sonic-boom (pino's destination, in
   // buffer mode) when full and at least every 200 ms, so a busy gateway writes in batches and a quiet
@@ -132,8 +148,7 @@ export function startAuditSink(opts: { sink: 'stdout' | 'file' | 'off'; path?: s
   };
   const flusher = setInterval(flush, FLUSH_MS);
   flusher.unref();
-  const onRecord = (message: unknown): void => {
-    const line = formatAuditLine(message as RequestRecord, redact);
+  const write = (line: string): void => {
     const room = line.length * MAX_BYTES_PER_CHAR;
     if (used + room > BATCH_BYTES) {
       flush();
@@ -145,10 +160,20 @@ export function startAuditSink(opts: { sink: 'stdout' | 'file' | 'off'; path?: s
     }
     used += batch.write(line, used, 'utf8');
   };
+  const chained = integrity === undefined || opts.sink !== 'file' ? undefined : startChain(opts.path!, integrity, (line) => write(line));
+  const onRecord = (message: unknown): void => {
+    const line = formatAuditLine(message as RequestRecord, redact);
+    write(chained === undefined ? line : chained.chain.seal(line));
+  };
   subscribe('gatehouse:request:end', onRecord);
   return {
+    reopen() {
+      flush();
+      (dest as unknown as { reopen(): void }).reopen();
+    },
     async close() {
       unsubscribe('gatehouse:request:end', onRecord);
+      await chained?.close();
       clearInterval(flusher);
       flush();
       // end() waits for the file to open and for a write in flight, then writes the rest in order:
@@ -156,6 +181,42 @@ export function startAuditSink(opts: { sink: 'stdout' | 'file' | 'off'; path?: s
       const closed = once(dest, 'close');
       dest.end();
       await closed;
+    },
+  };
+}
+
+/**
+ * The chain of a tamper-evident file, continued from where this writer's chain stopped (the file's
+ * last line of it, or the state saved at its last checkpoint when the file was rotated away), and
+ * its checkpoints: every `everyMs` when lines were written since the last, and a final one at close.
+ */
+function startChain(path: string, integrity: AuditIntegrity, write: (line: string) => void): { chain: AuditChain; close(): Promise<void> } {
+  const chain = new AuditChain(integrity.chainId, resumeHead(path, integrity.chainId));
+  let checkpointed = chain.head?.seq ?? -1;
+  let signing: Promise<void> = Promise.resolve();
+  const checkpoint = (final: boolean): Promise<void> => {
+    const head = chain.head;
+    if (head === undefined || (!final && head.seq === checkpointed)) return signing;
+    checkpointed = head.seq;
+    const claims = { chain: integrity.chainId, seq: head.seq, hash: head.hash, final };
+    // One signing at a time, in order: checkpoints appear in the order of the heads they sign.
+    signing = signing.then(async () => {
+      const jws = await integrity.sign(claims);
+      write(chain.seal(`{"level":30,"time":"${new Date().toISOString()}","type":"audit_checkpoint","checkpoint":{"seq":${head.seq},"hash":"${head.hash}","final":${final},"jws":"${jws}"}}\n`));
+      writeState(path, integrity.chainId, chain.head!);
+    }).catch(() => {
+      // A checkpoint that cannot be signed is missing from the file, which the verifier reports; lines keep their chain.
+      checkpointed = -1;
+    });
+    return signing;
+  };
+  const timer = setInterval(() => { void checkpoint(false); }, integrity.everyMs);
+  timer.unref();
+  return {
+    chain,
+    async close() {
+      clearInterval(timer);
+      await checkpoint(true);
     },
   };
 }

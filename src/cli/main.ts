@@ -4,6 +4,7 @@ import { explainCommand } from './explain.js';
 import { devTokenCommand } from './dev-token.js';
 import { sampleUpstreamCommand } from './sample-upstream.js';
 import { apikeyCommand } from './apikey.js';
+import { auditCommand } from './audit.js';
 
 const USAGE = `Usage: gatehouse <command> [options]
 
@@ -17,6 +18,9 @@ Commands:
   sample-upstream [--port N]   Run the sample echo upstream used by the quick start
   apikey create --name N [--roles a,b] [--scopes a,b] [--owner O] [--expires DATE] [--plan P]
                                Print a new API key once and the hashed entry for the key file
+  audit verify [--jwks FILE|URL] FILE...
+                               Check tamper-evident audit files: report any modified, inserted,
+                               deleted or reordered record, forged checkpoint or missing tail
 `;
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
@@ -26,6 +30,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   'dev-token': devTokenCommand,
   'sample-upstream': sampleUpstreamCommand,
   apikey: apikeyCommand,
+  audit: auditCommand,
 };
 
 /** CLI entry: returns the process exit code (long-running commands resolve when they stop). */

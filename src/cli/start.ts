@@ -49,6 +49,8 @@ export async function startCommand(args: string[]): Promise<number> {
       process.once('SIGTERM', () => stop('SIGTERM'));
       process.once('SIGINT', () => stop('SIGINT'));
       process.on('SIGHUP', () => { void gateway.reload(); });
+      // logrotate's postrotate: the audit file is reopened at its path, its hash chain continuing.
+      process.on('SIGUSR2', () => gateway.reopenAudit());
     });
   } catch (err) {
     return reportError(err);

@@ -186,6 +186,9 @@ function configWarnings(config: Config): string[] {
   if ((config.secrets as { keyvault?: { verifyChallengeResource?: boolean } } | undefined)?.keyvault?.verifyChallengeResource === false) {
     warnings.push('secrets.keyvault.verifyChallengeResource is off: a vault URL\'s server can ask for a token for any resource; use it only with a Key Vault stand-in');
   }
+  if (config.audit?.integrity !== undefined && config.assertion?.privateKey === undefined) {
+    warnings.push('audit.integrity: checkpoints are signed with a key generated at start, which no auditor can keep; set assertion.privateKey (and publish its JWKS to your auditors)');
+  }
   if (config.audit?.path !== undefined && config.audit.sink !== 'file') warnings.push(`audit.path is ignored unless audit.sink is "file" (it is "${config.audit.sink}")`);
   config.routes.forEach((route, i) => {
     if (route.token?.query !== undefined) warnings.push(`routes[${i}] (${route.name}) accepts tokens in the query string; URLs end up in logs`);

@@ -73,6 +73,9 @@ function semanticChecks(raw: Config, p: Presenter, soundness: Soundness): Check<
   checks.push((c) => (c.audit?.sink === 'file' && c.audit.path === undefined
     ? [{ path: '/audit/path', message: 'missing required key "path": required when `sink: file`' }]
     : []));
+  checks.push((c) => (c.audit?.integrity !== undefined && c.audit.sink !== 'file'
+    ? [{ path: '/audit/integrity', message: 'a tamper-evident audit trail is a file: set `sink: file` and `path`, or remove `integrity`' }]
+    : []));
   for (const k of indices(at(raw, 'listen', 'trustedProxies'))) {
     const path = `/listen/trustedProxies/${k}`;
     checks.push((c) => {

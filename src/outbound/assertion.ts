@@ -33,6 +33,8 @@ export interface AssertionSigner {
    * Says what changed.
    */
   rotate(next: RotateTo): { key: boolean; issuer: boolean };
+  /** A JWT of `claims` with `iss` and `iat`, signed by the current key with `typ` in its header (audit checkpoints). */
+  signStatement(claims: Record<string, unknown>, typ: string): Promise<string>;
 }
 
 export interface RotateTo {
@@ -139,6 +141,9 @@ export async function createAssertionSigner(opts: { issuer: string; privateKeyPe
       publish();
       if (keyChanged || issuerChanged) cache.clear();
       return { key: keyChanged, issuer: issuerChanged };
+    },
+    signStatement(claims, typ) {
+      return new SignJWT(claims).setProtectedHeader({ alg: ALG, kid: key.kid, typ }).setIssuer(issuer).setIssuedAt().sign(key.privateKey);
     },
     cached(identity, audience, ttlSec, iss) {
       const entry = cache.get(keyOf(identity, audience, ttlSec, iss));

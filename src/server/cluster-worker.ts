@@ -74,6 +74,8 @@ export function runClusterWorker(log: Logger): Promise<number> {
   process.on('SIGINT', stop);
   // Reloads come from the primary, which validates the file once for every worker.
   process.on('SIGHUP', () => {});
+  // The primary relays SIGUSR2 (logrotate) to each worker, which reopens its audit file.
+  process.on('SIGUSR2', () => gateway?.reopenAudit());
   send({ type: 'gatehouse:hello' });
   return new Promise(() => {});
 }

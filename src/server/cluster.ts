@@ -34,6 +34,8 @@ export interface RunningCluster {
   reload(): Promise<boolean>;
   /** Every worker drains as a single process would; resolves once all have exited. */
   stop(): Promise<{ forced: number }>;
+  /** Have every worker reopen its audit file (after logrotate moved it). */
+  reopenAudit(): void;
 }
 
 interface Slot {
@@ -129,7 +131,8 @@ class Fleet {
 
   private fork(slot: Slot): Promise<number> {
     return new Promise((resolve, reject) => {
-      const worker = cluster.fork();
+      // The slot's number names the worker's audit hash chain: a restarted worker continues it.
+      const worker = cluster.fork({ GATEHOUSE_WORKER_SLOT: String(this.slots.indexOf(slot)) });
       Object.assign(slot, { worker, greeted: false, ready: false, startedAt: Date.now(), forced: 0 });
       let failure: Error | undefined;
       let sent: ToWorker | undefined;
@@ -226,6 +229,7 @@ export async function runCluster(loaded: LoadedConfig, log: Logger, options: { p
     port,
     adminPort: admin.port,
     reload: () => reloader.reload(),
+    reopenAudit: () => { for (const w of fleet.live()) w.process.kill('SIGUSR2'); },
     async stop() {
       reloader.stop();
       admin.setDraining();

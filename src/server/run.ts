@@ -8,6 +8,7 @@ import { createGateway, type RuntimeRef } from '../pipeline/gateway.js';
 import { startListener, type Listener } from './listen.js';
 import { runtimeAdminSource, startAdmin, type AdminServer } from '../admin/server.js';
 import { startAuditSink, type AuditSink } from '../audit/sink.js';
+import { CHECKPOINT_TYP } from '../audit/chain.js';
 import { startMetrics, type Metrics } from '../observe/metrics.js';
 import { createAssertionSigner, type AssertionSigner } from '../outbound/assertion.js';
 import { longestAssertionTtlMs, reloadedKey, rotationFields } from './assertion-key.js';
@@ -27,6 +28,8 @@ export interface RunningGateway {
   reload(secrets?: ReadonlyMap<string, string>): Promise<boolean>;
   /** Graceful stop: readiness goes 503, no new connections, in-flight requests finish up to the grace period. */
   stop(): Promise<{ forced: number }>;
+  /** Reopen the audit file at its path (after logrotate moved it; SIGUSR2). */
+  reopenAudit(): void;
 }
 
 const DEV_WARNING = [
@@ -87,7 +90,12 @@ export async function runGateway(configFile: string, log: Logger, options: RunOp
   const runtime = await compileRuntime(initial.config, { baseDir: initial.baseDir, signer });
   if (!worker) logWarnings(initial, runtime, log);
   const ref: RuntimeRef = { current: runtime };
-  const audit: AuditSink = startAuditSink(initial.config.audit!);
+  const auditCfg = initial.config.audit!;
+  const audit: AuditSink = startAuditSink(auditCfg, auditCfg.integrity === undefined ? undefined : {
+    chainId: worker ? `w${process.env.GATEHOUSE_WORKER_SLOT ?? '0'}` : 'main',
+    everyMs: parseDuration(auditCfg.integrity.checkpointEvery),
+    sign: (claims) => signer.signStatement(claims, CHECKPOINT_TYP),
+  });
   const metrics = startMetrics();
   let draining = false;
   const started = runtime.start();
@@ -135,6 +143,7 @@ export async function runGateway(configFile: string, log: Logger, options: RunOp
       return { ready: r.ready && !draining, draining, providers: r.providers };
     },
     reload: (secrets) => reloader.reload(secrets),
+    reopenAudit: () => audit.reopen(),
     async stop() {
       reloader.stop();
       draining = true;

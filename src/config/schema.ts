@@ -7,6 +7,7 @@ import { MatchSchema } from '../routing/schema.js';
 import { RuleSchema } from '../authz/schema.js';
 import { AssertionKeySchema } from '../outbound/schema.js';
 import { UpstreamSchema } from '../upstream/registry.js';
+import { TracingSchema } from '../observe/tracing/schema.js';
 import { AuditSchema, LogSchema } from '../audit/schema.js';
 import { LimitSchema, LimitsSettingsSchema, PlanSchema } from '../limits/schema.js';
 import { SecretsSchema } from './secrets/registry.js';
@@ -53,6 +54,7 @@ export const ConfigSchema = Strict({
     description: 'Processes serving the public port: `1` serves in this process; N > 1 forks N workers (node:cluster) that share the port while this process serves the admin port and supervises them (restarts a worker that dies); `auto` = one per available CPU. With N > 1, the in-process rate-limit/quota store and concurrency caps count per worker: use `limits.store: redis` for fleet-exact limits. Read at start only (a reload keeps the running count).',
   })),
   audit: Type.Optional(AuditSchema),
+  tracing: Type.Optional(TracingSchema),
   log: Type.Optional(LogSchema),
   assertion: Type.Optional(AssertionKeySchema),
   secrets: Type.Optional(SecretsSchema),

@@ -1,6 +1,7 @@
 import { channel } from 'node:diagnostics_channel';
 import type { ErrorCode } from '../errors.js';
 import type { Identity } from '../identity/identity.js';
+import type { TraceMarks } from './tracing/marks.js';
 
 /**
  * Everything known about one request when it ends. Published on `gatehouse:request:end`;
@@ -43,6 +44,8 @@ export interface RequestRecord {
   upstreamMs?: number | undefined;
   /** A broker upstream's message: where it went, its id, the broker's id once confirmed, how long the confirmation took. */
   message?: { destination: string; id: string; brokerId?: string | undefined; duplicate?: boolean | undefined; confirmMs?: number | undefined } | undefined;
+  /** A sampled request's trace (tracing builds its spans from it); not audited. */
+  trace?: TraceMarks | undefined;
 }
 
 /** The channel a finished request is published on. */

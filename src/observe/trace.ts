@@ -4,7 +4,7 @@ import { randomFillSync } from 'node:crypto';
 const pool = Buffer.alloc(4096);
 let offset = pool.length;
 
-function randomHex(bytes: number): string {
+export function randomHex(bytes: number): string {
   if (offset + bytes > pool.length) {
     randomFillSync(pool);
     offset = 0;
@@ -21,14 +21,18 @@ export function newRequestId(): string {
   return randomHex(16);
 }
 
+/** A W3C traceparent's parts, when it is valid (version 00, ids not all zeros). */
+export function parseTraceparent(inbound: string | undefined): { traceId: string; spanId: string; flags: string } | undefined {
+  if (inbound === undefined) return undefined;
+  const m = TRACEPARENT.exec(inbound.trim());
+  return m && m[1] !== '00000000000000000000000000000000' && m[2] !== '0000000000000000' ? { traceId: m[1]!, spanId: m[2]!, flags: m[3]! } : undefined;
+}
+
 /**
- * The W3C traceparent to send upstream: the inbound trace id (when valid, not all zeros) with a new
+ * The W3C traceparent to send upstream (tracing off): the inbound trace id (when valid) with a new
  * span id for this hop, else a new trace.
  */
 export function nextTraceparent(inbound: string | undefined): string {
-  if (inbound !== undefined) {
-    const m = TRACEPARENT.exec(inbound.trim());
-    if (m && m[1] !== '00000000000000000000000000000000' && m[2] !== '0000000000000000') return `00-${m[1]}-${randomHex(8)}-${m[3]}`;
-  }
-  return `00-${randomHex(16)}-${randomHex(8)}-01`;
+  const parent = parseTraceparent(inbound);
+  return parent !== undefined ? `00-${parent.traceId}-${randomHex(8)}-${parent.flags}` : `00-${randomHex(16)}-${randomHex(8)}-01`;
 }

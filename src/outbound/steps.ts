@@ -15,6 +15,9 @@ export function outboundRequestStage(upstream: Upstream, policy: HeaderPolicy): 
     run(ctx) {
       const headers = buildUpstreamHeaders(ctx, policy);
       headers.traceparent = ctx.traceparent;
+      // With tracing on, only a trusted caller's tracestate goes on (null: none); off, the client's passes as any header.
+      if (typeof ctx.tracestate === 'string') headers.tracestate = ctx.tracestate;
+      else if (ctx.tracestate === null) delete headers.tracestate;
       headers['x-request-id'] = ctx.requestId;
       const out = (ctx.outbound = upstream.prepare(ctx, headers));
       ctx.record.upstream = upstream.label;

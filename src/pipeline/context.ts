@@ -9,6 +9,8 @@ import type { Identity } from '../identity/identity.js';
 import type { RequestRecord } from '../observe/events.js';
 import { newRequestId, nextTraceparent } from '../observe/trace.js';
 import { resolveClient, type ClientInfo, type TrustedProxies } from '../outbound/client.js';
+import type { TraceMarks } from '../observe/tracing/marks.js';
+import type { Tracing } from '../observe/tracing/tracing.js';
 import type { ClientTls, Exchange } from './exchange.js';
 
 /** What the stages need to know of the matched route (pipeline/route.ts has the whole of it). */
@@ -46,6 +48,10 @@ export class RequestContext {
   readonly tls: ClientTls | undefined;
   readonly client: ClientInfo;
   readonly traceparent: string;
+  /** The `tracestate` to send on: a trusted caller's (tracing on), null for none (tracing on), undefined (tracing off). */
+  readonly tracestate: string | null | undefined;
+  /** The request's trace when tracing sampled it: each stage marks its end (pipeline/stage.ts). */
+  readonly trace: TraceMarks | undefined;
   /** Normalized path (what routing matched and what is forwarded); '' until routed. */
   path = '';
   /** The path exactly as received (SigV4 signs it). */
@@ -65,20 +71,29 @@ export class RequestContext {
   readonly record: RequestRecord;
   #reading: Promise<Buffer> | undefined = undefined;
 
-  constructor(readonly exchange: Exchange, trusted: TrustedProxies) {
+  constructor(readonly exchange: Exchange, trusted: TrustedProxies, tracing?: Tracing) {
     this.method = exchange.method;
     this.url = exchange.url;
     this.headers = exchange.headers;
     this.rawHeaders = exchange.rawHeaders;
     this.tls = exchange.tls;
     this.client = resolveClient(exchange.remoteAddress, exchange.encrypted, exchange.headers, trusted);
-    this.traceparent = nextTraceparent(exchange.headers.traceparent as string | undefined);
+    if (tracing === undefined) {
+      this.traceparent = nextTraceparent(exchange.headers.traceparent as string | undefined);
+      this.tracestate = undefined;
+      this.trace = undefined;
+    } else {
+      const started = tracing.begin(exchange.headers, trusted.isTrusted(exchange.remoteAddress));
+      this.traceparent = started.traceparent;
+      this.tracestate = started.tracestate ?? null;
+      this.trace = started.trace;
+    }
     this.responseHeaders = { 'x-request-id': this.requestId };
     // Every field present from the start: one object shape for every record.
     this.record = {
       time: this.time, requestId: this.requestId, traceparent: this.traceparent, method: this.method, path: '', query: '', host: this.client.host,
       clientAddress: this.client.address, route: undefined, identity: undefined, authn: SKIPPED, decision: undefined, limit: undefined,
-      upstream: undefined, credentials: undefined, upstreamPath: undefined, upstreamStatus: undefined, status: 0, error: undefined, errorDetail: undefined, bytesIn: 0, bytesOut: 0, durationMs: 0, upstreamMs: undefined, message: undefined,
+      upstream: undefined, credentials: undefined, upstreamPath: undefined, upstreamStatus: undefined, status: 0, error: undefined, errorDetail: undefined, bytesIn: 0, bytesOut: 0, durationMs: 0, upstreamMs: undefined, message: undefined, trace: this.trace,
     };
   }
 

@@ -11,6 +11,7 @@ import type { Exchange } from './exchange.js';
 import { renderRefusal } from './render.js';
 import type { Runtime } from './runtime.js';
 import type { StageResult } from './stage.js';
+import type { Tracing } from '../observe/tracing/tracing.js';
 
 /** Where the gateway reads the current runtime; reload swaps `current`. */
 export interface RuntimeRef { current: Runtime }
@@ -33,7 +34,7 @@ function respond(ctx: RequestContext, result: StageResult): void {
 }
 
 /** Build the request handler for the public listener. `onError` hears about bugs (never the client). */
-export function createGateway(ref: RuntimeRef, onError: (err: unknown) => void): (exchange: Exchange) => void {
+export function createGateway(ref: RuntimeRef, onError: (err: unknown) => void, tracing?: Tracing): (exchange: Exchange) => void {
   // Last resort: never a stack trace to the client, never a crash.
   const fail = (ctx: RequestContext, err: unknown): void => {
     onError(err);
@@ -43,7 +44,7 @@ export function createGateway(ref: RuntimeRef, onError: (err: unknown) => void):
   return (exchange) => {
     const runtime = ref.current;
     if (exchange.url === JWKS_PATH && (exchange.method === 'GET' || exchange.method === 'HEAD')) return serveJwks(runtime, exchange);
-    const ctx = new RequestContext(exchange, runtime.trusted);
+    const ctx = new RequestContext(exchange, runtime.trusted, tracing);
     let result: StageResult | Promise<StageResult>;
     try {
       const routed = routeRequest(runtime.table, ctx);

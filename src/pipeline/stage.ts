@@ -4,6 +4,7 @@
  * between them are compiled per route (pipeline/route.ts) and folded by `compose`.
  */
 import { channel } from 'node:diagnostics_channel';
+import { performance } from 'node:perf_hooks';
 import type { Refusal } from '../errors.js';
 import type { RequestContext } from './context.js';
 
@@ -45,10 +46,12 @@ function runFrom(stages: readonly Stage[], start: number, ctx: RequestContext): 
     if (result instanceof Promise) {
       const next = i + 1;
       return result.then((r) => {
+        ctx.trace?.marks.push(stage.name, performance.now(), r?.code);
         if (stageEnd.hasSubscribers) stageEnd.publish({ stage: stage.name, ctx, refusal: r });
         return r === undefined ? runFrom(stages, next, ctx) : r;
       });
     }
+    ctx.trace?.marks.push(stage.name, performance.now(), result?.code);
     if (stageEnd.hasSubscribers) stageEnd.publish({ stage: stage.name, ctx, refusal: result });
     if (result !== undefined) return result;
   }

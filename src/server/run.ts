@@ -10,6 +10,7 @@ import { runtimeAdminSource, startAdmin, type AdminServer } from '../admin/serve
 import { startAuditSink, type AuditSink } from '../audit/sink.js';
 import { CHECKPOINT_TYP } from '../audit/chain.js';
 import { startMetrics, type Metrics } from '../observe/metrics.js';
+import { startTracing } from '../observe/tracing/tracing.js';
 import { createAssertionSigner, type AssertionSigner } from '../outbound/assertion.js';
 import { longestAssertionTtlMs, reloadedKey, rotationFields } from './assertion-key.js';
 import { warnRestartSettings } from './restart-settings.js';
@@ -99,7 +100,8 @@ export async function runGateway(configFile: string, log: Logger, options: RunOp
   const metrics = startMetrics();
   let draining = false;
   const started = runtime.start();
-  const listener: Listener = await startListener(listenCfg, createGateway(ref, (err) => log.error({ err }, 'request failed')));
+  const tracing = startTracing(initial.config.tracing);
+  const listener: Listener = await startListener(listenCfg, createGateway(ref, (err) => log.error({ err }, 'request failed'), tracing));
   const admin: AdminServer | undefined = worker ? undefined : await startAdmin(adminCfg.host, adminCfg.port, runtimeAdminSource(ref, metrics));
   await started;
   log.info({ port: listener.port, admin: admin?.port, routes: runtime.routes.length, ready: runtime.readiness() }, 'gatehouse listening');
@@ -153,6 +155,7 @@ export async function runGateway(configFile: string, log: Logger, options: RunOp
       await admin?.close();
       await audit.close();
       metrics.close();
+      await tracing?.shutdown();
       stopEvents();
       return result;
     },

@@ -15,7 +15,8 @@ import { parseDuration } from '../../config/units.js';
 import { PublishFailure, reportConnection, type BrokerConnection, type BrokerKind, type Confirmation, type OutgoingMessage } from './broker.js';
 import { BrokerFields } from './schema.js';
 
-const SERVER = Type.String({ pattern: '^(nats|tls)://', description: 'A server URL, `nats://nats:4222` or `tls://nats:4222` (TLS required), without credentials.' });
+// The scheme is checked in `issues`, not by a schema pattern: a pattern error would echo the value, which may hold a password.
+const SERVER = Type.String({ minLength: 1, description: 'A server URL, `nats://nats:4222` or `tls://nats:4222` (TLS required), without credentials.' });
 
 export const NatsSchema = Strict({
   type: Type.Literal('nats', { description: 'A NATS JetStream subject (acknowledged publish, de-duplicated by message id).' }),
@@ -76,7 +77,7 @@ function unlessAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
 function failureOf(err: unknown, destination: string, label: string): PublishFailure {
   if (err instanceof PublishFailure) return err;
   if (err instanceof Error && err.cause instanceof RequestError && err.cause.isNoResponders()) {
-    return new PublishFailure('broker_refused', `no stream captures subject "${destination}" on ${label} (no responders)`, { cause: err });
+    return new PublishFailure('broker_refused', `no stream captures subject "${destination}" on ${label} (no responders; or JetStream is not enabled)`, { cause: err });
   }
   if (err instanceof JetStreamApiError) return new PublishFailure('broker_refused', `${label} refused the message: ${err.message} (${err.code})`, { cause: err });
   if (err instanceof TimeoutError || (err instanceof Error && err.name === 'AbortError')) return new PublishFailure('broker_timeout', `no PubAck from ${label}`, { cause: err });
@@ -197,10 +198,10 @@ function serverIssues(cfg: NatsConfig, path: string): ConfigIssue[] {
       url = undefined;
     }
     // The value is never echoed: it may hold a password.
-    if (url === undefined || url.hostname === '') issues.push({ path: at(i), message: 'expected a URL such as nats://nats:4222 (the value is not shown: it may hold a password)' });
+    if (url === undefined || url.hostname === '' || !/^(nats|tls):$/.test(url.protocol)) issues.push({ path: at(i), message: 'expected a URL such as nats://nats:4222 or tls://nats:4222 (the value is not shown: it may hold a password)' });
     else if (url.username !== '' || url.password !== '') issues.push({ path: at(i), message: 'a server URL carries no credentials (the value is not shown); give them in token, user and password, creds or nkey' });
   });
-  if (new Set(servers.map((s) => s.slice(0, s.indexOf(':')))).size > 1) issues.push({ path: `${path}/servers`, message: 'mixed nats:// and tls:// servers: a cluster is reached with TLS or without it' });
+  if (issues.length === 0 && new Set(servers.map((s) => s.slice(0, s.indexOf(':')))).size > 1) issues.push({ path: `${path}/servers`, message: 'mixed nats:// and tls:// servers: a cluster is reached with TLS or without it' });
   return issues;
 }
 

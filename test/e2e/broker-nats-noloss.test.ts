@@ -117,3 +117,27 @@ test('a broker killed and restarted under load loses no accepted message and sto
   assert.equal(stored.length, perId.size);
   assert.ok(perId.size >= tally.accepted.size);
 });
+
+test('a publish still waiting for its PubAck when the server dies is 503 broker_unavailable, never a 202; its retry is one message', async (t) => {
+  if (server === undefined) return t.skip('no nats-server');
+  const post = (): Promise<Response> => fetch(`${gw.url}/orders`, { method: 'POST', body: '{"n":1}', headers: { 'content-type': 'application/json', 'x-api-key': key, 'idempotency-key': 'in-flight-at-the-crash' } });
+  server.pause(); // the publish reaches the server's socket, and no PubAck comes back
+  const waiting = post();
+  const first = await Promise.race([waiting, sleep(300).then(() => 'still waiting' as const)]);
+  assert.equal(first, 'still waiting', 'no answer without a PubAck');
+  await server.kill();
+  const res = await waiting;
+  const body = (await res.json()) as Record<string, unknown>;
+  assert.deepEqual([res.status, body.code], [503, 'broker_unavailable'], 'the dropped connection fails the waiting publish (the route timeout is 2 s: 504 would mean it was not noticed)');
+  await server.start();
+  let retry: Response | undefined;
+  for (let i = 0; i < 20 && retry?.status !== 202; i++) {
+    if (i > 0) await sleep(RETRY_PAUSE_MS);
+    retry = await post();
+  }
+  assert.equal(retry?.status, 202, 'the retry is accepted once the client reconnected');
+  const nc = await connect({ servers: server.url });
+  const copies = (await readStream(jetstream(nc), STREAM)).filter((m) => m.json<{ n?: number }>().n === 1);
+  await nc.close();
+  assert.equal(copies.length, 1, 'the message is in the stream once');
+});

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connect } from '@nats-io/transport-node';
+import { connect, type NodeConnectionOptions } from '@nats-io/transport-node';
 import { jetstreamManager, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
 import { freePort } from './redis.js';
 
@@ -27,6 +27,8 @@ export interface TestNatsServer {
   readonly url: string;
   /** SIGKILL the server: no shutdown, no flush beyond what it already wrote. */
   kill(): Promise<void>;
+  /** SIGSTOP it: connections stay open, nothing is answered (until kill). */
+  pause(): void;
   /** Start it again on the same port and JetStream store directory; resolves once JetStream answers. */
   start(): Promise<void>;
   /** Kill it and remove its store. */
@@ -37,12 +39,12 @@ const START_TIMEOUT_MS = 15_000;
 const live = new Set<ChildProcess>();
 process.once('exit', () => { for (const child of live) child.kill('SIGKILL'); });
 
-async function waitForJetStream(url: string, child: ChildProcess): Promise<void> {
+async function waitForJetStream(url: string, child: ChildProcess, client: NodeConnectionOptions): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`nats-server exited with code ${child.exitCode}`);
     try {
-      const nc = await connect({ servers: url, timeout: 500, reconnect: false });
+      const nc = await connect({ ...client, servers: url, timeout: 500, reconnect: false });
       try {
         await (await jetstreamManager(nc)).getAccountInfo();
         return;
@@ -56,8 +58,11 @@ async function waitForJetStream(url: string, child: ChildProcess): Promise<void>
   throw new Error(`nats-server JetStream did not answer at ${url} within ${START_TIMEOUT_MS} ms`);
 }
 
-/** A nats-server child with JetStream file storage on a free port; `NATS_SERVER` overrides the binary (found on PATH). */
-export async function startNatsServer(): Promise<TestNatsServer> {
+/**
+ * A nats-server child with JetStream file storage on a free port, with more server `args` (`--user`,
+ * `--tls`…) and the `client` options that reach it; `NATS_SERVER` overrides the binary (found on PATH).
+ */
+export async function startNatsServer(args: readonly string[] = [], client: NodeConnectionOptions = {}): Promise<TestNatsServer> {
   const port = await freePort();
   const store = mkdtempSync(join(tmpdir(), 'gatehouse-nats-store-'));
   const url = `nats://127.0.0.1:${port}`;
@@ -70,18 +75,18 @@ export async function startNatsServer(): Promise<TestNatsServer> {
     await exited;
   };
   const start = async (): Promise<void> => {
-    const c = spawn(process.env.NATS_SERVER ?? 'nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', store], { stdio: 'ignore' });
+    const c = spawn(process.env.NATS_SERVER ?? 'nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', store, ...args], { stdio: 'ignore' });
     c.on('error', () => undefined); // surfaces as a failed wait (e.g. ENOENT)
     live.add(c);
     c.once('exit', () => live.delete(c));
     child = c;
     try {
-      await waitForJetStream(url, c);
+      await waitForJetStream(url, c, client);
     } catch (err) {
       await kill();
       throw err;
     }
   };
   await start();
-  return { url, kill, start, async stop() { await kill(); rmSync(store, { recursive: true, force: true }); } };
+  return { url, kill, start, pause: () => child?.kill('SIGSTOP'), async stop() { await kill(); rmSync(store, { recursive: true, force: true }); } };
 }

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager, StorageType, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, jetstream, jetstreamManager, StorageType, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { startGateway, type TestGateway } from '../harness/gateway.js';
 import { readStream } from '../harness/nats.js';
@@ -18,6 +18,7 @@ const STREAM = `GH_ORDERS_${SUFFIX}`;
 const P = `gh.${SUFFIX}`;
 const ORDERS = `${P}.orders`;
 const INVOICES = `${P}.invoices`;
+const PAYMENTS = `${P}.payments`;
 const NO_STREAM = `gh-nostream.${SUFFIX}`;
 let nc: NatsConnection;
 let jsm: JetStreamManager;
@@ -54,7 +55,9 @@ before(async () => {
       { name: 'orders', match: { path: '/orders', methods: ['POST'] }, authenticate: ['partners'], allow: [{ roles: ['writer'] }],
         upstream: { ...nats, stream: STREAM, destination: ORDERS, assertion: { audience: 'orders-consumer' }, cloudEvents: { type: 'com.example.order.submitted' } } },
       { name: 'events', match: { path: '/events/:topic', methods: ['POST'] }, authenticate: ['partners'], allow: [{ roles: ['writer'] }],
-        upstream: { ...nats, servers: [NATS_URL], destination: { param: 'topic', allow: [INVOICES, NO_STREAM] } } },
+        upstream: { ...nats, servers: [NATS_URL], destination: { param: 'topic', allow: [INVOICES, PAYMENTS, NO_STREAM] } } },
+      { name: 'big', match: { path: '/big', methods: ['POST'] }, authenticate: ['partners'], allow: [{ roles: ['writer'] }], maxBodySize: '4mb',
+        upstream: { ...nats, destination: `${P}.big` } },
       { name: 'pinned', match: { path: '/pinned', methods: ['POST'] }, authenticate: ['partners'], allow: [{ roles: ['writer'] }],
         upstream: { ...nats, stream: `NOT_${STREAM}`, destination: INVOICES } },
       { name: 'down', match: { path: '/down', methods: ['POST'] }, authenticate: ['partners'], allow: [{ roles: ['writer'] }],
@@ -152,4 +155,38 @@ test('an unreachable server is 503 broker_unavailable at once, without internal 
     assert.equal(res.json.code, 'broker_unavailable');
     assert.equal(JSON.stringify(res.json).includes('127.0.0.1'), false, 'no internal address to the client');
   }
+});
+
+test('a body larger than the server\'s max_payload is 503 broker_refused, not stored', async (t) => {
+  if (skip()) return t.skip('no NATS');
+  const max = nc.info!.max_payload;
+  const res = await post('/big', JSON.stringify('x'.repeat(max)));
+  assert.deepEqual([res.status, res.json.code], [503, 'broker_refused']);
+  const line = await gw.auditLine((l) => l.route === 'big');
+  assert.match(String(line?.error_detail), /max_payload/);
+  assert.equal((await received(`${P}.big`)).length, 0);
+});
+
+test('dead letters as docs/brokers.md says: after max_deliver the MAX_DELIVERIES advisory names the message, which keeps its ce- headers', async (t) => {
+  if (skip()) return t.skip('no NATS');
+  const consumer = `billing_${SUFFIX}`;
+  await jsm.consumers.add(STREAM, { durable_name: consumer, filter_subject: PAYMENTS, ack_policy: AckPolicy.Explicit, max_deliver: 2 });
+  const advisories = nc.subscribe(`$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${STREAM}.${consumer}`, { max: 1, timeout: 10_000 });
+  const res = await post('/events/' + PAYMENTS, '{"amount":12}');
+  assert.equal(res.status, 202);
+  const c = await js.consumers.get(STREAM, consumer);
+  for (let delivery = 1; delivery <= 2; delivery++) {
+    const m = await c.next({ expires: 2000 });
+    assert.equal(m?.info.deliveryCount, delivery);
+    m!.nak(); // the consumer's own policy refuses it
+  }
+  assert.equal(await c.next({ expires: 1000 }), null, 'not delivered a third time');
+  let advisory: { stream_seq: number; deliveries: number } | undefined;
+  for await (const msg of advisories) advisory = msg.json();
+  assert.equal(advisory?.deliveries, 2);
+  const dead = await jsm.streams.getMessage(STREAM, { seq: advisory!.stream_seq });
+  assert.equal(dead?.header.get('ce-id'), res.json.id);
+  const line = await gw.auditLine((l) => l.route === 'events' && (l.message as { id?: string } | undefined)?.id === res.json.id);
+  assert.match(String(line?.request_id), /^[0-9a-f]{32}$/);
+  assert.equal(dead?.header.get('ce-gatehouserequestid'), line?.request_id, 'the dead letter leads to the audit line of its request');
 });

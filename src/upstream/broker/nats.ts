@@ -6,7 +6,7 @@
  * publishes fail at once (the client would otherwise buffer them), and a publish still waiting for
  * its ack when the connection drops fails too: only a PubAck is ever a 202.
  */
-import { connect, credsAuthenticator, headers, nkeyAuthenticator, RequestError, TimeoutError, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
+import { connect, credsAuthenticator, headers, InvalidArgumentError, nkeyAuthenticator, RequestError, TimeoutError, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
 import { jetstream, JetStreamApiError, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
 import { Type } from '@sinclair/typebox';
 import type { ConfigIssue } from '../../config/issue.js';
@@ -79,6 +79,8 @@ function failureOf(err: unknown, destination: string, label: string): PublishFai
   if (err instanceof Error && err.cause instanceof RequestError && err.cause.isNoResponders()) {
     return new PublishFailure('broker_refused', `no stream captures subject "${destination}" on ${label} (no responders; or JetStream is not enabled)`, { cause: err });
   }
+  // The server's max_payload (1 MB by default) is smaller than the message: lower the route's maxBodySize.
+  if (err instanceof InvalidArgumentError) return new PublishFailure('broker_refused', `${label} cannot take the message: ${err.message}`, { cause: err });
   if (err instanceof JetStreamApiError) return new PublishFailure('broker_refused', `${label} refused the message: ${err.message} (${err.code})`, { cause: err });
   if (err instanceof TimeoutError || (err instanceof Error && err.name === 'AbortError')) return new PublishFailure('broker_timeout', `no PubAck from ${label}`, { cause: err });
   if (err instanceof Error && err.name === 'PermissionViolationError') return new PublishFailure('broker_refused', `${label} does not permit publishing to "${destination}"`, { cause: err });

@@ -22,7 +22,7 @@ const CLIENTS = 20;
 const LOAD_MS = 4000;
 const KILL_AFTER_MS = 1500;
 const DOWN_MS = 1000;
-const RETRIES = 8;
+const RETRIES = 20;
 const RETRY_PAUSE_MS = 250;
 const STABLE_5XX = new Set(['broker_unavailable', 'broker_timeout']);
 let server: TestNatsServer | undefined;

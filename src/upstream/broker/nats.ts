@@ -6,7 +6,9 @@
  * publishes fail at once (the client would otherwise buffer them), and a publish still waiting for
  * its ack when the connection drops fails too: only a PubAck is ever a 202.
  */
-import { connect, credsAuthenticator, headers, InvalidArgumentError, nkeyAuthenticator, RequestError, TimeoutError, type NatsConnection, type NodeConnectionOptions } from '@nats-io/transport-node';
+import {
+  connect, credsAuthenticator, headers, InvalidArgumentError, nkeyAuthenticator, PermissionViolationError, RequestError, TimeoutError, type NatsConnection, type NodeConnectionOptions,
+} from '@nats-io/transport-node';
 import { jetstream, JetStreamApiError, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
 import { Type } from '@sinclair/typebox';
 import type { ConfigIssue } from '../../config/issue.js';
@@ -82,8 +84,8 @@ function failureOf(err: unknown, destination: string, label: string): PublishFai
   // The server's max_payload (1 MB by default) is smaller than the message: lower the route's maxBodySize.
   if (err instanceof InvalidArgumentError) return new PublishFailure('broker_refused', `${label} cannot take the message: ${err.message}`, { cause: err });
   if (err instanceof JetStreamApiError) return new PublishFailure('broker_refused', `${label} refused the message: ${err.message} (${err.code})`, { cause: err });
-  if (err instanceof TimeoutError || (err instanceof Error && err.name === 'AbortError')) return new PublishFailure('broker_timeout', `no PubAck from ${label}`, { cause: err });
-  if (err instanceof Error && err.name === 'PermissionViolationError') return new PublishFailure('broker_refused', `${label} does not permit publishing to "${destination}"`, { cause: err });
+  if (err instanceof TimeoutError) return new PublishFailure('broker_timeout', `no PubAck from ${label}`, { cause: err });
+  if (err instanceof PermissionViolationError) return new PublishFailure('broker_refused', `${label} does not permit publishing to "${destination}"`, { cause: err });
   return new PublishFailure('broker_unavailable', `publish to ${label} failed (${(err as Error).name})`, { cause: err });
 }
 
@@ -158,7 +160,8 @@ class NatsBrokerConnection implements BrokerConnection {
       });
       ack = await unlessAborted(acked, AbortSignal.any([signal, live.lost.signal]));
     } catch (err) {
-      throw failureOf(err, destination, this.label);
+      // Aborted at the route's timeout (the broker upstream has answered 504 already).
+      throw signal.aborted && !(err instanceof PublishFailure) ? new PublishFailure('broker_timeout', `no PubAck from ${this.label}`) : failureOf(err, destination, this.label);
     }
     return { brokerId: `${ack.stream}:${ack.seq}`, ...(ack.duplicate ? { duplicate: true } : {}) };
   }

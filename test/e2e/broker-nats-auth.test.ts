@@ -10,6 +10,7 @@ import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
 import { startGateway, type TestGateway } from '../harness/gateway.js';
 import { readStream, startNatsServer, type TestNatsServer } from '../harness/nats.js';
+import { freePort } from '../harness/redis.js';
 import { makeTestPki } from '../harness/tls.js';
 
 // A real nats-server of the test's own that requires TLS (a CA made at test time) and a user and
@@ -21,6 +22,7 @@ const SUBJECT = 'auth.orders';
 const PASSWORD = randomBytes(12).toString('hex');
 const WRONG = `wrong-${randomBytes(12).toString('hex')}`;
 let server: TestNatsServer | undefined;
+let monitor = '';
 let pki: ReturnType<typeof makeTestPki>;
 let gw: TestGateway;
 const logged: string[] = [];
@@ -33,7 +35,9 @@ before(async () => {
   }
   pki = makeTestPki();
   const client = { user: 'gatehouse', pass: PASSWORD, tls: { ca: pki.caPem } };
-  server = await startNatsServer(['--user', 'gatehouse', '--pass', PASSWORD, '--tls', '--tlscert', join(pki.dir, 'cert.pem'), '--tlskey', join(pki.dir, 'key.pem')], client);
+  const monitorPort = await freePort();
+  monitor = `http://127.0.0.1:${monitorPort}`;
+  server = await startNatsServer(['--user', 'gatehouse', '--pass', PASSWORD, '--tls', '--tlscert', join(pki.dir, 'cert.pem'), '--tlskey', join(pki.dir, 'key.pem'), '-m', String(monitorPort)], client);
   const nc = await connect({ ...client, servers: server.url });
   await (await jetstreamManager(nc)).streams.add({ name: STREAM, subjects: ['auth.>'], storage: StorageType.Memory });
   await nc.close();
@@ -94,4 +98,25 @@ test('a server certificate the trusted roots do not vouch for is 503 broker_unav
   const line = await gw.auditLine((l) => l.route === 'untrusted');
   assert.equal(line?.error, 'broker_unavailable');
   assert.match(String(line?.error_detail), /VERIFY|CERT/);
+});
+
+test('the gateway drains and closes its NATS connection when it stops', async (t) => {
+  if (server === undefined) return t.skip('no nats-server');
+  const gatehouseConnections = async (): Promise<number> => {
+    const connz = (await (await fetch(`${monitor}/connz`)).json()) as { connections?: { name?: string }[] };
+    return (connz.connections ?? []).filter((c) => c.name === 'gatehouse').length;
+  };
+  const own = await startGateway({ routes: [{ name: 'one', match: { path: '/one', methods: ['POST'] }, public: true,
+    upstream: { type: 'nats', servers: server.url.replace('nats://', 'tls://'), ca: pki.caPem, user: 'gatehouse', password: '${env:GH_TEST_NATS_PASSWORD}', destination: SUBJECT } }] });
+  const before = await gatehouseConnections();
+  const res = await fetch(`${own.url}/one`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+  assert.equal(res.status, 202);
+  assert.equal(await gatehouseConnections(), before + 1, 'one connection, made on first use');
+  await own.stop();
+  let after = before + 1;
+  for (let i = 0; i < 40 && after !== before; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    after = await gatehouseConnections();
+  }
+  assert.equal(after, before, 'closed when the gateway stopped');
 });

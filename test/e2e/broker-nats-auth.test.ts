@@ -2,11 +2,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { connect } from '@nats-io/transport-node';
+import { connect, nkeyAuthenticator, nkeys, type NodeConnectionOptions } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
 import { startGateway, type TestGateway } from '../harness/gateway.js';
 import { readStream, startNatsServer, type TestNatsServer } from '../harness/nats.js';
@@ -119,4 +120,40 @@ test('the gateway drains and closes its NATS connection when it stops', async (t
     after = await gatehouseConnections();
   }
   assert.equal(after, before, 'closed when the gateway stopped');
+});
+
+test('token and NKey seed authentication reach servers that require them', async (t) => {
+  if (server === undefined) return t.skip('no nats-server');
+  const token = randomBytes(16).toString('hex');
+  const user = nkeys.createUser();
+  const seed = new TextDecoder().decode(user.getSeed());
+  const conf = join(mkdtempSync(join(tmpdir(), 'gatehouse-nats-conf-')), 'nkey.conf');
+  writeFileSync(conf, `authorization { users = [ { nkey: "${user.getPublicKey()}" } ] }\n`);
+  const servers: TestNatsServer[] = [];
+  let own: TestGateway | undefined;
+  try {
+    const withStream = async (args: string[], client: NodeConnectionOptions): Promise<TestNatsServer> => {
+      const s = await startNatsServer(args, client);
+      servers.push(s);
+      const nc = await connect({ ...client, servers: s.url });
+      await (await jetstreamManager(nc)).streams.add({ name: STREAM, subjects: ['auth.>'], storage: StorageType.Memory });
+      await nc.close();
+      return s;
+    };
+    const byToken = await withStream(['--auth', token], { token });
+    const byNkey = await withStream(['-c', conf], { authenticator: nkeyAuthenticator(user.getSeed()) });
+    process.env.GH_TEST_NATS_TOKEN = token;
+    process.env.GH_TEST_NATS_SEED = seed;
+    const route = (name: string, upstream: Record<string, unknown>): Record<string, unknown> => ({ name, match: { path: `/${name}`, methods: ['POST'] }, public: true, upstream: { type: 'nats', destination: SUBJECT, ...upstream } });
+    own = await startGateway({ routes: [
+      route('token', { servers: byToken.url, token: '${env:GH_TEST_NATS_TOKEN}' }),
+      route('nkey', { servers: byNkey.url, nkey: '${env:GH_TEST_NATS_SEED}' }),
+      route('anonymous', { servers: byNkey.url }),
+    ] });
+    const status = async (path: string): Promise<number> => (await fetch(`${own!.url}${path}`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })).status;
+    assert.deepEqual([await status('/token'), await status('/nkey'), await status('/anonymous')], [202, 202, 503], 'token and seed accepted; without credentials refused');
+  } finally {
+    await own?.stop();
+    for (const s of servers) await s.stop();
+  }
 });

@@ -4,7 +4,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import pino from 'pino';
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
 import { startGateway, type TestGateway } from '../harness/gateway.js';
@@ -28,6 +30,8 @@ const STABLE_5XX = new Set(['broker_unavailable', 'broker_timeout']);
 let server: TestNatsServer | undefined;
 let gw: TestGateway;
 let key = '';
+/** The gateway's operational log, one JSON line each. */
+const logged: Record<string, unknown>[] = [];
 
 before(async () => {
   if (spawnSync(NATS_SERVER, ['--version']).status !== 0) {
@@ -43,11 +47,12 @@ before(async () => {
   key = generated.key;
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-noloss-'));
   writeFileSync(join(dir, 'keys.yaml'), `keys:\n  - ${JSON.stringify({ id: generated.id, name: 'shop', roles: ['writer'], hash: formatApiKeyHash(generated.key) })}\n`);
+  const sink = new Writable({ write(chunk: Buffer, _enc, done) { logged.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } });
   gw = await startGateway({
     providers: { partners: { type: 'api-key', keys: join(dir, 'keys.yaml') } },
     routes: [{ name: 'orders', match: { path: '/orders', methods: ['POST'] }, authenticate: ['partners'], allow: [{ roles: ['writer'] }],
       upstream: { type: 'nats', servers: server.url, stream: STREAM, destination: SUBJECT, timeout: '2s', requireIdempotencyKey: true } }],
-  });
+  }, { log: pino({ level: 'info' }, sink) });
 });
 
 after(async () => {
@@ -116,6 +121,8 @@ test('a broker killed and restarted under load loses no accepted message and sto
   assert.deepEqual(twice, [], 'no message is stored twice');
   assert.equal(stored.length, perId.size);
   assert.ok(perId.size >= tally.accepted.size);
+  const states = logged.filter((l) => l.broker === nats.url).map((l) => `${String(l.msg)}${l.error === undefined ? '' : ` (${String(l.error)})`}`);
+  assert.deepEqual(states, ['message broker connected', 'message broker unavailable (disconnected)', 'message broker connected'], 'the log says when the connection was lost and made again');
 });
 
 test('a publish still waiting for its PubAck when the server dies is 503 broker_unavailable, never a 202; its retry is one message', async (t) => {

@@ -34,3 +34,42 @@ describe('broker upstream config', () => {
     issueAt(error, '/routes/0/upstream/destination/param', 'no :topics (its parameters: :topic)');
   });
 });
+
+describe('NATS JetStream upstream config', () => {
+  it('a NATS route loads with one server or several, credentials from references', () => {
+    const { config, warnings } = loadConfigText(route('{ type: nats, servers: [nats://n1:4222, nats://n2:4222], user: gatehouse, password: "${env:NATS_PASSWORD}", destination: { param: topic, allow: [orders.a] } }'), '/etc/gatehouse/gatehouse.yaml', { NATS_PASSWORD: 'p' });
+    const up = config.routes[0]!.upstream as Record<string, unknown>;
+    assert.deepEqual([up.servers, up.password, up.timeout, up.maxInFlight], [['nats://n1:4222', 'nats://n2:4222'], 'p', '5s', 256]);
+    assert.deepEqual(warnings, []);
+    const single = loadConfigText(route('{ type: nats, servers: "tls://nats:4222", creds: "${env:CREDS}", ca: "${env:CA}", stream: ORDERS, destination: orders.a }'), '/etc/gatehouse/gatehouse.yaml', { CREDS: 'creds', CA: 'pem' });
+    assert.equal((single.config.routes[0]!.upstream as Record<string, unknown>).stream, 'ORDERS');
+  });
+
+  it('a bad server URL is refused without echoing it: wrong scheme, unparsable, credentials in the URL', () => {
+    for (const [servers, at] of [['"http://u:hunter2@nats:4222"', ''], ['"nats://u:hunter2@[bad"', ''], ['[nats://n1:4222, "nats://u:hunter2@n2:4222"]', '/1']] as const) {
+      const error = loadError(route(`{ type: nats, servers: ${servers}, destination: a }`));
+      issueAt(error, `/routes/0/upstream/servers${at}`, 'the value is not shown');
+      assert.equal(error.message.includes('hunter2'), false, error.message);
+    }
+  });
+
+  it('one authentication at most; a user needs a password; ca is for tls:// servers; TLS and plain servers are not mixed', () => {
+    const env = { T: 't', P: 'p' };
+    issueAt(loadError(route('{ type: nats, servers: nats://n:4222, token: "${env:T}", user: u, password: "${env:P}", destination: a }'), env), '/routes/0/upstream', 'one authentication at most', 'token, user/password');
+    issueAt(loadError(route('{ type: nats, servers: nats://n:4222, user: u, destination: a }')), '/routes/0/upstream/password', 'user needs a password');
+    issueAt(loadError(route('{ type: nats, servers: nats://n:4222, ca: "-----BEGIN CERTIFICATE-----", destination: a }')), '/routes/0/upstream/ca', 'tls://');
+    issueAt(loadError(route('{ type: nats, servers: [nats://n1:4222, tls://n2:4222], destination: a }')), '/routes/0/upstream/servers', 'mixed');
+  });
+
+  it('NATS credentials are secrets: written literally they are warned about, never shown', () => {
+    const { warningIssues } = loadConfigText(route('{ type: nats, servers: nats://n:4222, token: s3cret-token, destination: a }'), '/etc/gatehouse/gatehouse.yaml', {});
+    const warning = warningIssues.find((w) => w.path === '/routes/0/upstream/token');
+    assert.ok(warning, JSON.stringify(warningIssues));
+    assert.match(warning.message, /secret written as a literal/);
+    assert.equal(JSON.stringify(warningIssues).includes('s3cret-token'), false);
+  });
+
+  it('a stream name with a wildcard or a dot is refused', () => {
+    issueAt(loadError(route('{ type: nats, servers: nats://n:4222, stream: "ORDERS.*", destination: a }')), '/routes/0/upstream/stream', '');
+  });
+});

@@ -164,13 +164,19 @@ function coerceScalar(segments: readonly string[], text: string): unknown {
   return text;
 }
 
+const URL_PASSWORD = /(\/\/[^/@\s:]*:)[^@/\s]*@/g;
+
 /** Values built from references are never echoed: they may be secrets. */
 function showValue(sources: ReadonlyMap<string, readonly string[]>): ShowValue {
   return (pointer, value, bare) => {
     for (const [path, refs] of sources) {
       if (isWithin(pointer, path)) return `${bare ? '' : `${valueKind(value)} `}(value from ${refs.join(', ')})`;
     }
-    if (typeof value === 'string') return `${bare ? '' : 'string '}${JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value)}`;
+    if (typeof value === 'string') {
+      // A URL's password (amqp://user:password@mq) is never echoed, whatever the field.
+      const shown = value.replace(URL_PASSWORD, '$1***@');
+      return `${bare ? '' : 'string '}${JSON.stringify(shown.length > 60 ? `${shown.slice(0, 57)}...` : shown)}`;
+    }
     if (value === undefined) return 'nothing';
     if (value === null) return 'null';
     if (typeof value === 'object') return valueKind(value) === 'array' ? 'a list' : 'an object';

@@ -29,6 +29,12 @@ describe('broker upstream config', () => {
     assert.equal(error.message.includes('hunter2'), false, error.message);
   });
 
+  it('a written URL that fails its pattern is shown without its password', () => {
+    const error = loadError(route('{ type: rabbitmq, url: "http://u:hunter2@mq", destination: a }'));
+    issueAt(error, '/routes/0/upstream/url', 'got string "http://u:***@mq"');
+    assert.equal(error.message.includes('hunter2'), false, error.message);
+  });
+
   it('a destination parameter the path pattern does not have is refused at load, naming the parameters it has', () => {
     const error = loadError(route('{ type: rabbitmq, url: "amqp://mq", destination: { param: topics, allow: [a] } }'));
     issueAt(error, '/routes/0/upstream/destination/param', 'no :topics (its parameters: :topic)');

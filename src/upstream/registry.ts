@@ -12,12 +12,14 @@ import type { OutboundSchema } from '../outbound/schema.js';
 import { createHttpUpstream, httpUpstreamIssues } from './http/http.js';
 import { brokerUpstreamKind } from './broker/kind.js';
 import { RABBITMQ } from './broker/rabbitmq.js';
+import { SQS } from './broker/sqs.js';
 
 const kind = <S extends TSchema>(schema: S, create: UpstreamKind<S>['create'], issues?: UpstreamKind<S>['issues']): UpstreamKind<S> => ({ schema, create, ...(issues ? { issues } : {}) });
 
 export const UPSTREAM_KINDS = {
   http: kind(HttpUpstreamSchema, (cfg, resources) => createHttpUpstream(cfg, resources), httpUpstreamIssues),
   rabbitmq: brokerUpstreamKind('rabbitmq', RABBITMQ),
+  sqs: brokerUpstreamKind('sqs', SQS),
 };
 
 type Kinds = typeof UPSTREAM_KINDS;

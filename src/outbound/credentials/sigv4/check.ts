@@ -5,19 +5,10 @@ import { clientIssues } from '../oauth2/check.js';
 import type { AssumeRoleConfig } from './schema.js';
 import { sessionNameProblem, compileSessionName, compileTemplate, tagKeyProblem, templateProblem, TAG_VALUE } from './session.js';
 import { outboundConfigOf } from '../../../upstream/registry.js';
+import { endpointProblem } from '../endpoint.js';
 
-const LOOPBACK = /^(127(\.\d{1,3}){3}|localhost|\[::1\])$/i;
-
-function endpointProblem(text: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return 'expected a URL such as https://sts.eu-west-1.amazonaws.com';
-  }
-  if (url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.test(url.hostname))) return undefined;
-  return 'expected an https:// URL (http:// only to a loopback address): the gateway sends its web identity token there';
-}
+const stsEndpointProblem = (text: string): string | undefined =>
+  endpointProblem(text, 'https://sts.eu-west-1.amazonaws.com', 'the gateway sends its web identity token there');
 
 function policyProblem(text: string): string | undefined {
   try {
@@ -84,7 +75,7 @@ export function sigv4RouteIssues(route: RouteConfig, path: string): ConfigIssue[
     if (wi.tokenFile !== undefined && wi.token !== undefined) issues.push({ path: `${wat}/token`, message: 'set one of `tokenFile` and `token`, not both' });
     if (wi.token?.oauth2 !== undefined) issues.push(...clientIssues(wi.token.oauth2, `${wat}/token/oauth2`));
     if (wi.stsEndpoint !== undefined) {
-      const problem = endpointProblem(wi.stsEndpoint);
+      const problem = stsEndpointProblem(wi.stsEndpoint);
       if (problem !== undefined) issues.push({ path: `${wat}/stsEndpoint`, message: problem });
     }
     if (wi.policy !== undefined) {

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { startGateway, type TestGateway } from '../harness/gateway.js';
 import { startSqsStandIn, type SqsStandIn } from '../harness/sqs-standin.js';
+import { startStsStandIn } from '../harness/aws-standin.js';
+import { startSigningKeys } from '../harness/provider-tokens.js';
 import { formatApiKeyHash, generateApiKey } from '../../src/authn/apikey/format.js';
 
 // SQS is a cloud service: these tests run the gateway's real AWS SDK client against a local
@@ -171,6 +173,43 @@ test('bodies: a message larger than the queue takes is 503 broker_refused; a bod
   assert.equal(stored.length, 1);
   assert.deepEqual(Buffer.from(stored[0]!.body, 'base64'), bytes);
   assert.equal(stored[0]!.attributes['content-type']?.StringValue, 'application/octet-stream');
+});
+
+test('web identity (EKS IRSA): the gateway assumes its role once through STS and SQS verifies the temporary keys', async () => {
+  const role = 'arn:aws:iam::123456789012:role/gatehouse-sqs-writer';
+  const issuer = 'https://oidc.eks.eu-west-1.amazonaws.com/id/5C1A2B3D4E5F60718293A4B5C6D7E8F9';
+  const k8s = await startSigningKeys();
+  const sts = await startStsStandIn({
+    roles: { [role]: { issuer, audience: 'sts.amazonaws.com', jwks: k8s.jwksUri } },
+    // Keys STS issues are the only ones SQS then knows besides the static one.
+    onIssue: (k) => sqs.addKey(k.accessKeyId, { secret: k.secretAccessKey, principal: k.arn, sessionToken: k.sessionToken, expiresAt: k.expiration.toISOString() }),
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-sqs-irsa-'));
+  const tokenFile = join(dir, 'token');
+  const t = Math.floor(Date.now() / 1000);
+  writeFileSync(tokenFile, await k8s.sign({ iss: issuer, sub: 'system:serviceaccount:gateway:gatehouse', aud: ['sts.amazonaws.com'], iat: t, exp: t + 3600 }));
+  const irsa = await startGateway({
+    routes: [{ name: 'irsa', match: { path: '/irsa', methods: ['POST'] }, public: true, upstream: {
+      type: 'sqs', region: REGION, endpoint: sqs.url, destination: 'orders',
+      credentials: { webIdentity: { roleArn: role, tokenFile, stsEndpoint: sts.url, sessionName: 'gatehouse-sqs' } },
+    } }],
+  });
+  try {
+    const count = sqs.messages('orders').length;
+    for (const n of [1, 2]) {
+      const res = await fetch(`${irsa.url}/irsa`, { method: 'POST', body: `{"n":${n}}`, headers: { 'content-type': 'application/json' } });
+      assert.equal(res.status, 202, await res.text());
+    }
+    const stored = sqs.messages('orders').slice(count);
+    assert.equal(stored.length, 2);
+    assert.equal(stored[0]!.signedBy, 'arn:aws:sts::123456789012:assumed-role/gatehouse-sqs-writer/gatehouse-sqs', 'signed with the role\'s temporary keys');
+    assert.equal(stored[0]!.attributes['ce-authtype']?.StringValue, 'unauthenticated');
+    assert.equal(sts.calls.filter((c) => c.action === 'AssumeRoleWithWebIdentity' && c.status === 200).length, 1, 'the keys are cached between messages');
+  } finally {
+    await irsa.stop();
+    await sts.close();
+    await k8s.close();
+  }
 });
 
 test('SQS down is 503 broker_unavailable (at once while it stays down); publishing recovers once it is back', async () => {

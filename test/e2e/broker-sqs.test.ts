@@ -54,6 +54,7 @@ before(async () => {
       route('small', '/small', upstream({ destination: 'small' }), { maxBodySize: '8kb' }),
       route('blobs', '/blobs', upstream({ destination: 'blobs', contentTypes: ['application/octet-stream'], bodyEncoding: 'base64' })),
       route('wrong-key', '/wrong-key', upstream({ destination: 'orders' }, '${env:GH_TEST_SQS_WRONG_SECRET}')),
+      route('hurried', '/hurried', upstream({ destination: 'orders', timeout: '400ms' })),
     ],
   });
 });
@@ -175,6 +176,32 @@ test('bodies: a message larger than the queue takes is 503 broker_refused; a bod
   assert.equal(stored[0]!.attributes['content-type']?.StringValue, 'application/octet-stream');
 });
 
+test('throttling and 5xx are 503 broker_unavailable (the SDK retried once); no answer within the timeout is 504 broker_timeout', async () => {
+  try {
+    const count = sqs.messages('orders').length;
+    for (const error of ['throttled', 'internal'] as const) {
+      sqs.fault = { error };
+      const calls = sends();
+      const res = await post('/orders', '{"sku":"T"}');
+      assert.equal(res.status, 503, error);
+      assert.equal(res.json.code, 'broker_unavailable', error);
+      assert.equal(sends() - calls, 2, `${error}: one retry, not more`);
+    }
+    sqs.fault = { delayMs: 1500 };
+    const started = performance.now();
+    const slow = await post('/hurried', '{"sku":"S"}');
+    assert.equal(slow.status, 504);
+    assert.equal(slow.json.code, 'broker_timeout');
+    assert.ok(performance.now() - started < 1200, 'answered at the route\'s timeout, not when SQS answered');
+    assert.equal(sqs.messages('orders').length, count, 'not yet stored when the gateway gave up');
+    // SQS had the request and stores it late: a 504 means "maybe", which is why the client retries with the same key.
+    while (performance.now() - started < 1700) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(sqs.messages('orders').length, count + 1);
+  } finally {
+    sqs.fault = undefined;
+  }
+});
+
 test('web identity (EKS IRSA): the gateway assumes its role once through STS and SQS verifies the temporary keys', async () => {
   const role = 'arn:aws:iam::123456789012:role/gatehouse-sqs-writer';
   const issuer = 'https://oidc.eks.eu-west-1.amazonaws.com/id/5C1A2B3D4E5F60718293A4B5C6D7E8F9';
@@ -204,6 +231,8 @@ test('web identity (EKS IRSA): the gateway assumes its role once through STS and
     assert.equal(stored.length, 2);
     assert.equal(stored[0]!.signedBy, 'arn:aws:sts::123456789012:assumed-role/gatehouse-sqs-writer/gatehouse-sqs', 'signed with the role\'s temporary keys');
     assert.equal(stored[0]!.attributes['ce-authtype']?.StringValue, 'unauthenticated');
+    assert.deepEqual(Object.keys(stored[0]!.attributes).sort(), ['content-type', 'ce-authtype', 'ce-gatehouserequestid', 'ce-id', 'ce-source', 'ce-specversion', 'ce-subject', 'ce-time', 'ce-traceparent', 'ce-type'].sort(),
+      'without identity attributes every attribute fits in ten');
     assert.equal(sts.calls.filter((c) => c.action === 'AssumeRoleWithWebIdentity' && c.status === 200).length, 1, 'the keys are cached between messages');
   } finally {
     await irsa.stop();

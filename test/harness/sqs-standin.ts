@@ -40,6 +40,8 @@ export interface SqsStandIn {
   /** What the queue holds, oldest first. */
   messages(name: string): StoredMessage[];
   addKey: SigV4Verifier['addKey'];
+  /** Answer SendMessage with this error (`throttled`: RequestThrottled 403; `internal`: 500), or this late, instead of normally. */
+  fault: { error?: 'throttled' | 'internal'; delayMs?: number } | undefined;
   /** Stop answering (connections refused), and start again on the same port. */
   stop(): Promise<void>;
   start(): Promise<void>;
@@ -71,6 +73,7 @@ export async function startSqsStandIn(region: string): Promise<SqsStandIn> {
   const verifier = await startSigV4Verifier('sqs', region);
   const queues = new Map<string, Queue>();
   const calls: SqsCall[] = [];
+  const state = { fault: undefined as SqsStandIn['fault'] };
   let base = '';
 
   const queueOf = (url: unknown): Queue | undefined => {
@@ -131,7 +134,13 @@ export async function startSqsStandIn(region: string): Promise<SqsStandIn> {
         const queue = queues.get(String(input.QueueName));
         return [target, queue === undefined ? noQueue() : [200, { QueueUrl: `${base}/${ACCOUNT}/${queue.name}` }]];
       }
-      case 'AmazonSQS.SendMessage': return [target, sendMessage(input, verdict.principal)];
+      case 'AmazonSQS.SendMessage': {
+        const fault = state.fault;
+        if (fault?.delayMs !== undefined) await new Promise((r) => setTimeout(r, fault.delayMs));
+        if (fault?.error === 'throttled') return [target, fail(403, 'com.amazonaws.sqs#RequestThrottled', 'RequestThrottled', 'Rate exceeded')];
+        if (fault?.error === 'internal') return [target, [500, { __type: 'com.amazon.coral.service#InternalFailure', message: 'internal failure' }, { type: 'InternalFailure', query: 'InternalFailure;Receiver' }]];
+        return [target, sendMessage(input, verdict.principal)];
+      }
       default: return [target, fail(400, 'com.amazon.coral.service#InvalidAction', 'InvalidAction', `${target} is not served by this stand-in`)];
     }
   };
@@ -158,6 +167,8 @@ export async function startSqsStandIn(region: string): Promise<SqsStandIn> {
     },
     messages: (name) => queues.get(name)?.stored ?? [],
     addKey: (id, key) => verifier.addKey(id, key),
+    get fault() { return state.fault; },
+    set fault(v) { state.fault = v; },
     stop: () => closeServer(server),
     start: async () => { await listen(server, port); },
     async close() {

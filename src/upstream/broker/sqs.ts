@@ -110,13 +110,14 @@ class SqsConnection implements BrokerConnection {
     return opening;
   }
 
-  async #queueUrl(destination: string, signal: AbortSignal): Promise<string> {
+  /** The queue's URL. Concurrent publishes share one GetQueueUrl, so no one caller's signal aborts it (the SDK's timeouts bound it). */
+  async #queueUrl(destination: string): Promise<string> {
     if (URL_LIKE.test(destination)) return destination;
     let url = this.#urls.get(destination);
     if (url === undefined) {
       url = (async () => {
         const { client, sdk } = await this.#open();
-        const out = await client.send(new sdk.GetQueueUrlCommand({ QueueName: destination }), { abortSignal: signal });
+        const out = await client.send(new sdk.GetQueueUrlCommand({ QueueName: destination }));
         if (out.QueueUrl === undefined) throw new PublishFailure('broker_refused', `${this.label} gave no URL for queue "${destination}"`);
         return out.QueueUrl;
       })();
@@ -147,7 +148,7 @@ class SqsConnection implements BrokerConnection {
     if (performance.now() - this.#failedAt < RETRY_AFTER_MS) throw new PublishFailure('broker_unavailable', `${this.label} is unreachable (retrying)`);
     let queueUrl: string;
     try {
-      queueUrl = await this.#queueUrl(destination, signal);
+      queueUrl = await this.#queueUrl(destination);
     } catch (err) {
       throw this.#failed(failureOf(err, this.label, `GetQueueUrl of "${destination}"`));
     }

@@ -57,13 +57,21 @@ const THROTTLED = new Set(['RequestThrottled', 'ThrottlingException', 'Throttlin
 
 type SdkError = Error & { code?: string; $metadata?: { httpStatusCode?: number }; $retryable?: { throttling?: boolean } };
 
-/** A failed SDK call as a PublishFailure; `doing` says what for (the audit line). */
+const timedOut = (err: SdkError): boolean => err.name === 'AbortError' || err.name === 'TimeoutError';
+
+/** SQS was not reached at all (refused, reset, DNS): no HTTP answer, no abort. */
+function unreachable(err: unknown): boolean {
+  if (!(err instanceof Error) || err instanceof PublishFailure || err instanceof StsError) return false;
+  return !timedOut(err) && (err as SdkError).$metadata?.httpStatusCode === undefined;
+}
+
+/** A failed SDK call as a PublishFailure; `doing` says what for (the audit line: error names and statuses, never a message text). */
 function failureOf(err: unknown, label: string, doing: string): PublishFailure {
   if (err instanceof PublishFailure) return err;
   if (err instanceof StsError) return new PublishFailure('broker_unavailable', `${label}: no credentials to sign with (${err.reason})`, { cause: err });
   const e = err as SdkError;
   const name = e.name ?? 'Error';
-  if (name === 'AbortError' || name === 'TimeoutError') return new PublishFailure('broker_timeout', `${label}: ${doing} did not finish in time`, { cause: err });
+  if (timedOut(e)) return new PublishFailure('broker_timeout', `${label}: ${doing} did not finish in time`, { cause: err });
   const status = e.$metadata?.httpStatusCode;
   if (status === undefined) return new PublishFailure('broker_unavailable', `cannot reach ${label} (${e.code ?? name})`, { cause: err });
   const why = `${name} (HTTP ${status})`;
@@ -77,7 +85,7 @@ class SqsConnection implements BrokerConnection {
   readonly #mapping: SqsMapping;
   /** Queue name → its URL (GetQueueUrl once per name; a failure is not kept). */
   readonly #urls = new Map<string, Promise<string>>();
-  /** Message id → the MessageId SQS gave it: the same answer again within the window is a duplicate. */
+  /** FIFO queue and message id → the MessageId SQS gave it: the same answer again within the window is a duplicate. */
   readonly #sent = new LRUCache<string, string>({ max: 10_000, ttl: DEDUP_WINDOW_MS });
   #failedAt = -Infinity;
   #up = false;
@@ -132,15 +140,14 @@ class SqsConnection implements BrokerConnection {
     this.#up = true;
   }
 
-  #failed(failure: PublishFailure): PublishFailure {
-    const cause = failure.cause;
-    const network = failure.code === 'broker_unavailable' && cause instanceof Error && !(cause instanceof StsError) && !(cause instanceof PublishFailure) && (cause as SdkError).$metadata?.httpStatusCode === undefined;
-    if (network) {
+  /** The failure of `doing`; when SQS was unreachable, publishes fail at once for a while. */
+  #failed(err: unknown, doing: string): PublishFailure {
+    if (unreachable(err)) {
       this.#failedAt = performance.now();
-      if (!this.#closed) reportConnection(this.label, 'down', failure.cause);
+      if (!this.#closed) reportConnection(this.label, 'down', err);
       this.#up = false;
     }
-    return failure;
+    return failureOf(err, this.label, doing);
   }
 
   async publish(destination: string, message: OutgoingMessage, signal: AbortSignal): Promise<Confirmation> {
@@ -150,7 +157,7 @@ class SqsConnection implements BrokerConnection {
     try {
       queueUrl = await this.#queueUrl(destination);
     } catch (err) {
-      throw this.#failed(failureOf(err, this.label, `GetQueueUrl of "${destination}"`));
+      throw this.#failed(err, `GetQueueUrl of "${destination}"`);
     }
     const input = sendInput(this.#mapping, queueUrl, message);
     if ('problem' in input) throw new PublishFailure('broker_refused', `not sent to ${this.label}: ${input.problem}`);
@@ -159,13 +166,14 @@ class SqsConnection implements BrokerConnection {
       const { client, sdk } = await this.#open();
       out = await client.send(new sdk.SendMessageCommand(input), { abortSignal: signal });
     } catch (err) {
-      throw this.#failed(failureOf(err, this.label, `the message to "${destination}"`));
+      throw this.#failed(err, `the message to "${destination}"`);
     }
     this.#healthy();
     if (out.MessageId === undefined) throw new PublishFailure('broker_unavailable', `${this.label} answered without a MessageId`);
     const fifo = isFifo(queueUrl);
-    const earlier = fifo ? this.#sent.get(message.id) : undefined;
-    if (fifo) this.#sent.set(message.id, out.MessageId);
+    const sentKey = `${queueUrl}\0${message.id}`;
+    const earlier = fifo ? this.#sent.get(sentKey) : undefined;
+    if (fifo) this.#sent.set(sentKey, out.MessageId);
     return {
       brokerId: out.SequenceNumber === undefined ? out.MessageId : `${out.MessageId}#${out.SequenceNumber}`,
       ...(earlier === out.MessageId ? { duplicate: true } : {}),

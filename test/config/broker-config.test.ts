@@ -53,7 +53,7 @@ describe('sqs upstream config', () => {
     issueAt(error, '/routes/0/upstream/credentials/webIdentity', 'not both');
   });
 
-  it('web identity: a fixed session from an absolute token file; no per-caller session, no chained role, no OAuth2 token', () => {
+  it('web identity: a fixed session from an absolute token file or the gateway\'s OAuth2 token; no per-caller session, no chained role', () => {
     const ok = `credentials: { webIdentity: { roleArn: "arn:aws:iam::123456789012:role/writer", tokenFile: /var/run/secrets/eks.amazonaws.com/serviceaccount/token, sessionName: gatehouse-orders } }`;
     loadConfigText(route(`{ type: sqs, region: eu-west-1, destination: orders, ${ok} }`), '/etc/gatehouse/gatehouse.yaml', {});
     const error = loadError(route(`{ type: sqs, region: eu-west-1, destination: orders, credentials: { webIdentity: { roleArn: "arn:aws:iam::123456789012:role/writer", tokenFile: token.jwt,
@@ -62,6 +62,12 @@ describe('sqs upstream config', () => {
     issueAt(error, '/routes/0/upstream/credentials/webIdentity/sessionName', 'fixed name');
     issueAt(error, '/routes/0/upstream/credentials/webIdentity/stsEndpoint', 'https://');
     issueAt(error, '/routes/0/upstream/credentials/webIdentity/assumeRole', 'not supported');
+    const oauth2 = loadError(route(`{ type: sqs, region: eu-west-1, destination: orders, credentials: { webIdentity: { roleArn: "arn:aws:iam::123456789012:role/writer",
+      token: { oauth2: { tokenUrl: "http://login.example.com/token", clientId: gh, clientAuth: client_assertion_file, clientAssertionFile: assertion.jwt } } } } }`));
+    issueAt(oauth2, '/routes/0/upstream/credentials/webIdentity/token/oauth2/tokenUrl', 'https://');
+    issueAt(oauth2, '/routes/0/upstream/credentials/webIdentity/token/oauth2/clientAssertionFile', 'absolute path');
+    loadConfigText(route(`{ type: sqs, region: eu-west-1, destination: orders, credentials: { webIdentity: { roleArn: "arn:aws:iam::123456789012:role/writer",
+      token: { oauth2: { tokenUrl: "https://login.example.com/token", clientId: gh, clientSecret: "\${env:CLIENT_SECRET}" } } } } }`), '/etc/gatehouse/gatehouse.yaml', { CLIENT_SECRET: 's3cr3t-value' });
     const missing = loadError(route('{ type: sqs, region: eu-west-1, destination: orders, credentials: {} }'));
     issueAt(missing, '/routes/0/upstream/credentials', 'missing credentials');
   });

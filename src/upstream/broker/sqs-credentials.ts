@@ -1,13 +1,14 @@
 /**
  * The SQS client's AWS credentials, from the same config as the `sigv4` outbound credential: static
- * keys, or the temporary keys of a role assumed with a web identity token (sigv4/sts.ts, with its
- * cache and refresh), given to the SDK as a credential provider function. One client serves every
+ * keys, or the temporary keys of a role assumed with a web identity token — a token file (EKS IRSA)
+ * or the gateway's own OAuth2 token (sigv4/sts.ts, with its cache and refresh) — given to the SDK as a credential provider function. One client serves every
  * caller of the queue, so the role session is the gateway's own: a fixed session name, no chained
  * per-caller session.
  */
 import { isAbsolute } from 'node:path';
 import type { ConfigIssue } from '../../config/issue.js';
 import { endpointProblem } from '../../outbound/credentials/endpoint.js';
+import { clientIssues } from '../../outbound/credentials/oauth2/client-check.js';
 import type { SigV4CredentialsSchema } from '../../outbound/credentials/sigv4/schema.js';
 import { compileSessionName, sessionNameProblem } from '../../outbound/credentials/sigv4/session.js';
 import { createWebIdentityRoles, type AwsKeys } from '../../outbound/credentials/sigv4/sts.js';
@@ -37,7 +38,7 @@ export function sqsCredentials(cfg: SqsCredentialsConfig, region: string): SqsCr
   if (wi === undefined) throw new Error('sqs: set `credentials.static` or `credentials.webIdentity`');
   const sessionName = compileSessionName(wi.sessionName).name(undefined);
   if (sessionName === undefined) throw new Error('sqs: `webIdentity.sessionName` must be a fixed name');
-  // The token file is absolute (sqsCredentialIssues): no config directory is needed to find it.
+  // Its files are absolute paths (sqsCredentialIssues): no config directory is needed to find them.
   const roles = createWebIdentityRoles(wi, region, { baseDir: '/' });
   return {
     label: `role ${wi.roleArn} (web identity from ${roles.tokenLabel})`,
@@ -58,9 +59,17 @@ export function sqsCredentialIssues(cfg: SqsCredentialsConfig, path: string): Co
   if (wi === undefined) return [];
   const at = `${path}/webIdentity`;
   const issues: ConfigIssue[] = [];
-  if (wi.tokenFile === undefined) issues.push({ path: `${at}/tokenFile`, message: 'missing required key "tokenFile": the sqs upstream takes its web identity token from a file (EKS IRSA); `token.oauth2` is not supported here' });
-  else if (!isAbsolute(wi.tokenFile)) issues.push({ path: `${at}/tokenFile`, message: 'expected an absolute path, such as /var/run/secrets/eks.amazonaws.com/serviceaccount/token' });
-  if (wi.token !== undefined) issues.push({ path: `${at}/token`, message: 'not supported on the sqs upstream: use `tokenFile`' });
+  const absolute = (file: string | undefined, where: string, example: string): void => {
+    if (file !== undefined && !isAbsolute(file)) issues.push({ path: where, message: `expected an absolute path, such as ${example}` });
+  };
+  if (wi.tokenFile === undefined && wi.token === undefined) issues.push({ path: `${at}/tokenFile`, message: 'missing required key "tokenFile": set `tokenFile` (e.g. the EKS IRSA token), or `token.oauth2` for the gateway\'s own OAuth2 token' });
+  if (wi.tokenFile !== undefined && wi.token !== undefined) issues.push({ path: `${at}/token`, message: 'set one of `tokenFile` and `token`, not both' });
+  absolute(wi.tokenFile, `${at}/tokenFile`, '/var/run/secrets/eks.amazonaws.com/serviceaccount/token');
+  const oauth2 = wi.token?.oauth2;
+  if (oauth2 !== undefined) {
+    issues.push(...clientIssues(oauth2, `${at}/token/oauth2`));
+    absolute(oauth2.clientAssertionFile, `${at}/token/oauth2/clientAssertionFile`, '/var/run/secrets/azure/tokens/azure-identity-token');
+  }
   if (wi.assumeRole !== undefined) issues.push({ path: `${at}/assumeRole`, message: 'not supported on the sqs upstream: one client writes the queue for every caller, with the gateway\'s own role session' });
   if (wi.sessionName !== undefined) {
     const problem = sessionNameProblem(wi.sessionName);

@@ -1,7 +1,7 @@
 /** What the schema cannot say about a route's `sigv4` credentials (config validation). */
 import type { ConfigIssue } from '../../../config/issue.js';
 import type { RouteConfig } from '../../../config/schema.js';
-import { clientIssues } from '../oauth2/check.js';
+import { clientIssues } from '../oauth2/client-check.js';
 import type { AssumeRoleConfig } from './schema.js';
 import { sessionNameProblem, compileSessionName, compileTemplate, tagKeyProblem, templateProblem, TAG_VALUE } from './session.js';
 import { outboundConfigOf } from '../../../upstream/registry.js';

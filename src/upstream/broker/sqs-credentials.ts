@@ -19,8 +19,6 @@ export type SqsCredentialsConfig = typeof SigV4CredentialsSchema.static;
 export type ProvidedKeys = AwsKeys & { readonly expiration?: Date };
 
 export interface SqsCredentials {
-  /** For the log: the access key id or the role, never a secret. */
-  readonly label: string;
   /** The SDK's `credentials` provider; rejects with StsError when the role cannot be assumed. */
   readonly provide: () => Promise<ProvidedKeys>;
   start(): Promise<void>;
@@ -32,7 +30,7 @@ export function sqsCredentials(cfg: SqsCredentialsConfig, region: string): SqsCr
   const s = cfg.static;
   if (s !== undefined) {
     const keys: ProvidedKeys = { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey, ...(s.sessionToken !== undefined ? { sessionToken: s.sessionToken } : {}) };
-    return { label: `access key ${s.accessKeyId}`, provide: () => Promise.resolve(keys), start: () => Promise.resolve(), close: () => undefined };
+    return { provide: () => Promise.resolve(keys), start: () => Promise.resolve(), close: () => undefined };
   }
   const wi = cfg.webIdentity;
   if (wi === undefined) throw new Error('sqs: set `credentials.static` or `credentials.webIdentity`');
@@ -41,7 +39,6 @@ export function sqsCredentials(cfg: SqsCredentialsConfig, region: string): SqsCr
   // Its files are absolute paths (sqsCredentialIssues): no config directory is needed to find them.
   const roles = createWebIdentityRoles(wi, region, { baseDir: '/' });
   return {
-    label: `role ${wi.roleArn} (web identity from ${roles.tokenLabel})`,
     async provide() {
       const role = await roles.assume(sessionName);
       return { ...role.keys, expiration: role.expiration };

@@ -112,7 +112,9 @@ export async function startSqsStandIn(region: string): Promise<SqsStandIn> {
     if (dedupId === undefined) return invalid('The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly');
     const now = Date.now();
     const seen = queue.dedup.get(dedupId);
-    // Within the window a repeated id is accepted and not stored again: the first message's answer.
+    // Within the window a repeated id is acknowledged and not stored again (as SQS documents), here with
+    // the first message's MessageId; the gateway says `duplicate` only when the ids match, so an answer
+    // with a fresh MessageId would make it say `false`, never a wrong `true`.
     if (seen !== undefined && now - seen.at < DEDUP_MS) return [200, { ...answer, MessageId: seen.messageId, SequenceNumber: seen.sequenceNumber }];
     const messageId = randomUUID();
     const sequenceNumber = String((queue.sequence += 1n));

@@ -9,6 +9,7 @@ import { startGateway, type TestGateway } from '../harness/gateway.js';
 import { startSqsStandIn, type SqsStandIn } from '../harness/sqs-standin.js';
 import { startStsStandIn } from '../harness/aws-standin.js';
 import { startSigningKeys } from '../harness/provider-tokens.js';
+import { startOidcProvider } from '../harness/oidc-provider.js';
 import { formatApiKeyHash, generateApiKey } from '../../src/authn/apikey/format.js';
 
 // SQS is a cloud service: these tests run the gateway's real AWS SDK client against a local
@@ -202,12 +203,17 @@ test('throttling and 5xx are 503 broker_unavailable (the SDK retried once); no a
   }
 });
 
-test('web identity (EKS IRSA): the gateway assumes its role once through STS and SQS verifies the temporary keys', async () => {
+test('web identity (an EKS IRSA token file, or the gateway\'s OAuth2 token): the role is assumed once through STS and SQS verifies the temporary keys', async () => {
   const role = 'arn:aws:iam::123456789012:role/gatehouse-sqs-writer';
+  const federated = 'arn:aws:iam::123456789012:role/gatehouse-sqs-federated';
   const issuer = 'https://oidc.eks.eu-west-1.amazonaws.com/id/5C1A2B3D4E5F60718293A4B5C6D7E8F9';
   const k8s = await startSigningKeys();
+  const op = await startOidcProvider({ resourceServers: { 'api://aws-federation': { scope: 'sts' } } });
   const sts = await startStsStandIn({
-    roles: { [role]: { issuer, audience: 'sts.amazonaws.com', jwks: k8s.jwksUri } },
+    roles: {
+      [role]: { issuer, audience: 'sts.amazonaws.com', jwks: k8s.jwksUri },
+      [federated]: { issuer: op.issuer, audience: 'api://aws-federation', jwks: `${op.issuer}/jwks` },
+    },
     // Keys STS issues are the only ones SQS then knows besides the static one.
     onIssue: (k) => sqs.addKey(k.accessKeyId, { secret: k.secretAccessKey, principal: k.arn, sessionToken: k.sessionToken, expiresAt: k.expiration.toISOString() }),
   });
@@ -215,11 +221,13 @@ test('web identity (EKS IRSA): the gateway assumes its role once through STS and
   const tokenFile = join(dir, 'token');
   const t = Math.floor(Date.now() / 1000);
   writeFileSync(tokenFile, await k8s.sign({ iss: issuer, sub: 'system:serviceaccount:gateway:gatehouse', aud: ['sts.amazonaws.com'], iat: t, exp: t + 3600 }));
+  writeFileSync(join(dir, 'client-secret'), op.clientSecret);
+  const oauth2 = { tokenUrl: `${op.issuer}/token`, clientId: op.clientId, clientSecret: `\${file:${join(dir, 'client-secret')}}`, clientAuth: 'client_secret_post', resource: 'api://aws-federation' };
+  const sqsRoute = (name: string, webIdentity: Record<string, unknown>): Record<string, unknown> => ({ name, match: { path: `/${name}`, methods: ['POST'] }, public: true, upstream: {
+    type: 'sqs', region: REGION, endpoint: sqs.url, destination: 'orders', credentials: { webIdentity: { stsEndpoint: sts.url, ...webIdentity } },
+  } });
   const irsa = await startGateway({
-    routes: [{ name: 'irsa', match: { path: '/irsa', methods: ['POST'] }, public: true, upstream: {
-      type: 'sqs', region: REGION, endpoint: sqs.url, destination: 'orders',
-      credentials: { webIdentity: { roleArn: role, tokenFile, stsEndpoint: sts.url, sessionName: 'gatehouse-sqs' } },
-    } }],
+    routes: [sqsRoute('irsa', { roleArn: role, tokenFile, sessionName: 'gatehouse-sqs' }), sqsRoute('federated', { roleArn: federated, token: { oauth2 } })],
   });
   try {
     const count = sqs.messages('orders').length;
@@ -234,10 +242,15 @@ test('web identity (EKS IRSA): the gateway assumes its role once through STS and
     assert.deepEqual(Object.keys(stored[0]!.attributes).sort(), ['content-type', 'ce-authtype', 'ce-gatehouserequestid', 'ce-id', 'ce-source', 'ce-specversion', 'ce-subject', 'ce-time', 'ce-traceparent', 'ce-type'].sort(),
       'without identity attributes every attribute fits in ten');
     assert.equal(sts.calls.filter((c) => c.action === 'AssumeRoleWithWebIdentity' && c.status === 200).length, 1, 'the keys are cached between messages');
+    const res = await fetch(`${irsa.url}/federated`, { method: 'POST', body: '{"n":3}', headers: { 'content-type': 'application/json' } });
+    assert.equal(res.status, 202, await res.text());
+    assert.equal(sqs.messages('orders').at(-1)!.signedBy, 'arn:aws:sts::123456789012:assumed-role/gatehouse-sqs-federated/gatehouse', 'the gateway\'s OAuth2 token was the web identity');
+    assert.equal(sts.calls.at(-1)!.sub, op.clientId);
   } finally {
     await irsa.stop();
     await sts.close();
     await k8s.close();
+    await op.stop();
   }
 });
 

@@ -57,11 +57,12 @@ describe('sqs upstream config', () => {
     const ok = `credentials: { webIdentity: { roleArn: "arn:aws:iam::123456789012:role/writer", tokenFile: /var/run/secrets/eks.amazonaws.com/serviceaccount/token, sessionName: gatehouse-orders } }`;
     loadConfigText(route(`{ type: sqs, region: eu-west-1, destination: orders, ${ok} }`), '/etc/gatehouse/gatehouse.yaml', {});
     const error = loadError(route(`{ type: sqs, region: eu-west-1, destination: orders, credentials: { webIdentity: { roleArn: "arn:aws:iam::123456789012:role/writer", tokenFile: token.jwt,
-      sessionName: "{subject}", stsEndpoint: "http://sts.example.com", assumeRole: { roleArn: "arn:aws:iam::123456789012:role/tagged" } } } }`));
+      sessionName: "{subject}", stsEndpoint: "http://sts.example.com", policy: "not json", assumeRole: { roleArn: "arn:aws:iam::123456789012:role/tagged" } } } }`));
     issueAt(error, '/routes/0/upstream/credentials/webIdentity/tokenFile', 'absolute path');
     issueAt(error, '/routes/0/upstream/credentials/webIdentity/sessionName', 'fixed name');
     issueAt(error, '/routes/0/upstream/credentials/webIdentity/stsEndpoint', 'https://');
     issueAt(error, '/routes/0/upstream/credentials/webIdentity/assumeRole', 'not supported');
+    issueAt(error, '/routes/0/upstream/credentials/webIdentity/policy', 'not valid JSON');
     const oauth2 = loadError(route(`{ type: sqs, region: eu-west-1, destination: orders, credentials: { webIdentity: { roleArn: "arn:aws:iam::123456789012:role/writer",
       token: { oauth2: { tokenUrl: "http://login.example.com/token", clientId: gh, clientAuth: client_assertion_file, clientAssertionFile: assertion.jwt } } } } }`));
     issueAt(oauth2, '/routes/0/upstream/credentials/webIdentity/token/oauth2/tokenUrl', 'https://');

@@ -10,6 +10,7 @@ import type { ConfigIssue } from '../../config/issue.js';
 import { endpointProblem } from '../../outbound/credentials/endpoint.js';
 import { clientIssues } from '../../outbound/credentials/oauth2/client-check.js';
 import type { SigV4CredentialsSchema } from '../../outbound/credentials/sigv4/schema.js';
+import { policyProblem } from '../../outbound/credentials/sigv4/policy.js';
 import { compileSessionName, sessionNameProblem } from '../../outbound/credentials/sigv4/session.js';
 import { createWebIdentityRoles, type AwsKeys } from '../../outbound/credentials/sigv4/sts.js';
 
@@ -72,6 +73,10 @@ export function sqsCredentialIssues(cfg: SqsCredentialsConfig, path: string): Co
     const problem = sessionNameProblem(wi.sessionName);
     if (problem !== undefined) issues.push({ path: `${at}/sessionName`, message: problem });
     else if (compileSessionName(wi.sessionName).perCaller) issues.push({ path: `${at}/sessionName`, message: 'expected a fixed name: one client writes the queue for every caller (the caller is in the message attributes)' });
+  }
+  if (wi.policy !== undefined) {
+    const problem = policyProblem(wi.policy);
+    if (problem !== undefined) issues.push({ path: `${at}/policy`, message: problem });
   }
   if (wi.stsEndpoint !== undefined) {
     const problem = endpointProblem(wi.stsEndpoint, 'https://sts.eu-west-1.amazonaws.com', 'the gateway sends its web identity token there');

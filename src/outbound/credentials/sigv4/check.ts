@@ -6,18 +6,10 @@ import type { AssumeRoleConfig } from './schema.js';
 import { sessionNameProblem, compileSessionName, compileTemplate, tagKeyProblem, templateProblem, TAG_VALUE } from './session.js';
 import { outboundConfigOf } from '../../../upstream/registry.js';
 import { endpointProblem } from '../endpoint.js';
+import { policyProblem } from './policy.js';
 
 const stsEndpointProblem = (text: string): string | undefined =>
   endpointProblem(text, 'https://sts.eu-west-1.amazonaws.com', 'the gateway sends its web identity token there');
-
-function policyProblem(text: string): string | undefined {
-  try {
-    const doc: unknown = JSON.parse(text);
-    return doc !== null && typeof doc === 'object' && !Array.isArray(doc) ? undefined : 'expected a JSON policy document (an object with Version and Statement)';
-  } catch {
-    return 'not valid JSON: expected a policy document such as {"Version":"2012-10-17","Statement":[…]}';
-  }
-}
 
 /** Issues of `webIdentity.assumeRole` at `at`, on route `label` (public or not). */
 function assumeRoleIssues(ar: AssumeRoleConfig, at: string, label: string, isPublic: boolean): ConfigIssue[] {

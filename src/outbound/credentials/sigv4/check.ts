@@ -1,15 +1,11 @@
 /** What the schema cannot say about a route's `sigv4` credentials (config validation). */
 import type { ConfigIssue } from '../../../config/issue.js';
 import type { RouteConfig } from '../../../config/schema.js';
-import { clientIssues } from '../oauth2/client-check.js';
 import type { AssumeRoleConfig } from './schema.js';
 import { sessionNameProblem, compileSessionName, compileTemplate, tagKeyProblem, templateProblem, TAG_VALUE } from './session.js';
 import { outboundConfigOf } from '../../../upstream/registry.js';
-import { endpointProblem } from '../endpoint.js';
+import { awsCredentialsIssues } from './credentials-check.js';
 import { policyProblem } from './policy.js';
-
-const stsEndpointProblem = (text: string): string | undefined =>
-  endpointProblem(text, 'https://sts.eu-west-1.amazonaws.com', 'the gateway sends its web identity token there');
 
 /** Issues of `webIdentity.assumeRole` at `at`, on route `label` (public or not). */
 function assumeRoleIssues(ar: AssumeRoleConfig, at: string, label: string, isPublic: boolean): ConfigIssue[] {
@@ -58,34 +54,18 @@ export function sigv4RouteIssues(route: RouteConfig, path: string): ConfigIssue[
     if (out.forwardAuthorization === true) {
       issues.push({ path: `${path}/upstream/forwardAuthorization`, message: `route ${label}: \`forwardAuthorization: true\` contradicts the sigv4 credential, which sets Authorization itself: remove one` });
     }
-    const { static: keys, webIdentity: wi } = cfg.credentials;
-    if (keys === undefined && wi === undefined) issues.push({ path: `${at}/credentials`, message: 'missing credentials: set `static` (accessKeyId, secretAccessKey) or `webIdentity` (roleArn, tokenFile or token)' });
-    if (keys !== undefined && wi !== undefined) issues.push({ path: `${at}/credentials/webIdentity`, message: 'set one of `static` and `webIdentity`, not both' });
+    issues.push(...awsCredentialsIssues(cfg.credentials, `${at}/credentials`));
+    const wi = cfg.credentials.webIdentity;
     if (wi === undefined) return;
     const wat = `${at}/credentials/webIdentity`;
-    if (wi.tokenFile === undefined && wi.token === undefined) issues.push({ path: `${wat}/tokenFile`, message: 'missing required key "tokenFile": set `tokenFile` (e.g. the EKS IRSA token), or `token.oauth2` for the gateway\'s own OAuth2 token' });
-    if (wi.tokenFile !== undefined && wi.token !== undefined) issues.push({ path: `${wat}/token`, message: 'set one of `tokenFile` and `token`, not both' });
-    if (wi.token?.oauth2 !== undefined) issues.push(...clientIssues(wi.token.oauth2, `${wat}/token/oauth2`));
-    if (wi.stsEndpoint !== undefined) {
-      const problem = stsEndpointProblem(wi.stsEndpoint);
-      if (problem !== undefined) issues.push({ path: `${wat}/stsEndpoint`, message: problem });
-    }
-    if (wi.policy !== undefined) {
-      const problem = policyProblem(wi.policy);
-      if (problem !== undefined) issues.push({ path: `${wat}/policy`, message: problem });
-    }
     if (wi.assumeRole !== undefined) {
       issues.push(...assumeRoleIssues(wi.assumeRole, `${wat}/assumeRole`, label, route.public === true));
       if (wi.sessionName !== undefined && sessionNameProblem(wi.sessionName) === undefined && compileSessionName(wi.sessionName).perCaller) {
         issues.push({ path: `${wat}/sessionName`, message: 'with `assumeRole`, `webIdentity.sessionName` names the gateway\'s base session, shared by every caller: use a fixed name and put the caller\'s in `assumeRole.sessionName`' });
       }
     }
-    if (wi.sessionName !== undefined) {
-      const problem = sessionNameProblem(wi.sessionName);
-      if (problem !== undefined) issues.push({ path: `${wat}/sessionName`, message: problem });
-      else if (route.public === true && compileSessionName(wi.sessionName).perCaller) {
-        issues.push({ path: `${wat}/sessionName`, message: `route ${label} is public: a session name made from the caller needs an authenticated caller; add \`authenticate\`, or use a fixed name` });
-      }
+    if (wi.sessionName !== undefined && route.public === true && sessionNameProblem(wi.sessionName) === undefined && compileSessionName(wi.sessionName).perCaller) {
+      issues.push({ path: `${wat}/sessionName`, message: `route ${label} is public: a session name made from the caller needs an authenticated caller; add \`authenticate\`, or use a fixed name` });
     }
   });
   return issues;

@@ -13,6 +13,7 @@ import { createHttpUpstream, httpUpstreamIssues } from './http/http.js';
 import { brokerUpstreamKind } from './broker/kind.js';
 import { RABBITMQ } from './broker/rabbitmq.js';
 import { NATS } from './broker/nats.js';
+import { SQS } from './broker/sqs.js';
 
 const kind = <S extends TSchema>(schema: S, create: UpstreamKind<S>['create'], issues?: UpstreamKind<S>['issues']): UpstreamKind<S> => ({ schema, create, ...(issues ? { issues } : {}) });
 
@@ -20,6 +21,7 @@ export const UPSTREAM_KINDS = {
   http: kind(HttpUpstreamSchema, (cfg, resources) => createHttpUpstream(cfg, resources), httpUpstreamIssues),
   rabbitmq: brokerUpstreamKind('rabbitmq', RABBITMQ),
   nats: brokerUpstreamKind('nats', NATS),
+  sqs: brokerUpstreamKind('sqs', SQS),
 };
 
 type Kinds = typeof UPSTREAM_KINDS;

@@ -79,3 +79,53 @@ describe('NATS JetStream upstream config', () => {
     issueAt(loadError(route('{ type: nats, servers: nats://n:4222, stream: "ORDERS.*", destination: a }')), '/routes/0/upstream/stream', '');
   });
 });
+
+describe('sqs upstream config', () => {
+  const KEYS = 'credentials: { static: { accessKeyId: AKIAIOSFODNN7EXAMPLE, secretAccessKey: "${env:AWS_SECRET}" } }';
+  const ENV = { AWS_SECRET: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' };
+
+  it('an SQS route loads with its defaults', () => {
+    const { config, warnings } = loadConfigText(route(`{ type: sqs, region: eu-west-1, ${KEYS}, destination: { param: topic, allow: [orders, orders.fifo] } }`), '/etc/gatehouse/gatehouse.yaml', ENV);
+    const up = config.routes[0]!.upstream as Record<string, unknown>;
+    assert.deepEqual([up.timeout, up.messageGroupId, up.bodyEncoding, up.contentTypes], ['5s', '{subject}', 'text', ['application/json']]);
+    assert.deepEqual(warnings, []);
+  });
+
+  it('every problem at once: a plain-http endpoint, a bad queue name, an unknown group placeholder, a binary type sent as text, both kinds of keys', () => {
+    const error = loadError(route(`{ type: sqs, region: eu-west-1, endpoint: "http://sqs.example.com", destination: { param: topic, allow: ["orders.v1", "https://sqs.eu-west-1.amazonaws.com/123456789012/ok.fifo"] },
+      messageGroupId: "{nickname}", contentTypes: [application/octet-stream],
+      credentials: { static: { accessKeyId: AKIAIOSFODNN7EXAMPLE, secretAccessKey: "\${env:AWS_SECRET}" }, webIdentity: { roleArn: "arn:aws:iam::123456789012:role/w", tokenFile: /t } } }`), ENV);
+    issueAt(error, '/routes/0/upstream/endpoint', 'https://');
+    issueAt(error, '/routes/0/upstream/destination/allow/0', 'queue name');
+    assert.equal(error.issues.some((i) => i.path === '/routes/0/upstream/destination/allow/1'), false, 'a queue URL is a destination');
+    issueAt(error, '/routes/0/upstream/messageGroupId', 'unknown placeholder {nickname}');
+    issueAt(error, '/routes/0/upstream/contentTypes/0', 'bodyEncoding: base64');
+    issueAt(error, '/routes/0/upstream/credentials/webIdentity', 'not both');
+  });
+
+  it('web identity: a fixed session from an absolute token file or the gateway\'s OAuth2 token; no per-caller session, no chained role', () => {
+    const ok = `credentials: { webIdentity: { roleArn: "arn:aws:iam::123456789012:role/writer", tokenFile: /var/run/secrets/eks.amazonaws.com/serviceaccount/token, sessionName: gatehouse-orders } }`;
+    loadConfigText(route(`{ type: sqs, region: eu-west-1, destination: orders, ${ok} }`), '/etc/gatehouse/gatehouse.yaml', {});
+    const error = loadError(route(`{ type: sqs, region: eu-west-1, destination: orders, credentials: { webIdentity: { roleArn: "arn:aws:iam::123456789012:role/writer", tokenFile: token.jwt,
+      sessionName: "{subject}", stsEndpoint: "http://sts.example.com", policy: "not json", assumeRole: { roleArn: "arn:aws:iam::123456789012:role/tagged" } } } }`));
+    issueAt(error, '/routes/0/upstream/credentials/webIdentity/tokenFile', 'absolute path');
+    issueAt(error, '/routes/0/upstream/credentials/webIdentity/sessionName', 'fixed name');
+    issueAt(error, '/routes/0/upstream/credentials/webIdentity/stsEndpoint', 'https://');
+    issueAt(error, '/routes/0/upstream/credentials/webIdentity/assumeRole', 'not supported');
+    issueAt(error, '/routes/0/upstream/credentials/webIdentity/policy', 'not valid JSON');
+    const oauth2 = loadError(route(`{ type: sqs, region: eu-west-1, destination: orders, credentials: { webIdentity: { roleArn: "arn:aws:iam::123456789012:role/writer",
+      token: { oauth2: { tokenUrl: "http://login.example.com/token", clientId: gh, clientAuth: client_assertion_file, clientAssertionFile: assertion.jwt } } } } }`));
+    issueAt(oauth2, '/routes/0/upstream/credentials/webIdentity/token/oauth2/tokenUrl', 'https://');
+    issueAt(oauth2, '/routes/0/upstream/credentials/webIdentity/token/oauth2/clientAssertionFile', 'absolute path');
+    loadConfigText(route(`{ type: sqs, region: eu-west-1, destination: orders, credentials: { webIdentity: { roleArn: "arn:aws:iam::123456789012:role/writer",
+      token: { oauth2: { tokenUrl: "https://login.example.com/token", clientId: gh, clientSecret: "\${env:CLIENT_SECRET}" } } } } }`), '/etc/gatehouse/gatehouse.yaml', { CLIENT_SECRET: 's3cr3t-value' });
+    const missing = loadError(route('{ type: sqs, region: eu-west-1, destination: orders, credentials: {} }'));
+    issueAt(missing, '/routes/0/upstream/credentials', 'missing credentials');
+  });
+
+  it('the secret key is a secret: written literally it is warned about by path, never echoed', () => {
+    const { warnings } = loadConfigText(route('{ type: sqs, region: eu-west-1, destination: orders, credentials: { static: { accessKeyId: AKIAIOSFODNN7EXAMPLE, secretAccessKey: hunter2-literal-key } } }'), '/etc/gatehouse/gatehouse.yaml', {});
+    assert.ok(warnings.some((w) => w.includes('routes[0].upstream.credentials.static.secretAccessKey') && w.includes('literal')), warnings.join('\n'));
+    assert.equal(warnings.join('\n').includes('hunter2'), false);
+  });
+});

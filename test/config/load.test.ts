@@ -81,7 +81,7 @@ describe('secret references', () => {
     writeFileSync(join(dir, 'host'), 'app.internal');
     const text = VALID_YAML.replace('url: http://127.0.0.1:3000 }', `url: "http://\${file:${join(dir, 'host')}}:\${env:APP_PORT}/v1" }`);
     const { config } = loadConfigText(text, '/elsewhere/gatehouse.yaml', { APP_PORT: '8443' });
-    assert.equal((config.routes[0]?.upstream as { url?: string }).url, 'http://app.internal:8443/v1');
+    assert.equal(httpUpstreamOf(config.routes[0]!.upstream)?.url, 'http://app.internal:8443/v1');
   });
 
   it('turns $${ into a literal ${', () => {

@@ -23,12 +23,12 @@ import { createLocalJWKSet, createRemoteJWKSet, jwtVerify, type JSONWebKeySet } 
 import { buildSigV4Authenticator } from '../../src/authn/sigv4/sigv4.js';
 import { KeyStore } from '../../src/authn/sigv4/keys.js';
 
-const listen = async (server: Server): Promise<string> => {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+export const listen = async (server: Server, port = 0): Promise<string> => {
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 };
-const closeServer = (server: Server): Promise<void> => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); });
-const readAll = (req: IncomingMessage): Promise<Buffer> => new Promise((resolve, reject) => {
+export const closeServer = (server: Server): Promise<void> => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); });
+export const readAll = (req: IncomingMessage): Promise<Buffer> => new Promise((resolve, reject) => {
   const chunks: Buffer[] = [];
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => resolve(Buffer.concat(chunks)));
@@ -228,8 +228,17 @@ export interface SigV4Backend {
   close(): Promise<void>;
 }
 
-/** An AWS-style backend for `service` in `region`: 200 with what it verified, 403 with the refusal code otherwise. */
-export async function startSigV4Backend(service: string, region: string): Promise<SigV4Backend> {
+/** Gatehouse's own inbound SigV4 verifier over a key file it rewrites as keys are added. */
+export interface SigV4Verifier {
+  /** The signer's principal, or the verifier's refusal code. */
+  verify(req: IncomingMessage, readBody: () => Promise<Buffer>): Promise<{ principal: string } | { refused: string }>;
+  /** Trust a key (static, or issued by STS); resolves once the verifier has it. */
+  addKey(accessKeyId: string, key: { secret: string; principal: string; sessionToken?: string; expiresAt?: string }): Promise<void>;
+  close(): void;
+}
+
+/** A verifier of requests signed for `service` in `region`. */
+export async function startSigV4Verifier(service: string, region: string): Promise<SigV4Verifier> {
   const dir = mkdtempSync(join(tmpdir(), 'sigv4-backend-'));
   const file = join(dir, 'keys.json');
   const keys: Record<string, Record<string, string>> = {};
@@ -237,29 +246,18 @@ export async function startSigV4Backend(service: string, region: string): Promis
   const store = new KeyStore('aws-backend', file);
   await store.start();
   const verifier = buildSigV4Authenticator('aws-backend', { service, region, clockSkewMs: 5 * 60_000, allowUnsignedPayload: true, keys: store });
-  const requests: BackendRequest[] = [];
   let updating: Promise<void> = Promise.resolve();
-  const server = createServer((req, res) => {
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    let body: Promise<Buffer> | undefined;
-    const readBody = (): Promise<Buffer> => (body ??= readAll(req));
-    void verifier.authenticate({
-      method: req.method ?? 'GET', path: q === -1 ? url : url.slice(0, q), rawPath: q === -1 ? url : url.slice(0, q), query: q === -1 ? '' : url.slice(q + 1),
-      headers: req.headers, rawHeaders: req.rawHeaders, readBody,
-    }).then(async (result) => {
-      const outcome = result === 'absent' ? { ok: false as const, refusal: { code: 'token_missing' } } : result;
-      const bytes = await readBody();
-      const principal = outcome.ok ? outcome.identity.subject : undefined;
-      const refused = outcome.ok ? undefined : outcome.refusal.code;
-      requests.push({ method: req.method ?? '', url, headers: req.headers, body: bytes, principal, refused });
-      res.writeHead(outcome.ok ? 200 : 403, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ principal, refused, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length }));
-    });
-  });
-  const url = await listen(server);
   return {
-    url, requests,
+    async verify(req, readBody) {
+      const url = req.url ?? '/';
+      const q = url.indexOf('?');
+      const result = await verifier.authenticate({
+        method: req.method ?? 'GET', path: q === -1 ? url : url.slice(0, q), rawPath: q === -1 ? url : url.slice(0, q), query: q === -1 ? '' : url.slice(q + 1),
+        headers: req.headers, rawHeaders: req.rawHeaders, readBody,
+      });
+      if (result === 'absent') return { refused: 'token_missing' };
+      return result.ok ? { principal: result.identity.subject } : { refused: result.refusal.code };
+    },
     addKey(accessKeyId, key) {
       keys[accessKeyId] = { ...key };
       // One write at a time, each whole (renamed into place): the store's watcher never reads half a file.
@@ -270,6 +268,30 @@ export async function startSigV4Backend(service: string, region: string): Promis
       });
       return updating;
     },
-    async close() { store.close(); await closeServer(server); },
+    close: () => store.close(),
+  };
+}
+
+/** An AWS-style backend for `service` in `region`: 200 with what it verified, 403 with the refusal code otherwise. */
+export async function startSigV4Backend(service: string, region: string): Promise<SigV4Backend> {
+  const verifier = await startSigV4Verifier(service, region);
+  const requests: BackendRequest[] = [];
+  const server = createServer((req, res) => {
+    let body: Promise<Buffer> | undefined;
+    const readBody = (): Promise<Buffer> => (body ??= readAll(req));
+    void verifier.verify(req, readBody).then(async (verdict) => {
+      const bytes = await readBody();
+      const principal = 'principal' in verdict ? verdict.principal : undefined;
+      const refused = 'refused' in verdict ? verdict.refused : undefined;
+      requests.push({ method: req.method ?? '', url: req.url ?? '/', headers: req.headers, body: bytes, principal, refused });
+      res.writeHead(principal !== undefined ? 200 : 403, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ principal, refused, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length }));
+    });
+  });
+  const url = await listen(server);
+  return {
+    url, requests,
+    addKey: (accessKeyId, key) => verifier.addKey(accessKeyId, key),
+    async close() { verifier.close(); await closeServer(server); },
   };
 }

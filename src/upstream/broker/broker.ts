@@ -9,6 +9,7 @@ import { channel } from 'node:diagnostics_channel';
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { ConfigIssue } from '../../config/issue.js';
 import type { ShowValue } from '../../config/validate.js';
+import type { Identity } from '../../identity/identity.js';
 
 /** One message, ready for a broker's binding. Nothing in it comes from a request header but the content type. */
 export interface OutgoingMessage {
@@ -23,6 +24,8 @@ export interface OutgoingMessage {
    * `gatehouseassertion`…), in order of importance: a broker that can carry only a few keeps the first.
    */
   readonly attributes: ReadonlyMap<string, string>;
+  /** The verified caller (none on a public route), for a binding that derives a property from it (SQS's MessageGroupId). */
+  readonly identity: Identity | undefined;
 }
 
 /** What the broker confirmed. */

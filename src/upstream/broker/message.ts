@@ -64,5 +64,5 @@ export function buildMessage(ctx: RequestContext, settings: MessageSettings, id:
   attributes.set('gatehouserequestid', ctx.requestId);
   attributes.set('subject', destination);
   attributes.set('time', time.toISOString());
-  return { id, body, contentType, time, attributes };
+  return { id, body, contentType, time, attributes, identity };
 }

@@ -1,46 +1,8 @@
 /** What the schema cannot say about a route's `oauth2` and `token-exchange` credentials (config validation). */
 import type { ConfigIssue } from '../../../config/issue.js';
 import type { RouteConfig } from '../../../config/schema.js';
-import type { OAuth2ClientAuthConfig } from './schema.js';
 import { outboundConfigOf } from '../../../upstream/registry.js';
-
-const NEEDS: Record<string, keyof OAuth2ClientAuthConfig> = {
-  client_secret_basic: 'clientSecret', client_secret_post: 'clientSecret', private_key_jwt: 'privateKey', client_assertion_file: 'clientAssertionFile',
-};
-const ONLY_FOR: Partial<Record<keyof OAuth2ClientAuthConfig, readonly string[]>> = {
-  clientSecret: ['client_secret_basic', 'client_secret_post'], privateKey: ['private_key_jwt'], keyId: ['private_key_jwt'],
-  certificate: ['private_key_jwt'], clientAssertionFile: ['client_assertion_file'],
-};
-const LOOPBACK = /^(127(\.\d{1,3}){3}|localhost|\[::1\])$/i;
-
-/** `https:`, or `http:` to this machine (a token endpoint gets the client's secret). */
-function urlProblem(text: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return 'expected a URL such as https://login.example.com/oauth2/token';
-  }
-  if (url.protocol === 'https:') return undefined;
-  if (url.protocol === 'http:' && LOOPBACK.test(url.hostname)) return undefined;
-  return 'expected an https:// URL (http:// only to a loopback address): the gateway sends its client credentials there';
-}
-
-export function clientIssues(cfg: OAuth2ClientAuthConfig, path: string): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
-  if (cfg.tokenUrl === undefined && cfg.issuer === undefined) issues.push({ path: `${path}/tokenUrl`, message: 'missing required key "tokenUrl": set `tokenUrl`, or `issuer` to find the token endpoint by discovery' });
-  for (const key of ['tokenUrl', 'issuer'] as const) {
-    const problem = cfg[key] === undefined ? undefined : urlProblem(cfg[key]);
-    if (problem !== undefined) issues.push({ path: `${path}/${key}`, message: problem });
-  }
-  const method = cfg.clientAuth ?? 'client_secret_basic';
-  const needed = NEEDS[method]!;
-  if (cfg[needed] === undefined) issues.push({ path: `${path}/${needed}`, message: `missing required key "${needed}": \`clientAuth: ${method}\` needs it` });
-  for (const [key, methods] of Object.entries(ONLY_FOR) as [keyof OAuth2ClientAuthConfig, readonly string[]][]) {
-    if (cfg[key] !== undefined && !methods.includes(method)) issues.push({ path: `${path}/${key}`, message: `\`${key}\` is not used with \`clientAuth: ${method}\` (only with ${methods.map((m) => `\`${m}\``).join(', ')})` });
-  }
-  return issues;
-}
+import { clientIssues } from './client-check.js';
 
 /** Issues of the route at `path` (`/routes/<i>`). */
 export function oauth2RouteIssues(route: RouteConfig, path: string): ConfigIssue[] {

@@ -1,32 +1,11 @@
 /** What the schema cannot say about a route's `sigv4` credentials (config validation). */
 import type { ConfigIssue } from '../../../config/issue.js';
 import type { RouteConfig } from '../../../config/schema.js';
-import { clientIssues } from '../oauth2/check.js';
 import type { AssumeRoleConfig } from './schema.js';
 import { sessionNameProblem, compileSessionName, compileTemplate, tagKeyProblem, templateProblem, TAG_VALUE } from './session.js';
 import { outboundConfigOf } from '../../../upstream/registry.js';
-
-const LOOPBACK = /^(127(\.\d{1,3}){3}|localhost|\[::1\])$/i;
-
-function endpointProblem(text: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return 'expected a URL such as https://sts.eu-west-1.amazonaws.com';
-  }
-  if (url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.test(url.hostname))) return undefined;
-  return 'expected an https:// URL (http:// only to a loopback address): the gateway sends its web identity token there';
-}
-
-function policyProblem(text: string): string | undefined {
-  try {
-    const doc: unknown = JSON.parse(text);
-    return doc !== null && typeof doc === 'object' && !Array.isArray(doc) ? undefined : 'expected a JSON policy document (an object with Version and Statement)';
-  } catch {
-    return 'not valid JSON: expected a policy document such as {"Version":"2012-10-17","Statement":[…]}';
-  }
-}
+import { awsCredentialsIssues } from './credentials-check.js';
+import { policyProblem } from './policy.js';
 
 /** Issues of `webIdentity.assumeRole` at `at`, on route `label` (public or not). */
 function assumeRoleIssues(ar: AssumeRoleConfig, at: string, label: string, isPublic: boolean): ConfigIssue[] {
@@ -75,34 +54,18 @@ export function sigv4RouteIssues(route: RouteConfig, path: string): ConfigIssue[
     if (out.forwardAuthorization === true) {
       issues.push({ path: `${path}/upstream/forwardAuthorization`, message: `route ${label}: \`forwardAuthorization: true\` contradicts the sigv4 credential, which sets Authorization itself: remove one` });
     }
-    const { static: keys, webIdentity: wi } = cfg.credentials;
-    if (keys === undefined && wi === undefined) issues.push({ path: `${at}/credentials`, message: 'missing credentials: set `static` (accessKeyId, secretAccessKey) or `webIdentity` (roleArn, tokenFile or token)' });
-    if (keys !== undefined && wi !== undefined) issues.push({ path: `${at}/credentials/webIdentity`, message: 'set one of `static` and `webIdentity`, not both' });
+    issues.push(...awsCredentialsIssues(cfg.credentials, `${at}/credentials`));
+    const wi = cfg.credentials.webIdentity;
     if (wi === undefined) return;
     const wat = `${at}/credentials/webIdentity`;
-    if (wi.tokenFile === undefined && wi.token === undefined) issues.push({ path: `${wat}/tokenFile`, message: 'missing required key "tokenFile": set `tokenFile` (e.g. the EKS IRSA token), or `token.oauth2` for the gateway\'s own OAuth2 token' });
-    if (wi.tokenFile !== undefined && wi.token !== undefined) issues.push({ path: `${wat}/token`, message: 'set one of `tokenFile` and `token`, not both' });
-    if (wi.token?.oauth2 !== undefined) issues.push(...clientIssues(wi.token.oauth2, `${wat}/token/oauth2`));
-    if (wi.stsEndpoint !== undefined) {
-      const problem = endpointProblem(wi.stsEndpoint);
-      if (problem !== undefined) issues.push({ path: `${wat}/stsEndpoint`, message: problem });
-    }
-    if (wi.policy !== undefined) {
-      const problem = policyProblem(wi.policy);
-      if (problem !== undefined) issues.push({ path: `${wat}/policy`, message: problem });
-    }
     if (wi.assumeRole !== undefined) {
       issues.push(...assumeRoleIssues(wi.assumeRole, `${wat}/assumeRole`, label, route.public === true));
       if (wi.sessionName !== undefined && sessionNameProblem(wi.sessionName) === undefined && compileSessionName(wi.sessionName).perCaller) {
         issues.push({ path: `${wat}/sessionName`, message: 'with `assumeRole`, `webIdentity.sessionName` names the gateway\'s base session, shared by every caller: use a fixed name and put the caller\'s in `assumeRole.sessionName`' });
       }
     }
-    if (wi.sessionName !== undefined) {
-      const problem = sessionNameProblem(wi.sessionName);
-      if (problem !== undefined) issues.push({ path: `${wat}/sessionName`, message: problem });
-      else if (route.public === true && compileSessionName(wi.sessionName).perCaller) {
-        issues.push({ path: `${wat}/sessionName`, message: `route ${label} is public: a session name made from the caller needs an authenticated caller; add \`authenticate\`, or use a fixed name` });
-      }
+    if (wi.sessionName !== undefined && route.public === true && sessionNameProblem(wi.sessionName) === undefined && compileSessionName(wi.sessionName).perCaller) {
+      issues.push({ path: `${wat}/sessionName`, message: `route ${label} is public: a session name made from the caller needs an authenticated caller; add \`authenticate\`, or use a fixed name` });
     }
   });
   return issues;

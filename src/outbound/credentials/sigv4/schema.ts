@@ -72,3 +72,4 @@ export type SigV4CredentialConfig = Static<typeof SigV4CredentialSchema>;
 export type WebIdentityConfig = Static<typeof WebIdentitySchema>;
 export type AssumeRoleConfig = Static<typeof AssumeRoleSchema>;
 export type StaticKeysConfig = Static<typeof StaticKeysSchema>;
+export type AwsCredentialsConfig = Static<typeof SigV4CredentialsSchema>;

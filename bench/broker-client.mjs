@@ -20,6 +20,20 @@ async function publisherFor() {
       close: () => model.close(),
     };
   }
+  if (opts.broker === 'nats') {
+    const { connect, headers } = await import('@nats-io/transport-node');
+    const { jetstream } = await import('@nats-io/jetstream');
+    const nc = await connect({ servers: opts.url });
+    const js = jetstream(nc);
+    return {
+      publish: async () => {
+        const h = headers();
+        h.set('content-type', 'application/json');
+        await js.publish(opts.destination, body, { msgID: randomUUID(), headers: h });
+      },
+      close: () => nc.close(),
+    };
+  }
   throw new Error(`no baseline for broker ${opts.broker}`);
 }
 

@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { connect } from 'amqplib';
+import { connect as connectNats } from '@nats-io/transport-node';
+import { DiscardPolicy, jetstreamManager, StorageType } from '@nats-io/jetstream';
 import { benchFile, GATEWAY_READY, measureLoad, median, startChild, stopChildren } from './lib.js';
 import { formatApiKeyHash, generateApiKey } from '../src/authn/apikey/format.js';
 
@@ -19,6 +21,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const BODY = '{"orderId":"1001","lines":[{"sku":"A-1","qty":2}]}';
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-brokers-'));
 const QUEUE = `gh-bench-${process.pid}`;
@@ -42,6 +45,18 @@ const BROKERS: Record<string, Broker> = {
       const ch = await model.createChannel();
       await ch.assertQueue(QUEUE, { durable: false, arguments: { 'x-max-length': 10000, 'x-overflow': 'drop-head' } });
       return async () => { await ch.deleteQueue(QUEUE); await model.close(); };
+    },
+  },
+  nats: {
+    label: 'NATS JetStream (acknowledged publish, Nats-Msg-Id)',
+    upstream: { type: 'nats', servers: NATS_URL, destination: `${QUEUE}.orders` },
+    client: { broker: 'nats', url: NATS_URL, destination: `${QUEUE}.orders` },
+    async prepare() {
+      const nc = await connectNats({ servers: NATS_URL });
+      const jsm = await jetstreamManager(nc);
+      // Memory storage, bounded: like the RabbitMQ queue, a run does not fill the server.
+      await jsm.streams.add({ name: QUEUE, subjects: [`${QUEUE}.>`], storage: StorageType.Memory, max_msgs: 10000, discard: DiscardPolicy.Old });
+      return async () => { await jsm.streams.delete(QUEUE); await nc.close(); };
     },
   },
 };

@@ -67,6 +67,7 @@ export const ERRORS = {
   destination_not_found: { status: 404, title: 'No such destination on this route' },
   broker_unavailable: { status: 503, title: 'The message broker cannot be reached; the message was not accepted' },
   broker_refused: { status: 503, title: 'The message broker refused the message; it was not accepted' },
+  message_unsendable: { status: 422, title: 'The broker cannot carry this message as sent (its body or size); change it rather than retry' },
   broker_timeout: { status: 504, title: 'The message broker did not confirm the message in time; retry with the same idempotency key' },
   // audit only: the client got the upstream's own 5xx response
   upstream_server_error: { status: 502, title: 'Upstream answered with a server error (audit only: the client gets the upstream\'s response)' },

@@ -157,11 +157,11 @@ test('an unreachable server is 503 broker_unavailable at once, without internal 
   }
 });
 
-test('a body larger than the server\'s max_payload is 503 broker_refused, not stored', async (t) => {
+test('a body larger than the server\'s max_payload is 422 message_unsendable, not stored', async (t) => {
   if (skip()) return t.skip('no NATS');
   const max = nc.info!.max_payload;
   const res = await post('/big', JSON.stringify('x'.repeat(max)));
-  assert.deepEqual([res.status, res.json.code], [503, 'broker_refused']);
+  assert.deepEqual([res.status, res.json.code], [422, 'message_unsendable']);
   const line = await gw.auditLine((l) => l.route === 'big');
   assert.match(String(line?.error_detail), /max_payload/);
   assert.equal((await received(`${P}.big`)).length, 0);

@@ -156,15 +156,15 @@ test('a wrong secret key is refused by SQS (signature mismatch): 503 broker_refu
   assert.equal(JSON.stringify(line).includes(process.env.GH_TEST_SQS_WRONG_SECRET!), false);
 });
 
-test('bodies: a message larger than the queue takes is 503 broker_refused; a body that is not UTF-8 is refused before sending; base64 routes carry binary', async () => {
+test('bodies: a message larger than the queue takes is 503 broker_refused; a body that is not UTF-8 is 422 message_unsendable before sending; base64 routes carry binary', async () => {
   const big = await post('/small', JSON.stringify({ pad: 'x'.repeat(2000) }));
   assert.equal(big.status, 503);
   assert.equal(big.json.code, 'broker_refused');
   assert.equal(sqs.messages('small').length, 0);
   const before = sends();
   const binary = await post('/queues/orders', Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { 'content-type': 'text/plain' });
-  assert.equal(binary.status, 503);
-  assert.equal(binary.json.code, 'broker_refused');
+  assert.equal(binary.status, 422, 'the client\'s message, not the broker, is at fault: a retry as is cannot succeed');
+  assert.equal(binary.json.code, 'message_unsendable');
   assert.equal(sends(), before, 'never sent to SQS');
   const line = await gw.auditLine((l) => l.route === 'queues' && /UTF-8/.test(String(l.error_detail)));
   assert.ok(line, 'the audit line says why');

@@ -36,8 +36,12 @@ export interface Confirmation {
   readonly duplicate?: boolean;
 }
 
-/** Why a publish was not confirmed; the broker upstream answers 503 (`broker_unavailable`, `broker_refused`) or 504. */
-export type PublishFailureCode = 'broker_unavailable' | 'broker_refused' | 'broker_timeout';
+/**
+ * Why a publish was not confirmed; the broker upstream answers 503 (`broker_unavailable`,
+ * `broker_refused`), 504 (`broker_timeout`), or 422 (`message_unsendable`: the client's message is
+ * one the broker cannot carry — its body or size — so a retry as is cannot succeed).
+ */
+export type PublishFailureCode = 'broker_unavailable' | 'broker_refused' | 'broker_timeout' | 'message_unsendable';
 
 /** A publish that did not get a confirmation. `message` is for the audit and log only, never the client. */
 export class PublishFailure extends Error {

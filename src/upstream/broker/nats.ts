@@ -82,7 +82,7 @@ function failureOf(err: unknown, destination: string, label: string): PublishFai
     return new PublishFailure('broker_refused', `no stream captures subject "${destination}" on ${label} (no responders; or JetStream is not enabled)`, { cause: err });
   }
   // The server's max_payload (1 MB by default) is smaller than the message: lower the route's maxBodySize.
-  if (err instanceof InvalidArgumentError) return new PublishFailure('broker_refused', `${label} cannot take the message: ${err.message}`, { cause: err });
+  if (err instanceof InvalidArgumentError) return new PublishFailure('message_unsendable', `${label} cannot take the message: ${err.message}`, { cause: err });
   if (err instanceof JetStreamApiError) return new PublishFailure('broker_refused', `${label} refused the message: ${err.message} (${err.code})`, { cause: err });
   if (err instanceof TimeoutError) return new PublishFailure('broker_timeout', `no PubAck from ${label}`, { cause: err });
   if (err instanceof PermissionViolationError) return new PublishFailure('broker_refused', `${label} does not permit publishing to "${destination}"`, { cause: err });

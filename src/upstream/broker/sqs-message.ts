@@ -54,12 +54,12 @@ export function attributesOf(message: OutgoingMessage): Record<string, MessageAt
 }
 
 /** The body as SQS text, or why it cannot be. */
-function bodyText(body: Buffer, encoding: BodyEncoding): string | { problem: string } {
-  if (body.length === 0) return { problem: 'the body is empty (SQS takes no empty message)' };
+function bodyText(body: Buffer, encoding: BodyEncoding): string | { problem: string; unsendable: true } {
+  if (body.length === 0) return { problem: 'the body is empty (SQS takes no empty message)', unsendable: true };
   if (encoding === 'base64') return body.toString('base64');
-  if (!isUtf8(body)) return { problem: 'the body is not UTF-8 text (set `bodyEncoding: base64` for binary bodies)' };
+  if (!isUtf8(body)) return { problem: 'the body is not UTF-8 text (set `bodyEncoding: base64` for binary bodies)', unsendable: true };
   const text = body.toString('utf8');
-  return NOT_SQS_TEXT.test(text) ? { problem: 'the body has characters SQS does not carry (control characters; set `bodyEncoding: base64`)' } : text;
+  return NOT_SQS_TEXT.test(text) ? { problem: 'the body has characters SQS does not carry (control characters; set `bodyEncoding: base64`)', unsendable: true } : text;
 }
 
 /** What SQS counts against its size limit. */
@@ -69,8 +69,11 @@ function sizeOf(body: string, attributes: Record<string, MessageAttributeValue>)
   return size;
 }
 
+/** A message SQS would refuse: `unsendable` when it is the client's message (its body or size), not the route's setup. */
+export interface SendProblem { readonly problem: string; readonly unsendable?: true }
+
 /** The SendMessage input for `message` to the queue at `queueUrl`, or why SQS would refuse it. */
-export function sendInput(mapping: SqsMapping, queueUrl: string, message: OutgoingMessage): SendMessageCommandInput | { problem: string } {
+export function sendInput(mapping: SqsMapping, queueUrl: string, message: OutgoingMessage): SendMessageCommandInput | SendProblem {
   const body = bodyText(message.body, mapping.encoding);
   if (typeof body !== 'string') return body;
   const attributes = attributesOf(message);
@@ -78,7 +81,7 @@ export function sendInput(mapping: SqsMapping, queueUrl: string, message: Outgoi
     if (NOT_SQS_TEXT.test(v.StringValue ?? '')) return { problem: `attribute ${name} has characters SQS does not carry` };
   }
   const size = sizeOf(body, attributes);
-  if (size > MAX_MESSAGE_BYTES) return { problem: `the message is ${size} bytes with its attributes; SQS takes at most ${MAX_MESSAGE_BYTES}` };
+  if (size > MAX_MESSAGE_BYTES) return { problem: `the message is ${size} bytes with its attributes; SQS takes at most ${MAX_MESSAGE_BYTES}`, unsendable: true };
   const input: SendMessageCommandInput = { QueueUrl: queueUrl, MessageBody: body, MessageAttributes: attributes };
   if (!isFifo(queueUrl)) return input;
   const group = mapping.group.name(message.identity);

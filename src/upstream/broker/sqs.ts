@@ -160,7 +160,7 @@ class SqsConnection implements BrokerConnection {
       throw this.#failed(err, `GetQueueUrl of "${destination}"`);
     }
     const input = sendInput(this.#mapping, queueUrl, message);
-    if ('problem' in input) throw new PublishFailure('broker_refused', `not sent to ${this.label}: ${input.problem}`);
+    if ('problem' in input) throw new PublishFailure(input.unsendable ? 'message_unsendable' : 'broker_refused', `not sent to ${this.label}: ${input.problem}`);
     let out: SqsModule.SendMessageCommandOutput;
     try {
       const { client, sdk } = await this.#open();

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,8 @@ export interface TestRabbitMq {
   readonly startMs: number;
   /** SIGKILL the node's whole process group (no clean shutdown; idempotent). */
   kill(): Promise<void>;
+  /** Stop the node cleanly (SIGTERM to the Erlang VM: it flushes its database and exits). */
+  shutdown(): Promise<void>;
   /** Start the node again on the same ports and data directory. */
   start(): Promise<void>;
   /** Kill the node and delete its directory. */
@@ -115,6 +117,16 @@ export async function startRabbitMq(script: string): Promise<TestRabbitMq> {
     await exited;
   }
 
+  async function shutdown(): Promise<void> {
+    const c = child;
+    if (c?.pid === undefined || c.exitCode !== null || c.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
+    // The start script waits for the VM, so its exit says the VM has stopped.
+    process.kill(Number(readFileSync(env.RABBITMQ_PID_FILE!, 'utf8').trim()), 'SIGTERM');
+    await Promise.race([exited, sleep(START_TIMEOUT_MS, undefined, { ref: false })]);
+    await kill();
+  }
+
   async function start(): Promise<void> {
     const began = Date.now();
     // detached: a process group of its own, so that kill() reaches beam.smp and its children.
@@ -137,6 +149,7 @@ export async function startRabbitMq(script: string): Promise<TestRabbitMq> {
     port,
     get startMs() { return startMs; },
     kill,
+    shutdown,
     start,
     async stop() {
       await kill();

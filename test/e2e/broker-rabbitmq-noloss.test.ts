@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connect } from 'amqplib';
+import { connect, type GetMessage } from 'amqplib';
 import { startGateway, type TestGateway } from '../harness/gateway.js';
 import { rabbitMqServer, startRabbitMq, type TestRabbitMq } from '../harness/rabbitmq.js';
 import { formatApiKeyHash, generateApiKey } from '../../src/authn/apikey/format.js';
@@ -27,6 +27,9 @@ const RETRY_DELAY_MS = 200;
 const BROKER_CODES = new Set(['broker_unavailable', 'broker_timeout', 'broker_refused']);
 const QUEUE = `gh-noloss-${process.pid}`;
 const MISSING_EXCHANGE = `gh-noloss-missing-${process.pid}`;
+const ORDERS = `gh-orders-${process.pid}`;
+const DLX = `${ORDERS}.dlx`;
+const DEAD = `${ORDERS}.dead`;
 
 let mq: TestRabbitMq | undefined;
 let gw: TestGateway;
@@ -44,6 +47,11 @@ before(async () => {
   const admin = await connect(mq.url);
   const ch = await admin.createChannel();
   await ch.assertQueue(QUEUE, { durable: true });
+  // The dead-letter setup of docs/brokers.md, as written there.
+  await ch.assertExchange(DLX, 'direct', { durable: true });
+  await ch.assertQueue(DEAD, { durable: true });
+  await ch.bindQueue(DEAD, DLX, DEAD);
+  await ch.assertQueue(ORDERS, { durable: true, deadLetterExchange: DLX, deadLetterRoutingKey: DEAD });
   await admin.close();
   // A clean restart puts the fresh declaration on disk: a SIGKILL a second after a node's first boot
   // has been seen to lose the queue itself (RabbitMQ's metadata store, not the messages). This test
@@ -66,6 +74,9 @@ before(async () => {
       // An exchange nobody declared: the broker closes the channel of every publish to it.
       name: 'misconfigured', match: { path: '/misconfigured', methods: ['POST'] }, authenticate: ['partners'], allow: [{ roles: ['writer'] }],
       upstream: { type: 'rabbitmq', url: '${env:GH_TEST_NOLOSS_AMQP_URL}', exchange: MISSING_EXCHANGE, destination: QUEUE, timeout: '3s' },
+    }, {
+      name: 'orders', match: { path: '/orders', methods: ['POST'] }, authenticate: ['partners'], allow: [{ roles: ['writer'] }],
+      upstream: { type: 'rabbitmq', url: '${env:GH_TEST_NOLOSS_AMQP_URL}', destination: ORDERS, timeout: '3s' },
     }],
   });
 });
@@ -226,5 +237,38 @@ test('a channel the broker closes (unknown exchange) is broker_refused, and the 
     assert.equal(ok.status, 202, 'the other route is unaffected');
   } finally {
     unsubscribe(brokerConnection.name, onState);
+  }
+});
+
+test('a message its consumer rejects without requeue goes to the dead-letter queue with its identity headers and request id', async (t) => {
+  if (mq === undefined) return t.skip('no rabbitmq-server');
+  const res = await post('order-1', '/orders');
+  assert.equal(res.status, 202, JSON.stringify(res.json));
+  const model = await connect(mq.url);
+  try {
+    const ch = await model.createChannel();
+    // The consumer's policy check refuses it: basic.reject with requeue=false.
+    const rejected = new Promise<void>((resolve) => {
+      void ch.consume(ORDERS, (msg) => { if (msg !== null) { ch.reject(msg, false); resolve(); } });
+    });
+    await rejected;
+    let dead: GetMessage | false = false;
+    for (let i = 0; i < 40 && dead === false; i++) {
+      dead = await ch.get(DEAD, { noAck: true });
+      if (dead === false) await sleep(25);
+    }
+    assert.ok(dead, 'the rejected message is in the dead-letter queue');
+    assert.equal(dead.properties.messageId, res.json.id);
+    assert.equal(dead.content.toString(), JSON.stringify({ key: 'order-1' }));
+    const h = dead.properties.headers as Record<string, unknown>;
+    assert.equal(h['ce-authid'], 'loader');
+    assert.equal(h['x-first-death-reason'], 'rejected');
+    const death = (h['x-death'] as { reason: string; queue: string }[])[0]!;
+    assert.deepEqual([death.reason, death.queue], ['rejected', ORDERS]);
+    const line = await gw.auditLine((l) => l.route === 'orders' && l.status === 202);
+    assert.equal(line?.request_id, h['ce-gatehouserequestid'], 'the audit line of the original request is found by ce-gatehouserequestid');
+    assert.equal((await ch.checkQueue(ORDERS)).messageCount, 0, 'not requeued');
+  } finally {
+    await model.close();
   }
 });

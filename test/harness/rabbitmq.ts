@@ -1,8 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect } from 'amqplib';
 
@@ -23,6 +23,8 @@ export interface TestRabbitMq {
   start(): Promise<void>;
   /** Kill the node and delete its directory. */
   stop(): Promise<void>;
+  /** Run `rabbitmqctl <args>` against this node; resolves with its output, rejects when it fails. */
+  ctl(...args: string[]): Promise<string>;
 }
 
 const START_TIMEOUT_MS = 30_000;
@@ -103,7 +105,8 @@ async function waitForAmqp(url: string, child: ChildProcess): Promise<void> {
 export async function startRabbitMq(script: string): Promise<TestRabbitMq> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-rabbitmq-'));
   const [port, distPort] = [await freePort(), await freePort()];
-  const env = nodeEnv(dir, `gh-test-${process.pid}@localhost`, port, distPort);
+  const name = `gh-test-${process.pid}@localhost`;
+  const env = nodeEnv(dir, name, port, distPort);
   const url = `amqp://guest:guest@127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
   let startMs = 0;
@@ -151,6 +154,10 @@ export async function startRabbitMq(script: string): Promise<TestRabbitMq> {
     kill,
     shutdown,
     start,
+    ctl: (...args) => new Promise((resolve, reject) => {
+      // rabbitmqctl sits beside the start script; it finds the node by name and the cookie in HOME.
+      execFile(join(dirname(script), 'rabbitmqctl'), ['-n', name, ...args], { env, timeout: START_TIMEOUT_MS }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+    }),
     async stop() {
       await kill();
       rmSync(dir, { recursive: true, force: true });

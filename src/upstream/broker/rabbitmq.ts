@@ -3,6 +3,7 @@
  * `mandatory` so that a message no queue takes is an error (basic.return before the ack), never
  * silence. The connection is made on first use and again after it drops; while the broker is
  * down, publishes fail at once with 503 and the next attempt after a short back-off reconnects.
+ * While the broker blocks this connection (a memory or disk alarm), publishes fail at once too.
  */
 import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { Type } from '@sinclair/typebox';
@@ -36,6 +37,8 @@ class RabbitMqConnection implements BrokerConnection {
   #link: Promise<Link> | undefined;
   /** The open connection; it outlives a channel the broker closed, and the next channel is opened on it. */
   #model: ChannelModel | undefined;
+  /** Why the broker blocks publishers (a memory or disk alarm), while it does. */
+  #blocked: string | undefined;
   #failedAt = -Infinity;
   #closed = false;
   /** Publishes waiting for their ack, oldest first: a basic.return is matched to the oldest with its id. */
@@ -52,8 +55,12 @@ class RabbitMqConnection implements BrokerConnection {
       throw new PublishFailure('broker_unavailable', 'the gateway is shutting down');
     }
     this.#model = model;
+    // A blocked connection takes publishes but holds them until the alarm clears: they would wait for
+    // the timeout, then be stored anyway behind the 504.
+    model.on('blocked', (reason: unknown) => { if (this.#model === model) this.#blocked = String(reason); });
+    model.on('unblocked', () => { if (this.#model === model) this.#blocked = undefined; });
     model.on('close', (err?: unknown) => {
-      if (this.#model === model) { this.#model = undefined; this.#link = undefined; }
+      if (this.#model === model) { this.#model = undefined; this.#link = undefined; this.#blocked = undefined; }
       if (!this.#closed) reportConnection(this.label, 'down', err ?? new Error('connection closed'));
     });
     reportConnection(this.label, 'up');
@@ -93,6 +100,7 @@ class RabbitMqConnection implements BrokerConnection {
     } catch (err) {
       throw err instanceof PublishFailure ? err : new PublishFailure('broker_unavailable', `cannot connect to ${this.label} (${(err as { code?: string }).code ?? (err as Error).name})`, { cause: err });
     }
+    if (this.#blocked !== undefined) throw new PublishFailure('broker_unavailable', `${this.label} blocks publishers (${this.#blocked})`);
     const headers: Record<string, string> = {};
     for (const [name, value] of message.attributes) headers[CE + name] = value;
     const entry: Pending = { id: message.id, returned: false };

@@ -43,7 +43,7 @@ before(async () => {
   await admin.close();
   const { id, key } = generateApiKey();
   apiKey = key;
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-rabbitmq-node-'));
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-node-keys-'));
   const keysFile = join(dir, 'keys.yaml');
   writeFileSync(keysFile, `keys:\n  - ${JSON.stringify({ id, name: 'loader', roles: ['writer'], hash: formatApiKeyHash(key) })}\n`);
   process.env.GH_TEST_NODE_AMQP_URL = mq.url;

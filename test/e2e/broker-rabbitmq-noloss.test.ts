@@ -9,7 +9,9 @@ import { connect } from 'amqplib';
 import { startGateway, type TestGateway } from '../harness/gateway.js';
 import { rabbitMqServer, startRabbitMq, type TestRabbitMq } from '../harness/rabbitmq.js';
 import { formatApiKeyHash, generateApiKey } from '../../src/authn/apikey/format.js';
+import type { Identity } from '../../src/identity/identity.js';
 import { brokerConnection } from '../../src/upstream/broker/broker.js';
+import { messageIdFor } from '../../src/upstream/broker/message.js';
 
 // No loss across a broker crash. A RabbitMQ node of the test's own (the machine's broker is not
 // touched) is SIGKILLed in the middle of a steady load and started again on the same data: every
@@ -181,6 +183,8 @@ test('no accepted message is lost when the broker is SIGKILLed mid-load and rest
     assert.deepEqual(load.unexpected, [], 'every answer was a 202 or a 5xx problem with a broker code');
     assert.ok(byCode.size > 0, 'the crash was felt: some requests were refused');
     assert.deepEqual(accepted.filter((o) => o.id === undefined).map((o) => o.key), [], 'every key was eventually accepted');
+    const caller = { provider: 'partners', subject: 'loader' } as Identity;
+    assert.deepEqual(ok.filter((o) => o.id !== messageIdFor(caller, o.key)).map((o) => o.key), [], 'the 202 id is the message id made from caller and key');
     const acceptedIds = new Map(ok.map((o) => [o.id!, o]));
     assert.equal(acceptedIds.size, ok.length, 'distinct keys have distinct message ids');
     const lost = ok.filter((o) => !copies.has(o.id!)).map((o) => o.key);

@@ -3,6 +3,7 @@
  * `mandatory` so that a message no queue takes is an error (basic.return before the ack), never
  * silence. The connection is made on first use and again after it drops; while the broker is
  * down, publishes fail at once with 503 and the next attempt after a short back-off reconnects.
+ * While the broker blocks this connection (a memory or disk alarm), publishes fail at once too.
  */
 import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { Type } from '@sinclair/typebox';
@@ -29,9 +30,15 @@ const CE = 'ce-';
 
 interface Pending { readonly id: string; returned: boolean }
 
+/** The confirm channel, and why the broker closed it if it did (an unknown exchange, access refused). */
+interface Link { readonly channel: ConfirmChannel; refusal?: Error }
+
 class RabbitMqConnection implements BrokerConnection<RabbitMqConfig> {
-  #channel: Promise<ConfirmChannel> | undefined;
+  #link: Promise<Link> | undefined;
+  /** The open connection; it outlives a channel the broker closed, and the next channel is opened on it. */
   #model: ChannelModel | undefined;
+  /** Why the broker blocks publishers (a memory or disk alarm), while it does. */
+  #blocked: string | undefined;
   #failedAt = -Infinity;
   #closed = false;
   /** Publishes waiting for their ack, oldest first: a basic.return is matched to the oldest with its id. */
@@ -39,46 +46,61 @@ class RabbitMqConnection implements BrokerConnection<RabbitMqConfig> {
 
   constructor(private readonly cfg: RabbitMqConfig, private readonly label: string) {}
 
-  #open(): Promise<ConfirmChannel> {
-    if (this.#channel !== undefined) return this.#channel;
+  async #connect(): Promise<ChannelModel> {
+    const socket = { timeout: parseDuration(this.cfg.timeout), noDelay: true, keepAlive: true, ...(this.cfg.ca !== undefined ? { ca: [this.cfg.ca] } : {}) };
+    const model = await connect(this.cfg.url, socket);
+    model.on('error', () => { /* followed by 'close' */ });
+    if (this.#closed) {
+      await model.close().catch(() => undefined);
+      throw new PublishFailure('broker_unavailable', 'the gateway is shutting down');
+    }
+    this.#model = model;
+    // A blocked connection takes publishes but holds them until the alarm clears: they would wait for
+    // the timeout, then be stored anyway behind the 504.
+    model.on('blocked', (reason: unknown) => { if (this.#model === model) this.#blocked = String(reason); });
+    model.on('unblocked', () => { if (this.#model === model) this.#blocked = undefined; });
+    model.on('close', (err?: unknown) => {
+      if (this.#model === model) { this.#model = undefined; this.#link = undefined; this.#blocked = undefined; }
+      if (!this.#closed) reportConnection(this.label, 'down', err ?? new Error('connection closed'));
+    });
+    reportConnection(this.label, 'up');
+    return model;
+  }
+
+  #open(): Promise<Link> {
+    if (this.#link !== undefined) return this.#link;
     if (this.#closed) return Promise.reject(new PublishFailure('broker_unavailable', 'the gateway is shutting down'));
     if (performance.now() - this.#failedAt < RETRY_AFTER_MS) return Promise.reject(new PublishFailure('broker_unavailable', `${this.label} is unreachable (retrying)`));
-    const socket = { timeout: parseDuration(this.cfg.timeout), noDelay: true, keepAlive: true, ...(this.cfg.ca !== undefined ? { ca: [this.cfg.ca] } : {}) };
-    const opening = (async () => {
-      const model = await connect(this.cfg.url, socket);
-      this.#model = model;
-      const lost = (err?: unknown): void => {
-        if (this.#model === model) { this.#model = undefined; this.#channel = undefined; }
-        if (!this.#closed) reportConnection(this.label, 'down', err ?? new Error('connection closed'));
-      };
-      model.on('error', () => { /* followed by 'close' */ });
-      model.on('close', lost);
-      const channel = await model.createConfirmChannel();
-      channel.on('error', () => { /* followed by 'close' */ });
-      channel.on('close', () => { if (this.#channel === opening) this.#channel = undefined; });
+    const model = this.#model;
+    const opening = (async (): Promise<Link> => {
+      const channel = await (model ?? (await this.#connect())).createConfirmChannel();
+      const link: Link = { channel };
+      // A channel the broker closes emits 'error' (then 'close'); a lost connection only 'close'.
+      channel.on('error', (err: Error) => { link.refusal = err; });
+      channel.on('close', () => { if (this.#link === opening) this.#link = undefined; });
       channel.on('return', (msg: { properties: { messageId?: unknown } }) => {
         const entry = this.#pending.find((p) => p.id === msg.properties.messageId && !p.returned);
         if (entry !== undefined) entry.returned = true;
       });
-      reportConnection(this.label, 'up');
-      return channel;
+      return link;
     })();
-    this.#channel = opening;
+    this.#link = opening;
     opening.catch((err: unknown) => {
-      if (this.#channel === opening) this.#channel = undefined;
+      if (this.#link === opening) this.#link = undefined;
       this.#failedAt = performance.now();
-      if (!this.#closed) reportConnection(this.label, 'down', err);
+      if (!this.#closed && model === undefined) reportConnection(this.label, 'down', err);
     });
     return opening;
   }
 
   async publish(destination: string, message: OutgoingMessage, _signal: AbortSignal, route: RabbitMqConfig): Promise<Confirmation> {
-    let channel: ConfirmChannel;
+    let link: Link;
     try {
-      channel = await this.#open();
+      link = await this.#open();
     } catch (err) {
       throw err instanceof PublishFailure ? err : new PublishFailure('broker_unavailable', `cannot connect to ${this.label} (${(err as { code?: string }).code ?? (err as Error).name})`, { cause: err });
     }
+    if (this.#blocked !== undefined) throw new PublishFailure('broker_unavailable', `${this.label} blocks publishers (${this.#blocked})`);
     const headers: Record<string, string> = {};
     for (const [name, value] of message.attributes) headers[CE + name] = value;
     const entry: Pending = { id: message.id, returned: false };
@@ -86,7 +108,7 @@ class RabbitMqConnection implements BrokerConnection<RabbitMqConfig> {
     try {
       await new Promise<void>((resolve, reject) => {
         try {
-          channel.publish(route.exchange, destination, message.body, {
+          link.channel.publish(route.exchange, destination, message.body, {
             mandatory: true, persistent: route.persistent, messageId: message.id, contentType: message.contentType,
             timestamp: Math.floor(message.time.getTime() / 1000), appId: 'gatehouse', headers,
           }, (err) => (err ? reject(err as Error) : resolve()));
@@ -95,7 +117,9 @@ class RabbitMqConnection implements BrokerConnection<RabbitMqConfig> {
         }
       });
     } catch (err) {
-      // A nack, or the channel closed before the ack (the broker went away, or refused the exchange).
+      // The broker closed the channel (unknown exchange, access refused), the channel closed before
+      // the ack (the connection was lost: the message may be stored, a retry repeats it), or a nack.
+      if (link.refusal !== undefined) throw new PublishFailure('broker_refused', `${this.label} closed the channel: ${link.refusal.message}`, { cause: err });
       const closed = /closed/i.test((err as Error).message);
       throw new PublishFailure(closed ? 'broker_unavailable' : 'broker_refused', closed ? `${this.label} closed the channel before confirming` : `${this.label} refused the message (nack)`, { cause: err });
     } finally {
@@ -109,7 +133,7 @@ class RabbitMqConnection implements BrokerConnection<RabbitMqConfig> {
     this.#closed = true;
     const model = this.#model;
     this.#model = undefined;
-    this.#channel = undefined;
+    this.#link = undefined;
     await model?.close().catch(() => undefined);
   }
 }

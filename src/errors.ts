@@ -63,9 +63,9 @@ export const ERRORS = {
   upstream_unreachable: { status: 502, title: 'Upstream could not be reached' },
   upstream_error: { status: 502, title: 'Upstream failed while answering' },
   upstream_timeout: { status: 504, title: 'Upstream did not answer in time' },
-  // broker upstreams: nothing was accepted when one of these is answered
+  // broker upstreams: nothing was confirmed when one of these is answered (a retry with the same idempotency key is de-duplicated)
   destination_not_found: { status: 404, title: 'No such destination on this route' },
-  broker_unavailable: { status: 503, title: 'The message broker cannot be reached; the message was not accepted' },
+  broker_unavailable: { status: 503, title: 'The message broker cannot be reached or went away before confirming; retry with the same idempotency key' },
   broker_refused: { status: 503, title: 'The message broker refused the message; it was not accepted' },
   message_unsendable: { status: 422, title: 'The broker cannot carry this message as sent (its body or size); change it rather than retry' },
   broker_timeout: { status: 504, title: 'The message broker did not confirm the message in time; retry with the same idempotency key' },

@@ -1,8 +1,8 @@
 /**
  * The broker upstream: a request that passed authenticate → authorize → limit becomes one message.
- * The client hears 202 only once the broker confirmed the message; every other answer means
- * nothing was accepted (a 504 may still have reached the broker: a retry with the same
- * idempotency key is then de-duplicated).
+ * The client hears 202 only once the broker confirmed the message; every other answer means the
+ * gateway did not get a confirmation (a 504, or a 503 when the connection went away mid-publish,
+ * may still have reached the broker: a retry with the same idempotency key is then de-duplicated).
  */
 import { performance } from 'node:perf_hooks';
 import { channel } from 'node:diagnostics_channel';

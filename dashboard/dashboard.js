@@ -96,7 +96,10 @@ async function refreshStats() {
   }
 }
 
-const rule = (r) => Object.entries(r).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : typeof v === 'object' ? JSON.stringify(v) : v}`).join('; ');
+const rule = ({ name, ...conditions }) => {
+  const text = Object.entries(conditions).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : typeof v === 'object' ? JSON.stringify(v) : v}`).join('; ') || 'any authenticated caller';
+  return name ? `${name} (${text})` : text;
+};
 async function refreshConfig() {
   const [{ routes }, { providers }] = await Promise.all([api('routes'), api('providers')]);
   const traffic = new Map((lastStats?.routes ?? []).map((r) => [r.route, r]));
@@ -161,13 +164,37 @@ async function simulate(event) {
   }
 }
 
-for (const b of document.querySelectorAll('#tabs button')) b.addEventListener('click', () => { location.hash = b.dataset.tab; });
-window.addEventListener('hashchange', () => show(currentTab()));
-$('sim').addEventListener('submit', (e) => void simulate(e));
-$('audit-filter').addEventListener('input', () => void refreshAudit());
-$('audit-filter').addEventListener('submit', (e) => { e.preventDefault(); void refreshAudit(); });
-show(currentTab());
-void refreshStats();
-setInterval(() => void refreshStats(), 1000);
-setInterval(() => { if (currentTab() === 'audit') void refreshAudit().catch(() => {}); }, 2000);
-setInterval(() => { if (currentTab() === 'routes' || currentTab() === 'providers') void refreshConfig().catch(() => {}); }, 5000);
+// Forms are sent with fetch: under `Referrer-Policy: no-referrer` a browser sends `Origin: null` with a
+// plain form POST, which the gateway's CSRF check refuses; fetch sends the page's real origin.
+async function post(form, onError) {
+  const res = await fetch(form.action, { method: 'POST', credentials: 'same-origin', headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(new FormData(form)) });
+  const body = await res.json().catch(() => ({}));
+  if (res.ok) location.assign(body.location ?? '/dashboard');
+  else onError(body.error ?? `HTTP ${res.status}`);
+}
+
+function initLogin() {
+  const form = $('login');
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    void post(form, (message) => { $('message').textContent = message; });
+  });
+}
+
+function initDashboard() {
+  for (const b of document.querySelectorAll('#tabs button')) b.addEventListener('click', () => { location.hash = b.dataset.tab; });
+  $('logout').addEventListener('submit', (e) => { e.preventDefault(); void post($('logout'), () => location.assign('/dashboard/login')); });
+  window.addEventListener('hashchange', () => show(currentTab()));
+  $('sim').addEventListener('submit', (e) => void simulate(e));
+  $('audit-filter').addEventListener('input', () => void refreshAudit());
+  $('audit-filter').addEventListener('submit', (e) => { e.preventDefault(); void refreshAudit(); });
+  show(currentTab());
+  void refreshStats();
+  setInterval(() => void refreshStats(), 1000);
+  setInterval(() => { if (currentTab() === 'audit') void refreshAudit().catch(() => {}); }, 2000);
+  setInterval(() => { if (currentTab() === 'routes' || currentTab() === 'providers') void refreshConfig().catch(() => {}); }, 5000);
+}
+
+if (document.body.classList.contains('login')) initLogin();
+else initDashboard();

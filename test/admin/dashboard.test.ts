@@ -25,7 +25,7 @@ async function login(token: string, origin = admin): Promise<RawResponse> {
 /** Login attempts are limited per second: start a test's logins at the start of a fresh second. */
 const nextSecond = (): Promise<void> => new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 5));
 
-const PAGES = ['/dashboard', '/dashboard/', '/dashboard/dashboard.js'];
+const PAGES = ['/dashboard', '/dashboard/', '/dashboard/anything'];
 const APIS = ['/dashboard/api/stats', '/dashboard/api/routes', '/dashboard/api/providers', '/dashboard/api/audit'];
 
 test('without a session or token every page redirects to the login page and every API answers 401', async () => {
@@ -94,6 +94,8 @@ test('the login page logs in with the right token only, and sets a strict sessio
 
 test('a login from another origin, or without one, is refused before the token is looked at', async () => {
   assert.equal((await login(DASHBOARD_TOKEN, 'http://evil.example')).status, 403);
+  // What a sandboxed frame of any site sends.
+  assert.equal((await login(DASHBOARD_TOKEN, 'null')).status, 403);
   const none = await post('/dashboard/login', { 'content-type': 'application/x-www-form-urlencoded' }, `token=${DASHBOARD_TOKEN}`);
   assert.equal(none.status, 403);
   assert.equal(none.headers['set-cookie'], undefined);

@@ -1,6 +1,6 @@
 /**
  * `/dashboard` on the admin listener: the login page, the single-page dashboard and its JSON APIs.
- * Every page and API but the login page (and its style sheet) needs a session or the bearer token.
+ * Every page and API but the login page (and its style sheet and script) needs a session or the bearer token.
  */
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -54,6 +54,7 @@ function readBody(req: IncomingMessage, max: number): Promise<string | undefined
   });
 }
 
+const wantsJson = (req: IncomingMessage): boolean => (req.headers.accept ?? '').includes('application/json');
 const param = (url: URL, name: string): string | undefined => url.searchParams.get(name) ?? undefined;
 
 /** Build the dashboard's handler; its files are read once, here. */
@@ -61,8 +62,14 @@ export function createDashboardHandler(opts: DashboardOptions): DashboardHandler
   const auth = new DashboardAuth(opts.token);
   const files = Object.fromEntries(Object.keys(FILES).map((f) => [f, readFileSync(new URL(f, STATIC_DIR))])) as Record<FileName, Buffer>;
   const file = (res: ServerResponse, name: FileName, status = 200): void => send(res, status, FILES[name], files[name]);
-  const loginPage = (res: ServerResponse, status: number, message: string): void => {
+  // The page's script sends its forms with fetch, asking for JSON; a plain form POST gets the page.
+  const loginPage = (req: IncomingMessage, res: ServerResponse, status: number, message: string): void => {
+    if (wantsJson(req)) return json(res, status, { status: status === 200 ? 'ok' : 'refused', error: message });
     send(res, status, 'text/html', files['login.html'].toString('utf8').replace('<!--message-->', message));
+  };
+  const moved = (req: IncomingMessage, res: ServerResponse, location: string, cookie: string): void => {
+    if (wantsJson(req)) return json(res, 200, { status: 'ok', location }, { 'set-cookie': cookie });
+    send(res, 303, 'text/plain', '', { location, 'set-cookie': cookie });
   };
   const failed = (req: IncomingMessage, how: string): void => {
     // The token itself is never logged, wrong or right.
@@ -70,15 +77,15 @@ export function createDashboardHandler(opts: DashboardOptions): DashboardHandler
   };
 
   const login = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (!sameOrigin(req, 'none')) return loginPage(res, 403, 'This form must be sent from the dashboard\'s own page.');
-    if (!auth.attempt()) return loginPage(res, 429, 'Too many attempts; wait a second and try again.');
+    if (!sameOrigin(req, 'none')) return loginPage(req, res, 403, 'This form must be sent from the dashboard\'s own page.');
+    if (!auth.attempt()) return loginPage(req, res, 429, 'Too many attempts; wait a second and try again.');
     const body = await readBody(req, MAX_FORM_BYTES);
     const token = body === undefined ? undefined : new URLSearchParams(body).get('token');
     if (!token || !auth.check(token)) {
       failed(req, 'login');
-      return loginPage(res, 401, 'Wrong token.');
+      return loginPage(req, res, 401, 'Wrong token.');
     }
-    send(res, 303, 'text/plain', '', { location: '/dashboard', 'set-cookie': DashboardAuth.cookieFor(auth.open(), isTls(req)) });
+    moved(req, res, '/dashboard', DashboardAuth.cookieFor(auth.open(), isTls(req)));
   };
 
   const api = async (req: IncomingMessage, res: ServerResponse, name: string, url: URL, credential: Credential): Promise<void> => {
@@ -116,9 +123,11 @@ export function createDashboardHandler(opts: DashboardOptions): DashboardHandler
     const url = new URL(req.url ?? '/', 'http://admin');
     if (path === '/dashboard/login') {
       if (req.method === 'POST') return login(req, res);
-      return loginPage(res, 200, '');
+      return loginPage(req, res, 200, '');
     }
+    // The style sheet and the script hold no data: the login page uses them too.
     if (path === '/dashboard/dashboard.css') return file(res, 'dashboard.css');
+    if (path === '/dashboard/dashboard.js') return file(res, 'dashboard.js');
     const isApi = path.startsWith('/dashboard/api/');
     let credential = auth.credential(req);
     if (credential === 'wrong_bearer') {
@@ -134,10 +143,9 @@ export function createDashboardHandler(opts: DashboardOptions): DashboardHandler
     if (path === '/dashboard/logout' && req.method === 'POST') {
       if (!sameOrigin(req, credential)) return json(res, 403, { status: 'cross_origin' });
       auth.close(req);
-      return send(res, 303, 'text/plain', '', { location: '/dashboard/login', 'set-cookie': DashboardAuth.cookieFor('', isTls(req)).replace(/Max-Age=\d+/, 'Max-Age=0') });
+      return moved(req, res, '/dashboard/login', DashboardAuth.cookieFor('', isTls(req)).replace(/Max-Age=\d+/, 'Max-Age=0'));
     }
     if (path === '/dashboard' || path === '/dashboard/') return file(res, 'index.html');
-    if (path === '/dashboard/dashboard.js') return file(res, 'dashboard.js');
     return json(res, 404, { status: 'not_found' });
   };
 

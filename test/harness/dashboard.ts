@@ -12,6 +12,7 @@ export interface DashboardFixture {
   stop(): Promise<void>;
 }
 
+/** Start the fixture: upstream, gateway, and a token per kind of caller. */
 export async function startDashboardGateway(): Promise<DashboardFixture> {
   const upstream = await startUpstream();
   const gw = await startGateway({

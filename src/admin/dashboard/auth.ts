@@ -18,6 +18,7 @@ const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').dig
 /** How a request authenticated to the dashboard, if it did. */
 export type Credential = 'session' | 'bearer' | 'wrong_bearer' | 'none';
 
+/** The token, the open sessions and the attempt budget of one dashboard. */
 export class DashboardAuth {
   readonly #token: Buffer;
   readonly #sessions = new LRUCache<string, true>({ max: MAX_SESSIONS, ttl: SESSION_TTL_MS });

@@ -37,7 +37,9 @@ const currentTab = () => (location.hash.slice(1) || 'overview');
 
 // A line chart of one or more series over the window; nulls break the line.
 function lineChart(target, series, classes) {
-  const w = 600, h = 120, pad = 14;
+  // Drawn at the element's own width, so text is not stretched.
+  const w = target.clientWidth || 600, h = 120, pad = 14;
+  target.setAttribute('viewBox', `0 0 ${w} ${h}`);
   const max = Math.max(1, ...series.flat().filter((v) => v !== null));
   const parts = [];
   series.forEach((values, s) => {
@@ -50,7 +52,8 @@ function lineChart(target, series, classes) {
     });
     parts.push(svg('path', { d: d || 'M0,0', class: classes[s] }));
   });
-  parts.push(svg('text', { x: 4, y: 11, class: 'axis' }, `max ${Math.round(max * 100) / 100}`));
+  parts.push(svg('text', { x: 4, y: 11, class: 'axis' }, `max ${Math.round(max * 100) / 100}`),
+    svg('text', { x: 4, y: h - 2, class: 'axis' }, '−5 min'), svg('text', { x: w - 4, y: h - 2, class: 'axis', 'text-anchor': 'end' }, 'now'));
   target.replaceChildren(...parts);
 }
 

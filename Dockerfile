@@ -32,6 +32,7 @@ COPY package.json ./
 COPY bin ./bin
 COPY examples ./examples
 COPY schema ./schema
+COPY dashboard ./dashboard
 USER 10001:10001
 EXPOSE 8080 9090
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "bin/gatehouse.js"]

@@ -2,6 +2,7 @@ import http, { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RuntimeRef } from '../pipeline/gateway.js';
 import type { Metrics } from '../observe/metrics.js';
+import type { DashboardHandler } from './dashboard/handler.js';
 
 export interface AdminServer { readonly server: Server; readonly port: number; setDraining(): void; close(): Promise<void> }
 
@@ -32,11 +33,15 @@ function json(res: http.ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) }).end(text);
 }
 
-/** Admin listener: `/healthz` (alive), `/readyz` (config loaded and every provider has keys), `/metrics`, JWKS. */
-export async function startAdmin(host: string, port: number, source: AdminSource): Promise<AdminServer> {
+/**
+ * Admin listener: `/healthz` (alive), `/readyz` (config loaded and every provider has keys), `/metrics`,
+ * JWKS, and with `dashboard` the dashboard under `/dashboard`.
+ */
+export async function startAdmin(host: string, port: number, source: AdminSource, dashboard?: DashboardHandler): Promise<AdminServer> {
   let draining = false;
   const server = http.createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0]!;
+    if (dashboard && (path === '/dashboard' || path.startsWith('/dashboard/'))) return dashboard(req, res, path);
     if (path === '/healthz') return json(res, 200, { status: 'ok' });
     if (path === '/readyz') {
       // Fail closed: a source that cannot answer is not ready.

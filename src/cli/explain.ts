@@ -2,8 +2,7 @@ import { parseArgs } from 'node:util';
 import type { IncomingHttpHeaders } from 'node:http';
 import { loadConfig } from '../config/load.js';
 import { compileRuntime } from '../pipeline/runtime.js';
-import { explainRequest, type Explanation } from '../pipeline/explain.js';
-import { ERRORS } from '../errors.js';
+import { explainRequest, summarizeExplanation } from '../pipeline/explain.js';
 import { configPath, reportError } from './common.js';
 
 /** Exit code of `explain` when the request would be refused. */
@@ -21,23 +20,7 @@ function parseHeaders(list: string[] | undefined, token: string | undefined, hos
   return headers;
 }
 
-function summary({ ctx, route, refusal }: Explanation) {
-  const id = ctx.identity;
-  const decision = ctx.record.decision;
-  return {
-    path: ctx.path,
-    route: route ? { name: route.name, upstream: route.upstream.label, public: route.public } : null,
-    authn: ctx.record.authn,
-    identity: id ? { provider: id.provider, issuer: id.issuer, subject: id.subject, clientId: id.clientId, tenant: id.tenant, roles: id.roles, groups: id.groups, scopes: id.scopes, authMethod: id.authMethod } : null,
-    rules: id && route?.policy ? route.policy.trace(id) : [],
-    limits: route?.limiter ? route.limiter.describe({ identity: id, client: ctx.client }) : null,
-    result: refusal === undefined
-      ? { outcome: 'forward', status: null, rule: decision?.rule, reason: decision?.reason }
-      : { outcome: 'refuse', status: ERRORS[refusal.code].status, code: refusal.code, detail: refusal.detail ?? ERRORS[refusal.code].title, rule: decision?.rule },
-  };
-}
-
-function print(s: ReturnType<typeof summary>, method: string, rawPath: string): void {
+function print(s: ReturnType<typeof summarizeExplanation>, method: string, rawPath: string): void {
   const lines = [`request   ${method} ${rawPath}`, `path      ${s.path || '(not normalizable)'}`];
   lines.push(`route     ${s.route ? `${s.route.name} -> ${s.route.upstream}${s.route.public ? ' (public)' : ''}` : '(none)'}`);
   lines.push(`authn     ${s.authn.result}${s.authn.reason ? ` ${s.authn.reason}` : ''}${s.authn.provider ? ` provider=${s.authn.provider}` : ''}`);
@@ -78,7 +61,7 @@ export async function explainCommand(args: string[]): Promise<number> {
     await runtime.start();
     const method = values.method!.toUpperCase();
     const explanation = await explainRequest(runtime, method, values.path, parseHeaders(values.header, values.token, values.host));
-    const s = summary(explanation);
+    const s = summarizeExplanation(explanation);
     if (values.json) process.stdout.write(JSON.stringify(s, null, 2) + '\n');
     else print(s, method, values.path);
     await runtime.close();

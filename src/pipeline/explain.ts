@@ -4,7 +4,7 @@
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
-import type { Refusal } from '../errors.js';
+import { ERRORS, type Refusal } from '../errors.js';
 import { routeRequest } from '../routing/stage.js';
 import { RequestContext } from './context.js';
 import type { Exchange } from './exchange.js';
@@ -55,4 +55,21 @@ export async function explainRequest(runtime: Runtime, method: string, url: stri
   if ('code' in routed) return { ctx, route, refusal: routed as Refusal };
   const refusal = await compose(routed.stages.filter((s) => DECIDING.has(s.name)))(ctx);
   return { ctx, route, refusal };
+}
+
+/** What explain reports, as data: the CLI prints it (or its JSON), the dashboard's simulator shows it. */
+export function summarizeExplanation({ ctx, route, refusal }: Explanation) {
+  const id = ctx.identity;
+  const decision = ctx.record.decision;
+  return {
+    path: ctx.path,
+    route: route ? { name: route.name, upstream: route.upstream.label, public: route.public } : null,
+    authn: ctx.record.authn,
+    identity: id ? { provider: id.provider, issuer: id.issuer, subject: id.subject, clientId: id.clientId, tenant: id.tenant, roles: id.roles, groups: id.groups, scopes: id.scopes, authMethod: id.authMethod } : null,
+    rules: id && route?.policy ? route.policy.trace(id) : [],
+    limits: route?.limiter ? route.limiter.describe({ identity: id, client: ctx.client }) : null,
+    result: refusal === undefined
+      ? { outcome: 'forward', status: null, rule: decision?.rule, reason: decision?.reason }
+      : { outcome: 'refuse', status: ERRORS[refusal.code].status, code: refusal.code, detail: refusal.detail ?? ERRORS[refusal.code].title, rule: decision?.rule },
+  };
 }

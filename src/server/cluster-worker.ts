@@ -4,7 +4,8 @@ import type { Logger } from 'pino';
 import { ConfigError } from '../config/load.js';
 import { createAssertionSigner, type AssertionSigner } from '../outbound/assertion.js';
 import { adoptAssertionState } from './assertion-key.js';
-import type { FromWorker, Question, ToWorker } from './cluster-protocol.js';
+import type { DashboardAnswer, FromWorker, Question, ToWorker } from './cluster-protocol.js';
+import { SimulateError } from '../admin/dashboard/views.js';
 import { runGateway, type RunningGateway } from './run.js';
 
 /**
@@ -47,6 +48,7 @@ export function runClusterWorker(log: Logger): Promise<number> {
     if (stopWhenStarted) stop();
   };
   const answer = async (gw: RunningGateway, question: Question): Promise<unknown> => {
+    if (typeof question === 'object' && question.type !== 'reload') return dashboardAnswer(gw, question);
     if (typeof question === 'object') {
       // The key first, whether or not this worker's config reload succeeds: the primary already
       // publishes it, and every worker signs with the key the primary publishes.
@@ -78,4 +80,17 @@ export function runClusterWorker(log: Logger): Promise<number> {
   process.on('SIGUSR2', () => gateway?.reopenAudit());
   send({ type: 'gatehouse:hello' });
   return new Promise(() => {});
+}
+
+/** Answer a dashboard question from this worker's collectors and runtime; never rejects. */
+async function dashboardAnswer(gw: RunningGateway, q: Extract<Question, { type: 'dashboard' | 'simulate' }>): Promise<DashboardAnswer> {
+  const d = gw.dashboard;
+  if (d === undefined) return { error: 'the dashboard is not enabled in this worker' };
+  try {
+    if (q.type === 'simulate') return { ok: await d.simulate(q.request) };
+    return { ok: await d[q.what]() };
+  } catch (err) {
+    if (err instanceof SimulateError) return { invalid: err.message };
+    return { error: err instanceof Error ? err.message : String(err) };
+  }
 }

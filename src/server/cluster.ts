@@ -8,6 +8,8 @@ import { workerCount } from '../config/semantic.js';
 import { parseDuration } from '../config/units.js';
 import { createReloader } from './reloader.js';
 import { startAdmin, type AdminSource } from '../admin/server.js';
+import { createDashboardHandler } from '../admin/dashboard/handler.js';
+import { clusterDashboardSource } from './cluster-dashboard.js';
 import { createAssertionSigner, loadAssertionKey, type AssertionSigner } from '../outbound/assertion.js';
 import { applyLogLevel, logWarnings } from './run.js';
 import { keyMaterial, longestAssertionTtlMs, rotationFields, type AssertionState } from './assertion-key.js';
@@ -197,7 +199,9 @@ export async function runCluster(loaded: LoadedConfig, log: Logger, options: { p
     void ask(worker, { type: 'reload', assertion: assertionState(), secrets }, RELOAD_TIMEOUT_MS);
   };
   const fleet = new Fleet(count, init, log, caughtUp);
-  const admin = await startAdmin(loaded.config.admin!.host, options.adminPort ?? loaded.config.admin!.port, clusterAdminSource(fleet, signer));
+  const dashboard = loaded.config.admin!.dashboard;
+  const admin = await startAdmin(loaded.config.admin!.host, options.adminPort ?? loaded.config.admin!.port, clusterAdminSource(fleet, signer),
+    dashboard ? createDashboardHandler({ token: dashboard.token, source: clusterDashboardSource(() => fleet.live(), ask), log }) : undefined);
   const port = await fleet.start().catch(async (err: unknown) => { await admin.close(); throw err; });
   log.info({ port, admin: admin.port, workers: count, routes, pids: fleet.live().map((w) => w.process.pid) }, 'gatehouse listening');
 

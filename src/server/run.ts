@@ -14,6 +14,8 @@ import { startTracing } from '../observe/tracing/tracing.js';
 import { createAssertionSigner, type AssertionSigner } from '../outbound/assertion.js';
 import { longestAssertionTtlMs, reloadedKey, rotationFields } from './assertion-key.js';
 import { warnRestartSettings } from './restart-settings.js';
+import { localDashboardSource, startDashboardCollector, type DashboardSource } from '../admin/dashboard/source.js';
+import { createDashboardHandler } from '../admin/dashboard/handler.js';
 
 /** A running gateway process: public listener, admin listener, audit sink, config watcher. */
 export interface RunningGateway {
@@ -23,6 +25,8 @@ export interface RunningGateway {
   readonly ref: RuntimeRef;
   /** This process's metrics registry (a cluster worker reports it to the primary). */
   readonly metrics: Metrics;
+  /** This process's dashboard data, when `admin.dashboard` is set (a cluster worker reports it to the primary). */
+  readonly dashboard: DashboardSource | undefined;
   /** Every provider has keys and the gateway is not draining. */
   readiness(): { ready: boolean; draining: boolean; providers: Record<string, boolean> };
   /** Re-read the config and its secrets (`secrets`: remote values already read); on error keep serving the old config. */
@@ -98,11 +102,15 @@ export async function runGateway(configFile: string, log: Logger, options: RunOp
     sign: (claims) => signer.signStatement(claims, CHECKPOINT_TYP),
   });
   const metrics = startMetrics();
+  const dashboardCfg = initial.config.admin?.dashboard;
+  const collector = dashboardCfg ? startDashboardCollector() : undefined;
+  const dashboard = collector ? localDashboardSource(ref, collector) : undefined;
   let draining = false;
   const started = runtime.start();
   const tracing = startTracing(initial.config.tracing);
   const listener: Listener = await startListener(listenCfg, createGateway(ref, (err) => log.error({ err }, 'request failed'), tracing));
-  const admin: AdminServer | undefined = worker ? undefined : await startAdmin(adminCfg.host, adminCfg.port, runtimeAdminSource(ref, metrics));
+  const admin: AdminServer | undefined = worker ? undefined : await startAdmin(adminCfg.host, adminCfg.port, runtimeAdminSource(ref, metrics),
+    dashboardCfg && dashboard ? createDashboardHandler({ token: dashboardCfg.token, source: dashboard, log }) : undefined);
   await started;
   log.info({ port: listener.port, admin: admin?.port, routes: runtime.routes.length, ready: runtime.readiness() }, 'gatehouse listening');
 
@@ -140,6 +148,7 @@ export async function runGateway(configFile: string, log: Logger, options: RunOp
     adminPort: admin?.port,
     ref,
     metrics,
+    dashboard,
     readiness() {
       const r = ref.current.readiness();
       return { ready: r.ready && !draining, draining, providers: r.providers };
@@ -155,6 +164,7 @@ export async function runGateway(configFile: string, log: Logger, options: RunOp
       await admin?.close();
       await audit.close();
       metrics.close();
+      collector?.close();
       await tracing?.shutdown();
       stopEvents();
       return result;

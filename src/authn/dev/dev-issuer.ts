@@ -70,11 +70,10 @@ async function generateStoredKey(): Promise<StoredKey> {
   return { ...jwk, kid, alg: ALG, use: 'sig' } as StoredKey;
 }
 
-const HEALTH: KeyHealth = Object.freeze({ ready: true, keyCount: 1 });
-
 /** The resolver of the issuer's one public key (it never rotates while the gateway runs). */
 function singleKey(kid: string, alg: string, key: CryptoKey): VerifierResolver {
   let verifying: VerifyingKey | undefined;
+  const health: KeyHealth = Object.freeze({ ready: true, keyCount: 1, keyIds: Object.freeze([kid]) });
   return {
     ready: true,
     start: () => Promise.resolve(),
@@ -89,7 +88,7 @@ function singleKey(kid: string, alg: string, key: CryptoKey): VerifierResolver {
     },
     refresh: () => Promise.resolve(),
     isCurrent: (k) => k === key,
-    health: () => HEALTH,
+    health: () => health,
     close: () => undefined,
   };
 }

@@ -159,7 +159,7 @@ export class KeyStore implements VerifierResolver {
   }
 
   health(): KeyHealth {
-    return { ready: this.ready, lastFetch: this.lastFetch, lastAttempt: this.lastAttempt, lastError: this.lastError, keyCount: this.#byId.size };
+    return { ready: this.ready, lastFetch: this.lastFetch, lastAttempt: this.lastAttempt, lastError: this.lastError, keyCount: this.#byId.size, keyIds: [...this.#byKid.keys()] };
   }
 
   close(): void {

@@ -24,6 +24,8 @@ export interface KeyHealth {
   readonly lastError?: string;
   /** Usable verification keys currently held. */
   readonly keyCount: number;
+  /** The `kid`s of the keys held (keys without one are counted, not named). */
+  readonly keyIds?: readonly string[];
 }
 
 /** Checks one compact JWS with one key, synchronously: its claims, or a thrown fast-jwt TokenError. */

@@ -116,6 +116,14 @@ async function clientOf(cfg: ServiceBusConfig): Promise<ServiceBusClient> {
   return new Client(cfg.namespace!, await credentialOf(cfg.credential!), options);
 }
 
+/** The SDK counts a key's 128 in UTF-16 units; the template cut it to 128 characters. */
+function fit(key: string | undefined): string | undefined {
+  if (key === undefined || key.length <= ENTITY_KEY.max) return key;
+  const chars = [...key];
+  while (chars.join('').length > ENTITY_KEY.max) chars.pop();
+  return chars.join('');
+}
+
 class ServiceBusConnection implements BrokerConnection {
   #client: Promise<ServiceBusClient> | undefined;
   readonly #senders = new Map<string, ServiceBusSender>();
@@ -142,8 +150,8 @@ class ServiceBusConnection implements BrokerConnection {
   #encode(message: OutgoingMessage): ServiceBusMessage {
     const applicationProperties: Record<string, string | Date> = {};
     for (const [name, value] of message.attributes) applicationProperties[CE + name] = name === 'time' ? message.time : value;
-    const sessionId = this.#sessionId?.name(message.identity);
-    const partitionKey = this.#partitionKey?.name(message.identity);
+    const sessionId = fit(this.#sessionId?.name(message.identity));
+    const partitionKey = fit(this.#partitionKey?.name(message.identity));
     if ((this.#sessionId !== undefined && sessionId === undefined) || (this.#partitionKey !== undefined && partitionKey === undefined)) {
       throw new PublishFailure('broker_refused', `the ${sessionId === undefined && this.#sessionId !== undefined ? 'sessionId' : 'partitionKey'} template has no value for this caller`);
     }

@@ -136,10 +136,13 @@ class ServiceBusConnection implements BrokerConnection {
   constructor(private readonly cfg: ServiceBusConfig, private readonly label: string) {
     this.#sessionId = cfg.sessionId === undefined ? undefined : compileTemplate(cfg.sessionId, ENTITY_KEY);
     this.#partitionKey = cfg.partitionKey === undefined ? undefined : compileTemplate(cfg.partitionKey, ENTITY_KEY);
+    // The SDK is loaded now, at config load, not by the first request; the client connects on first use.
+    this.#client = clientOf(cfg);
+    this.#client.catch(() => { /* the first publish reports it */ });
   }
 
   async #sender(destination: string): Promise<ServiceBusSender> {
-    this.#client ??= clientOf(this.cfg);
+    if (this.#client === undefined) throw new PublishFailure('broker_unavailable', 'the gateway is shutting down');
     const client = await this.#client;
     let sender = this.#senders.get(destination);
     if (sender === undefined) this.#senders.set(destination, (sender = client.createSender(destination)));

@@ -10,6 +10,8 @@
  *   entity was accepted on the connection; an unknown entity is refused with `amqp:not-found`
  *   (the SDK's `MessagingEntityNotFound`), one without a token with `amqp:unauthorized-access`.
  * - Deliveries are settled as accepted and stored, for the test to read with `messages(entity)`.
+ * - With `tls`, it listens with TLS as Service Bus does, for clients with an Entra credential
+ *   (`namespace: localhost:PORT`); their `put-token` of type `jwt` must carry a token of `entraTokens`.
  * - `stop()` drops every connection and stops listening; `restart()` listens on the same port again.
  *
  * Not a broker: no receiving, no sessions or duplicate detection of its own.
@@ -25,6 +27,10 @@ export interface StandInOptions {
   readonly keyName?: string;
   /** The SAS key; default a random one made now. */
   readonly key?: string;
+  /** Listen with TLS (as Service Bus does, port 5671) instead of plain AMQP: for clients with an Entra credential. */
+  readonly tls?: { readonly certPem: string; readonly keyPem: string };
+  /** The Entra access tokens (`put-token` of type `jwt`) the namespace accepts, e.g. a managed identity stand-in's. */
+  readonly entraTokens?: () => readonly string[];
 }
 
 /** A message as Service Bus stored it, in the SDK's terms. */
@@ -42,6 +48,8 @@ export interface StoredMessage {
 export interface ServiceBusStandIn {
   /** `Endpoint=sb://127.0.0.1:PORT/;SharedAccessKeyName=…;SharedAccessKey=…;UseDevelopmentEmulator=true`. */
   readonly connectionString: string;
+  /** `localhost:PORT`: the namespace for a client with an Entra credential (with `tls`). */
+  readonly namespace: string;
   readonly port: number;
   readonly keyName: string;
   readonly key: string;
@@ -49,8 +57,10 @@ export interface ServiceBusStandIn {
   connectionStringWith(key: string): string;
   /** Messages stored in `entity` so far, oldest first. */
   messages(entity: string): StoredMessage[];
-  /** Tokens refused so far (wrong key, name or expiry). */
+  /** Tokens refused so far (wrong key, name or expiry; an Entra token it does not know). */
   readonly refusedTokens: number;
+  /** Token types accepted so far (`servicebus.windows.net:sastoken`, `jwt`). */
+  readonly acceptedTokenTypes: readonly string[];
   stop(): Promise<void>;
   restart(): Promise<void>;
 }
@@ -105,6 +115,8 @@ export async function startServiceBusStandIn(options: StandInOptions = {}): Prom
   /** Audiences a connection holds an accepted token for. */
   const claims = new WeakMap<Connection, Set<string>>();
   let refused = 0;
+  const acceptedTypes: string[] = [];
+  const host = options.tls === undefined ? '127.0.0.1' : 'localhost';
   let port = 0;
   let endpoint = '';
   let server: Server | undefined;
@@ -142,8 +154,10 @@ export async function startServiceBusStandIn(options: StandInOptions = {}): Prom
     }
     const props = (message.application_properties ?? {}) as Record<string, unknown>;
     const audience = String(props.name ?? '');
-    const ok = props.operation === 'put-token' && sasValid(message.body, audience, keyName, key);
+    const entra = props.type === 'jwt' && typeof message.body === 'string' && (options.entraTokens?.() ?? []).includes(message.body);
+    const ok = props.operation === 'put-token' && (entra || sasValid(message.body, audience, keyName, key));
     if (ok) {
+      acceptedTypes.push(String(props.type));
       let held = claims.get(ctx.connection);
       if (held === undefined) claims.set(ctx.connection, (held = new Set()));
       held.add(audience.endsWith('/') ? audience.slice(0, -1) : audience);
@@ -161,15 +175,18 @@ export async function startServiceBusStandIn(options: StandInOptions = {}): Prom
   container.on('disconnected', () => { /* likewise (rhea would print it) */ });
 
   async function listen(): Promise<void> {
-    const s = container.listen({ port, host: '127.0.0.1' }) as unknown as Server;
-    s.on('connection', (socket: Socket) => {
+    const s = (options.tls === undefined
+      ? container.listen({ port, host: '127.0.0.1' })
+      : container.listen({ port, host: '127.0.0.1', transport: 'tls', cert: options.tls.certPem, key: options.tls.keyPem })) as unknown as Server;
+    const event = options.tls === undefined ? 'connection' : 'secureConnection';
+    s.on(event, (socket: Socket) => {
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
     });
     await new Promise<void>((resolve, reject) => { s.once('listening', resolve); s.once('error', reject); });
     server = s;
     port = (s.address() as AddressInfo).port;
-    endpoint = `sb://127.0.0.1:${port}/`;
+    endpoint = `sb://${host}:${port}/`;
   }
 
   async function stop(): Promise<void> {
@@ -187,12 +204,14 @@ export async function startServiceBusStandIn(options: StandInOptions = {}): Prom
   const connectionStringWith = (k: string): string => `Endpoint=sb://127.0.0.1:${port}/;SharedAccessKeyName=${keyName};SharedAccessKey=${k};UseDevelopmentEmulator=true`;
   return {
     connectionString: connectionStringWith(key),
+    namespace: `${host}:${port}`,
     port,
     keyName,
     key,
     connectionStringWith,
     messages: (entity) => [...(store.get(entity) ?? [])],
     get refusedTokens() { return refused; },
+    acceptedTokenTypes: acceptedTypes,
     stop,
     async restart() {
       await stop();

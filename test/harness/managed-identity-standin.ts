@@ -19,7 +19,8 @@ export interface ManagedIdentityStandIn {
   close(): Promise<void>;
 }
 
-export async function startManagedIdentityStandIn(resource: string): Promise<ManagedIdentityStandIn> {
+/** `unknown`: client ids the endpoint has no identity for (it answers 400, as Azure does). */
+export async function startManagedIdentityStandIn(resource: string, unknown: readonly string[] = []): Promise<ManagedIdentityStandIn> {
   const header = randomBytes(12).toString('hex');
   const tokens = new Map<string, string>();
   const tokenFor = (clientId = 'system'): string => {
@@ -35,6 +36,7 @@ export async function startManagedIdentityStandIn(resource: string): Promise<Man
     const asked = url.searchParams.get('resource');
     requests.push({ clientId, resource: asked });
     if (req.headers['x-identity-header'] !== header) return json(401, { error: 'invalid_request', error_description: 'missing or wrong X-IDENTITY-HEADER' });
+    if (clientId !== undefined && unknown.includes(clientId)) return json(400, { error: 'invalid_request', error_description: 'Identity not found' });
     if (asked === null || asked.replace(/\/+$/, '') !== resource) return json(400, { error: 'invalid_resource', error_description: `no token for ${asked}` });
     json(200, { access_token: tokenFor(clientId), expires_on: String(Math.floor(Date.now() / 1000) + 3600), resource: asked, token_type: 'Bearer', client_id: clientId ?? 'system' });
   });

@@ -64,13 +64,22 @@ const SDK_RETRY_DELAY_MS = 200;
 /** The longest a drain waits for the SDK to close the connection. */
 const CLOSE_WAIT_MS = 2000;
 
-/** Service Bus's answers that no retry changes: the entity, the key or the message is wrong. */
-const REFUSED = new Set(['MessagingEntityNotFound', 'MessagingEntityDisabled', 'UnauthorizedAccess', 'MessageSizeExceeded', 'QuotaExceeded', 'CredentialUnavailableError', 'AuthenticationError']);
+/**
+ * Answers that no retry changes: the entity, the key or the message is wrong (Service Bus's codes),
+ * or the Entra credential gets no token (@azure/identity's error names).
+ */
+const REFUSED = new Set(['MessagingEntityNotFound', 'MessagingEntityDisabled', 'UnauthorizedAccess', 'MessageSizeExceeded', 'QuotaExceeded',
+  'CredentialUnavailableError', 'AuthenticationError', 'AggregateAuthenticationError']);
 
-/** The failure code of an SDK error: the last attempt of an AggregateError (the SDK's retries) decides. */
+/** Of the SDK's retries (an AggregateError), the last attempt. */
+function lastAttempt(err: unknown): { code?: unknown; name?: unknown; message?: unknown } {
+  const last: unknown = err instanceof AggregateError && err.errors.length > 0 ? err.errors[err.errors.length - 1] : err;
+  return (last ?? {}) as { code?: unknown; name?: unknown; message?: unknown };
+}
+
+/** The failure code of an SDK error: the last attempt decides. */
 export function failureCode(err: unknown): PublishFailureCode {
-  const last = err instanceof AggregateError && err.errors.length > 0 ? err.errors[err.errors.length - 1] as unknown : err;
-  const { code, name } = (last ?? {}) as { code?: unknown; name?: unknown };
+  const { code, name } = lastAttempt(err);
   if (name === 'AbortError' || code === 'ServiceTimeout') return 'broker_timeout';
   if (REFUSED.has(String(code)) || REFUSED.has(String(name))) return 'broker_refused';
   return 'broker_unavailable';
@@ -78,8 +87,7 @@ export function failureCode(err: unknown): PublishFailureCode {
 
 /** What the audit line says of an SDK error (its code and first line; the SDK's messages hold no key). */
 function describe(err: unknown): string {
-  const last = err instanceof AggregateError && err.errors.length > 0 ? err.errors[err.errors.length - 1] as unknown : err;
-  const { code, name, message } = (last ?? {}) as { code?: unknown; name?: unknown; message?: unknown };
+  const { code, name, message } = lastAttempt(err);
   const text = typeof message === 'string' ? message.split('\n')[0]!.slice(0, 200) : '';
   return `${typeof code === 'string' ? code : String(name ?? 'error')}${text === '' ? '' : `: ${text}`}`;
 }

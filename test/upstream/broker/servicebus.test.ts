@@ -30,6 +30,7 @@ test('the SDK\'s codes map to the broker failure codes; of its retries the last 
   assert.equal(failureCode(sbError('ServiceTimeout')), 'broker_timeout');
   assert.equal(failureCode(Object.assign(new Error('aborted'), { name: 'AbortError' })), 'broker_timeout');
   assert.equal(failureCode(Object.assign(new Error('no credential'), { name: 'CredentialUnavailableError' })), 'broker_refused');
+  assert.equal(failureCode(Object.assign(new Error('chain failed'), { name: 'AggregateAuthenticationError' })), 'broker_refused');
   assert.equal(failureCode(new AggregateError([sbError('ServiceTimeout'), sbError('GeneralError')])), 'broker_unavailable');
 });
 

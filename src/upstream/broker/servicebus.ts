@@ -44,7 +44,7 @@ const KEY_TEMPLATE = 'A fixed string or a template over the verified caller: `{s
 export const ServiceBusSchema = Strict({
   type: Type.Literal('servicebus', { description: 'An Azure Service Bus queue or topic (AMQP 1.0; confirmed when the service accepted the message).' }),
   connectionString: Type.Optional(Type.String({ minLength: 1, secret: true, description: 'A connection string with a SAS key, `Endpoint=sb://NAMESPACE.servicebus.windows.net/;SharedAccessKeyName=…;SharedAccessKey=…` (a secret reference: `${env:SERVICEBUS_CONNECTION_STRING}`). Give it, or `namespace` with `credential`.' })),
-  namespace: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9.-]*[A-Za-z0-9](:[0-9]{1,5})?$', description: 'The fully qualified namespace, `NAMESPACE.servicebus.windows.net`, reached over AMQP with TLS (port 5671, or `:PORT`) with `credential`.' })),
+  namespace: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9.-]*[A-Za-z0-9]+(:[0-9]{1,5})?$', description: 'The fully qualified namespace, `NAMESPACE.servicebus.windows.net`, reached over AMQP with TLS (port 5671, or `:PORT`) with `credential`.' })),
   credential: Type.Optional(CredentialSchema),
   sessionId: Type.Optional(Type.String({ minLength: 1, description: `Session id of each message, for a session-enabled entity (ordered per session). ${KEY_TEMPLATE}` })),
   partitionKey: Type.Optional(Type.String({ minLength: 1, description: `Partition key of each message, for a partitioned entity. ${KEY_TEMPLATE} With \`sessionId\` it must be the same text.` })),

@@ -77,7 +77,7 @@ function sasValid(token: unknown, audience: string, keyName: string, key: string
   if (sr === null || sig === null || se === null || fields.get('skn') !== keyName) return false;
   if (!/^\d+$/.test(se) || Number(se) * 1000 < Date.now()) return false;
   // The signature covers the URL-encoded resource as sent; the token may be for a parent of the entity.
-  if (!audience.startsWith(sr)) return false;
+  if (audience !== sr && !audience.startsWith(sr.endsWith('/') ? sr : `${sr}/`)) return false;
   const expected = createHmac('sha256', key).update(`${encodeURIComponent(sr)}\n${se}`).digest();
   const given = Buffer.from(sig, 'base64');
   return given.length === expected.length && timingSafeEqual(given, expected);

@@ -133,7 +133,7 @@ function fit(key: string | undefined): string | undefined {
 }
 
 class ServiceBusConnection implements BrokerConnection {
-  #client: Promise<ServiceBusClient> | undefined;
+  readonly #client: Promise<ServiceBusClient>;
   readonly #senders = new Map<string, ServiceBusSender>();
   readonly #sessionId: Template | undefined;
   readonly #partitionKey: Template | undefined;
@@ -150,7 +150,6 @@ class ServiceBusConnection implements BrokerConnection {
   }
 
   async #sender(destination: string): Promise<ServiceBusSender> {
-    if (this.#client === undefined) throw new PublishFailure('broker_unavailable', 'the gateway is shutting down');
     const client = await this.#client;
     let sender = this.#senders.get(destination);
     if (sender === undefined) this.#senders.set(destination, (sender = client.createSender(destination)));
@@ -163,9 +162,8 @@ class ServiceBusConnection implements BrokerConnection {
     for (const [name, value] of message.attributes) applicationProperties[CE + name] = name === 'time' ? message.time : value;
     const sessionId = fit(this.#sessionId?.name(message.identity));
     const partitionKey = fit(this.#partitionKey?.name(message.identity));
-    if ((this.#sessionId !== undefined && sessionId === undefined) || (this.#partitionKey !== undefined && partitionKey === undefined)) {
-      throw new PublishFailure('broker_refused', `the ${sessionId === undefined && this.#sessionId !== undefined ? 'sessionId' : 'partitionKey'} template has no value for this caller`);
-    }
+    if (this.#sessionId !== undefined && sessionId === undefined) throw new PublishFailure('broker_refused', 'the sessionId template has no value for this caller');
+    if (this.#partitionKey !== undefined && partitionKey === undefined) throw new PublishFailure('broker_refused', 'the partitionKey template has no value for this caller');
     const requestId = message.attributes.get('gatehouserequestid');
     const type = message.attributes.get('type');
     return {
@@ -200,16 +198,14 @@ class ServiceBusConnection implements BrokerConnection {
   }
 
   async close(): Promise<void> {
+    if (this.#closed) return;
     this.#closed = true;
-    const client = this.#client;
-    this.#client = undefined;
     this.#senders.clear();
-    if (client === undefined) return;
     // Closing the client closes its senders. After a connection dropped while idle, the SDK may never
     // finish closing: the drain waits a bounded time.
     let timer: NodeJS.Timeout | undefined;
     const waited = new Promise<void>((resolve) => { timer = setTimeout(resolve, CLOSE_WAIT_MS); timer.unref(); });
-    await Promise.race([client.then((c) => c.close()).catch(() => undefined), waited]);
+    await Promise.race([this.#client.then((c) => c.close()).catch(() => undefined), waited]);
     clearTimeout(timer);
   }
 }

@@ -15,6 +15,12 @@
  * - `stop()` drops every connection and stops listening; `restart()` listens on the same port again.
  *
  * Not a broker: no receiving, no sessions or duplicate detection of its own.
+ *
+ *   const sb = await startServiceBusStandIn({ queues: ['orders'], topics: ['invoices'] });
+ *   process.env.SERVICEBUS_CONNECTION_STRING = sb.connectionString;   // for `${env:…}` in a config
+ *   … publish through the gateway …
+ *   sb.messages('orders');   // [{ body, contentType, messageId, sessionId, applicationProperties, … }]
+ *   await sb.stop();
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo, Server, Socket } from 'node:net';

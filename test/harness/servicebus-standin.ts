@@ -67,6 +67,8 @@ export interface ServiceBusStandIn {
   readonly refusedTokens: number;
   /** Token types accepted so far (`servicebus.windows.net:sastoken`, `jwt`). */
   readonly acceptedTokenTypes: readonly string[];
+  /** AMQP connections opened by clients so far. */
+  readonly connections: number;
   stop(): Promise<void>;
   restart(): Promise<void>;
 }
@@ -121,6 +123,7 @@ export async function startServiceBusStandIn(options: StandInOptions = {}): Prom
   /** Audiences a connection holds an accepted token for. */
   const claims = new WeakMap<Connection, Set<string>>();
   let refused = 0;
+  let opened = 0;
   const acceptedTypes: string[] = [];
   const host = options.tls === undefined ? '127.0.0.1' : 'localhost';
   let port = 0;
@@ -131,6 +134,7 @@ export async function startServiceBusStandIn(options: StandInOptions = {}): Prom
   const container = rhea.create_container({ id: 'servicebus-standin' });
   container.sasl_server_mechanisms.enable_anonymous();
 
+  container.on('connection_open', () => { opened++; });
   container.on('receiver_open', (ctx: EventContext) => {
     const receiver = ctx.receiver!;
     const address = receiver.target?.address ?? '';
@@ -218,6 +222,7 @@ export async function startServiceBusStandIn(options: StandInOptions = {}): Prom
     messages: (entity) => [...(store.get(entity) ?? [])],
     get refusedTokens() { return refused; },
     acceptedTokenTypes: acceptedTypes,
+    get connections() { return opened; },
     stop,
     async restart() {
       await stop();

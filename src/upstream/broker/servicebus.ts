@@ -132,18 +132,16 @@ function fit(key: string | undefined): string | undefined {
   return chars.join('');
 }
 
-class ServiceBusConnection implements BrokerConnection {
+class ServiceBusConnection implements BrokerConnection<ServiceBusConfig> {
   readonly #client: Promise<ServiceBusClient>;
   readonly #senders = new Map<string, ServiceBusSender>();
-  readonly #sessionId: Template | undefined;
-  readonly #partitionKey: Template | undefined;
+  /** The routes' session id and partition key templates, compiled once each. */
+  readonly #templates = new Map<string, Template>();
   #downUntil = -Infinity;
   #up = false;
   #closed = false;
 
-  constructor(private readonly cfg: ServiceBusConfig, private readonly label: string) {
-    this.#sessionId = cfg.sessionId === undefined ? undefined : compileTemplate(cfg.sessionId, ENTITY_KEY);
-    this.#partitionKey = cfg.partitionKey === undefined ? undefined : compileTemplate(cfg.partitionKey, ENTITY_KEY);
+  constructor(cfg: ServiceBusConfig, private readonly label: string) {
     // The SDK is loaded now, at config load, not by the first request; the client connects on first use.
     this.#client = clientOf(cfg);
     this.#client.catch(() => { /* the first publish reports it */ });
@@ -156,14 +154,23 @@ class ServiceBusConnection implements BrokerConnection {
     return sender;
   }
 
+  /** The route's `sessionId` or `partitionKey` for this caller; a template without a value for them refuses the message. */
+  #key(field: 'sessionId' | 'partitionKey', route: ServiceBusConfig, message: OutgoingMessage): string | undefined {
+    const text = route[field];
+    if (text === undefined) return undefined;
+    let template = this.#templates.get(text);
+    if (template === undefined) this.#templates.set(text, (template = compileTemplate(text, ENTITY_KEY)));
+    const key = fit(template.name(message.identity));
+    if (key === undefined) throw new PublishFailure('broker_refused', `the ${field} template has no value for this caller`);
+    return key;
+  }
+
   /** The message in the SDK's terms: CloudEvents attributes as `cloudEvents:` application properties. */
-  #encode(message: OutgoingMessage): ServiceBusMessage {
+  #encode(message: OutgoingMessage, route: ServiceBusConfig): ServiceBusMessage {
     const applicationProperties: Record<string, string | Date> = {};
     for (const [name, value] of message.attributes) applicationProperties[CE + name] = name === 'time' ? message.time : value;
-    const sessionId = fit(this.#sessionId?.name(message.identity));
-    const partitionKey = fit(this.#partitionKey?.name(message.identity));
-    if (this.#sessionId !== undefined && sessionId === undefined) throw new PublishFailure('broker_refused', 'the sessionId template has no value for this caller');
-    if (this.#partitionKey !== undefined && partitionKey === undefined) throw new PublishFailure('broker_refused', 'the partitionKey template has no value for this caller');
+    const sessionId = this.#key('sessionId', route, message);
+    const partitionKey = this.#key('partitionKey', route, message);
     const requestId = message.attributes.get('gatehouserequestid');
     const type = message.attributes.get('type');
     return {
@@ -175,10 +182,10 @@ class ServiceBusConnection implements BrokerConnection {
     };
   }
 
-  async publish(destination: string, message: OutgoingMessage, signal: AbortSignal): Promise<Confirmation> {
+  async publish(destination: string, message: OutgoingMessage, signal: AbortSignal, route: ServiceBusConfig): Promise<Confirmation> {
     if (this.#closed) throw new PublishFailure('broker_unavailable', 'the gateway is shutting down');
     if (performance.now() < this.#downUntil) throw new PublishFailure('broker_unavailable', `${this.label} is unreachable (retrying)`);
-    const encoded = this.#encode(message);
+    const encoded = this.#encode(message, route);
     try {
       const sender = await this.#sender(destination);
       await sender.sendMessages(encoded, { abortSignal: signal });
@@ -231,7 +238,7 @@ function connectionIssues(cfg: ServiceBusConfig, path: string): ConfigIssue[] {
 export const SERVICEBUS: BrokerKind<typeof ServiceBusSchema> = {
   schema: ServiceBusSchema,
   label: labelOf,
-  connectionKey: (cfg) => JSON.stringify([cfg.connectionString ?? null, cfg.namespace ?? null, cfg.credential ?? null, cfg.timeout, cfg.sessionId ?? null, cfg.partitionKey ?? null]),
+  connectionKey: (cfg) => JSON.stringify([cfg.connectionString ?? null, cfg.namespace ?? null, cfg.credential ?? null, cfg.timeout]),
   connect: (cfg) => new ServiceBusConnection(cfg, labelOf(cfg)),
   issues(cfg, path) {
     const problems = connectionIssues(cfg, path);

@@ -126,6 +126,16 @@ test('an entity the namespace does not have is 503 broker_refused (MessagingEnti
   assert.ok(line, 'the audit line names the reason');
 });
 
+test('a body larger than the entity takes (256 KB on the Standard tier) is 422 message_unsendable, and nothing is stored', async () => {
+  const before = sb.messages(ORDERS).length;
+  const res = await post('/orders', JSON.stringify({ sku: 'x'.repeat(300 * 1024) }));
+  assert.equal(res.status, 422, JSON.stringify(res.json));
+  assert.equal(res.json.code, 'message_unsendable');
+  assert.equal(sb.messages(ORDERS).length, before);
+  const ok = await post('/orders', JSON.stringify({ sku: 'x'.repeat(200 * 1024) }));
+  assert.equal(ok.status, 202, 'one that fits goes through');
+});
+
 test('a wrong SAS key is refused by the namespace: 503 broker_refused, nothing stored, no key echoed', async () => {
   const before = sb.messages(ORDERS).length;
   const refused = sb.refusedTokens;

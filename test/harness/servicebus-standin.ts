@@ -9,7 +9,8 @@
  * - Entities: a sending link to a queue or topic it knows is attached once a token for that
  *   entity was accepted on the connection; an unknown entity is refused with `amqp:not-found`
  *   (the SDK's `MessagingEntityNotFound`), one without a token with `amqp:unauthorized-access`.
- * - Deliveries are settled as accepted and stored, for the test to read with `messages(entity)`.
+ * - Deliveries are settled as accepted and stored, for the test to read with `messages(entity)`; one
+ *   over `maxMessageSize` is rejected with `amqp:link:message-size-exceeded`, as Service Bus does.
  * - With `tls`, it listens with TLS as Service Bus does, for clients with an Entra credential
  *   (`namespace: localhost:PORT`); their `put-token` of type `jwt` must carry a token of `entraTokens`.
  * - `stop()` drops every connection and stops listening; `restart()` listens on the same port again.
@@ -37,6 +38,8 @@ export interface StandInOptions {
   readonly tls?: { readonly certPem: string; readonly keyPem: string };
   /** The Entra access tokens (`put-token` of type `jwt`) the namespace accepts, e.g. a managed identity stand-in's. */
   readonly entraTokens?: () => readonly string[];
+  /** The largest message an entity takes (told to senders on attach; a larger one is rejected); default 256 KB, the Standard tier's. */
+  readonly maxMessageSize?: number;
 }
 
 /** A message as Service Bus stored it, in the SDK's terms. */
@@ -123,6 +126,7 @@ export async function startServiceBusStandIn(options: StandInOptions = {}): Prom
   /** Audiences a connection holds an accepted token for. */
   const claims = new WeakMap<Connection, Set<string>>();
   let refused = 0;
+  const maxMessageSize = options.maxMessageSize ?? 256 * 1024;
   let opened = 0;
   const acceptedTypes: string[] = [];
   const host = options.tls === undefined ? '127.0.0.1' : 'localhost';
@@ -148,6 +152,7 @@ export async function startServiceBusStandIn(options: StandInOptions = {}): Prom
       return;
     }
     receiver.set_target({ address });
+    (receiver as unknown as { local: { attach: { max_message_size: number } } }).local.attach.max_message_size = maxMessageSize;
     receiver.open();
   });
   container.on('sender_open', (ctx: EventContext) => {
@@ -159,7 +164,13 @@ export async function startServiceBusStandIn(options: StandInOptions = {}): Prom
     const message = ctx.message!;
     const address = ctx.receiver!.target?.address ?? '';
     if (address !== CBS) {
-      store.get(address)?.push(stored(message));
+      const m = stored(message);
+      // As Service Bus does with a message over the entity's limit: rejected, not stored.
+      if (m.body.length > maxMessageSize) {
+        ctx.delivery!.reject({ condition: 'amqp:link:message-size-exceeded', description: `The message of ${m.body.length} bytes exceeds the limit of ${maxMessageSize} bytes.` });
+        return;
+      }
+      store.get(address)?.push(m);
       return; // rhea settles it as accepted (autoaccept)
     }
     const props = (message.application_properties ?? {}) as Record<string, unknown>;

@@ -68,7 +68,7 @@ const CLOSE_WAIT_MS = 2000;
  * Answers that no retry changes: the entity, the key or the message is wrong (Service Bus's codes),
  * or the Entra credential gets no token (@azure/identity's error names).
  */
-const REFUSED = new Set(['MessagingEntityNotFound', 'MessagingEntityDisabled', 'UnauthorizedAccess', 'MessageSizeExceeded', 'QuotaExceeded',
+const REFUSED = new Set(['MessagingEntityNotFound', 'MessagingEntityDisabled', 'UnauthorizedAccess', 'QuotaExceeded',
   'CredentialUnavailableError', 'AuthenticationError', 'AggregateAuthenticationError']);
 
 /** Of the SDK's retries (an AggregateError), the last attempt. */
@@ -81,6 +81,8 @@ function lastAttempt(err: unknown): { code?: unknown; name?: unknown; message?: 
 export function failureCode(err: unknown): PublishFailureCode {
   const { code, name } = lastAttempt(err);
   if (name === 'AbortError' || code === 'ServiceTimeout') return 'broker_timeout';
+  // Larger than the entity takes (256 KB on the Standard tier): the client must change it, not retry.
+  if (code === 'MessageSizeExceeded') return 'message_unsendable';
   if (REFUSED.has(String(code)) || REFUSED.has(String(name))) return 'broker_refused';
   return 'broker_unavailable';
 }

@@ -36,6 +36,7 @@ test('the SDK\'s codes map to the broker failure codes; of its retries the last 
   assert.equal(failureCode(Object.assign(new Error('no credential'), { name: 'CredentialUnavailableError' })), 'broker_refused');
   assert.equal(failureCode(Object.assign(new Error('chain failed'), { name: 'AggregateAuthenticationError' })), 'broker_refused');
   assert.equal(failureCode(new AggregateError([sbError('ServiceTimeout'), sbError('GeneralError')])), 'broker_unavailable');
+  assert.equal(failureCode(sbError('MessageSizeExceeded')), 'message_unsendable');
 });
 
 test('routes with different session id templates share one connection; each message gets its route\'s key for its caller', async () => {

@@ -4,7 +4,7 @@
  * accepted the message (its disposition), which is the confirmation. Credentials: a connection string
  * (SAS key) or the namespace with an Entra credential. The message id is the gateway's, so duplicate
  * detection on the entity drops a retry; sessions and partitions can be keyed by the caller.
- * The SDKs are loaded on first use: a config without Service Bus never pays for them.
+ * The SDKs are loaded when a Service Bus route is built: a config without one never pays for them.
  */
 import { Type } from '@sinclair/typebox';
 import type { ServiceBusClient, ServiceBusMessage, ServiceBusSender } from '@azure/service-bus';

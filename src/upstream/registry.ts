@@ -14,6 +14,7 @@ import { brokerUpstreamKind } from './broker/kind.js';
 import { RABBITMQ } from './broker/rabbitmq.js';
 import { NATS } from './broker/nats.js';
 import { SQS } from './broker/sqs.js';
+import { SERVICEBUS } from './broker/servicebus.js';
 
 const kind = <S extends TSchema>(schema: S, create: UpstreamKind<S>['create'], issues?: UpstreamKind<S>['issues']): UpstreamKind<S> => ({ schema, create, ...(issues ? { issues } : {}) });
 
@@ -22,6 +23,7 @@ export const UPSTREAM_KINDS = {
   rabbitmq: brokerUpstreamKind('rabbitmq', RABBITMQ),
   nats: brokerUpstreamKind('nats', NATS),
   sqs: brokerUpstreamKind('sqs', SQS),
+  servicebus: brokerUpstreamKind('servicebus', SERVICEBUS),
 };
 
 type Kinds = typeof UPSTREAM_KINDS;

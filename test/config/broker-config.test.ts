@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadConfigText } from '../../src/config/load.js';
 import { issueAt, loadError } from './fixtures.js';
+import { SERVICEBUS } from '../../src/upstream/broker/servicebus.js';
 
 const route = (upstream: string): string => `routes:\n  - { name: orders, match: { path: /orders/:topic }, public: true, upstream: ${upstream} }\n`;
 
@@ -127,5 +128,55 @@ describe('sqs upstream config', () => {
     const { warnings } = loadConfigText(route('{ type: sqs, region: eu-west-1, destination: orders, credentials: { static: { accessKeyId: AKIAIOSFODNN7EXAMPLE, secretAccessKey: hunter2-literal-key } } }'), '/etc/gatehouse/gatehouse.yaml', {});
     assert.ok(warnings.some((w) => w.includes('routes[0].upstream.credentials.static.secretAccessKey') && w.includes('literal')), warnings.join('\n'));
     assert.equal(warnings.join('\n').includes('hunter2'), false);
+  });
+});
+
+describe('Service Bus upstream config', () => {
+  const KEY = 'c2VjcmV0LWtleS1ub3QtdG8tYmUtZWNob2Vk';
+  const CS = `Endpoint=sb://shop.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=${KEY}`;
+
+  it('a route with a connection string loads with its defaults; the label has no key', () => {
+    const { config } = loadConfigText(route('{ type: servicebus, connectionString: "${env:SB}", destination: orders, sessionId: "{subject}", partitionKey: "{subject}" }'), '/etc/gatehouse/gatehouse.yaml', { SB: CS });
+    const up = config.routes[0]!.upstream as Record<string, unknown>;
+    assert.deepEqual([up.connectionString, up.timeout, up.maxInFlight, up.sessionId], [CS, '5s', 256, '{subject}']);
+    assert.equal(SERVICEBUS.label(up as never), 'sb://shop.servicebus.windows.net');
+  });
+
+  it('a namespace with an Entra credential loads (default, workload identity, client secret by reference)', () => {
+    for (const credential of ['{ type: default }', '{ type: workload-identity, clientId: 6e74172b-be56-4843-9ff4-e66a39bb12e3 }', '{ type: client-secret, tenantId: t1, clientId: c1, clientSecret: "${env:SECRET}" }']) {
+      const { config, warnings } = loadConfigText(route(`{ type: servicebus, namespace: shop.servicebus.windows.net, credential: ${credential}, destination: orders }`), '/etc/gatehouse/gatehouse.yaml', { SECRET: 'x' });
+      assert.equal((config.routes[0]!.upstream as Record<string, unknown>).namespace, 'shop.servicebus.windows.net');
+      assert.deepEqual(warnings, [], credential);
+    }
+  });
+
+  it('exactly one of a connection string or a namespace with a credential', () => {
+    issueAt(loadError(route('{ type: servicebus, destination: orders }')), '/routes/0/upstream', 'connectionString', 'namespace');
+    issueAt(loadError(route('{ type: servicebus, connectionString: "${env:SB}", namespace: shop.servicebus.windows.net, credential: { type: default }, destination: orders }'), { SB: CS }), '/routes/0/upstream/namespace', 'not both');
+    issueAt(loadError(route('{ type: servicebus, namespace: shop.servicebus.windows.net, destination: orders }')), '/routes/0/upstream/credential', 'needs `credential`');
+    issueAt(loadError(route('{ type: servicebus, credential: { type: default }, destination: orders }')), '/routes/0/upstream/namespace', 'needs `namespace`');
+    issueAt(loadError(route('{ type: servicebus, namespace: shop.servicebus.windows.net, credential: { type: client-secret, tenantId: t }, destination: orders }')), '/routes/0/upstream/credential/clientSecret', 'missing');
+  });
+
+  it('a malformed connection string is refused without echoing it (it holds the key)', () => {
+    for (const bad of [`Endpoint=https://shop/;SharedAccessKeyName=send;SharedAccessKey=${KEY}`, `Endpoint=sb://shop.servicebus.windows.net/;SharedAccessKey=${KEY}`, KEY]) {
+      const error = loadError(route('{ type: servicebus, connectionString: "${env:SB}", destination: orders }'), { SB: bad });
+      issueAt(error, '/routes/0/upstream/connectionString', 'expected a connection string');
+      assert.equal(error.message.includes(KEY), false, error.message);
+    }
+  });
+
+  it('session id and partition key templates: known placeholders only, and the same text when both are given', () => {
+    issueAt(loadError(route('{ type: servicebus, connectionString: "${env:SB}", destination: orders, sessionId: "{email}" }'), { SB: CS }), '/routes/0/upstream/sessionId', 'unknown placeholder {email}');
+    issueAt(loadError(route('{ type: servicebus, connectionString: "${env:SB}", destination: orders, partitionKey: "a b" }'), { SB: CS }), '/routes/0/upstream/partitionKey', 'visible characters');
+    issueAt(loadError(route('{ type: servicebus, connectionString: "${env:SB}", destination: orders, sessionId: "{subject}", partitionKey: "{tenant}" }'), { SB: CS }), '/routes/0/upstream/partitionKey', 'session id');
+  });
+
+  it('a connection string and a client secret written literally are flagged as secrets', () => {
+    const { warnings } = loadConfigText(route(`{ type: servicebus, connectionString: "${CS}", destination: orders }`), '/etc/gatehouse/gatehouse.yaml', {});
+    assert.ok(warnings.some((w) => w.includes('connectionString')), warnings.join('\n'));
+    assert.equal(warnings.join('\n').includes(KEY), false);
+    const literal = loadConfigText(route('{ type: servicebus, namespace: shop.servicebus.windows.net, credential: { type: client-secret, tenantId: t, clientId: c, clientSecret: hunter2 }, destination: orders }'), '/etc/gatehouse/gatehouse.yaml', {});
+    assert.ok(literal.warnings.some((w) => w.includes('clientSecret')), literal.warnings.join('\n'));
   });
 });

@@ -6,10 +6,15 @@ import { connect, type Channel, type ChannelModel, type GetMessage } from 'amqpl
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { EXAMPLES_DIR, startExample } from '../harness/examples.js';
 import type { TestGateway } from '../harness/gateway.js';
-import { okta, startSigningKeys, type SigningKeys } from '../harness/provider-tokens.js';
+import { randomUUID } from 'node:crypto';
+import { entra, okta, startSigningKeys, type SigningKeys } from '../harness/provider-tokens.js';
+import { startServiceBusStandIn, type ServiceBusStandIn } from '../harness/servicebus-standin.js';
 
 // The broker examples as docs/brokers.md shows them, run by a real gateway: examples/http-to-rabbitmq.yaml
-// against the machine's RabbitMQ (AMQP_URL), with Okta-shaped tokens signed by keys made here.
+// against the machine's RabbitMQ (AMQP_URL), with Okta-shaped tokens signed by keys made here, and
+// examples/http-to-servicebus.yaml with Entra-shaped tokens. Service Bus is a cloud service: that
+// example's gateway drives the real @azure/service-bus SDK against the local AMQP 1.0 stand-in
+// (test/harness/servicebus-standin.ts, claims-based security with the SAS key checked).
 
 const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 
@@ -119,5 +124,63 @@ describe('examples/http-to-rabbitmq.yaml', () => {
     assert.deepEqual([unknown.status, unknown.json.code], [404, 'destination_not_found']);
     const noScope = await post('/events/order.shipped', '{}', { authorization: `Bearer ${await token(['orders.write'])}` });
     assert.equal(noScope.status, 403);
+  });
+});
+
+describe('examples/http-to-servicebus.yaml', () => {
+  const TENANT_ID = randomUUID();
+  const API_CLIENT_ID = randomUUID();
+  const PIPELINE = randomUUID();
+  let sb: ServiceBusStandIn;
+  let gw: TestGateway;
+
+  const token = (roles: string[], oid = PIPELINE): Promise<string> =>
+    keys.sign(entra.v2App({ tid: TENANT_ID, aud: API_CLIENT_ID, azp: oid, oid, roles }));
+  async function post(path: string, body: string, headers: Record<string, string>): Promise<{ status: number; json: Record<string, unknown> }> {
+    const res = await fetch(gw.url + path, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+    return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+  }
+
+  before(async () => {
+    sb = await startServiceBusStandIn({ queues: ['orders'], topics: ['order-shipped', 'invoice-paid'] });
+    gw = await startExample('http-to-servicebus.yaml', { jwksUri: keys.jwksUri, env: { TENANT_ID, API_CLIENT_ID, SERVICEBUS_CONNECTION_STRING: sb.connectionString } });
+  });
+  after(async () => { await gw?.stop(); await sb?.stop(); });
+
+  it('a pipeline with Orders.Write puts one accepted order on the queue, carrying its verified identity; a retry keeps the message id', async () => {
+    const auth = { authorization: `Bearer ${await token(['Orders.Write'])}`, 'idempotency-key': 'activity-run-7' };
+    const order = '{"orderId":"2001"}';
+    const first = await post('/orders', order, { ...auth, 'ce-authid': 'someone-else' });
+    assert.equal(first.status, 202, JSON.stringify(first.json));
+    const [m] = sb.messages('orders');
+    assert.ok(m, 'stored once 202 was answered');
+    assert.equal(m.body.toString(), order);
+    assert.equal(m.messageId, first.json.id, 'the message id Service Bus de-duplicates on');
+    assert.equal(m.applicationProperties['cloudEvents:authid'], PIPELINE, 'the managed identity the token proved');
+    assert.equal(m.applicationProperties['cloudEvents:type'], 'com.example.order.submitted');
+    const { payload } = await jwtVerify(String(m.applicationProperties['cloudEvents:gatehouseassertion']), createRemoteJWKSet(new URL(`${gw.url}/.well-known/jwks.json`)), { audience: 'orders-consumer' });
+    assert.equal(payload.sub, PIPELINE);
+    const retry = await post('/orders', order, auth);
+    assert.deepEqual([retry.status, retry.json.id], [202, first.json.id]);
+  });
+
+  it('refuses without the app role (403) or the idempotency key (400), and sends nothing', async () => {
+    const before = sb.messages('orders').length;
+    const noRole = await post('/orders', '{}', { authorization: `Bearer ${await token(['Events.Publish'])}`, 'idempotency-key': 'k' });
+    assert.equal(noRole.status, 403);
+    const noKey = await post('/orders', '{}', { authorization: `Bearer ${await token(['Orders.Write'])}` });
+    assert.deepEqual([noKey.status, noKey.json.code], [400, 'idempotency_key_missing']);
+    assert.equal(sb.messages('orders').length, before);
+  });
+
+  it('an event goes to the topic the path names, partitioned by the pipeline; a topic outside the list is 404', async () => {
+    const auth = { authorization: `Bearer ${await token(['Events.Publish'])}` };
+    const shipped = await post('/events/order-shipped', '{"orderId":"2001"}', auth);
+    assert.equal(shipped.status, 202, JSON.stringify(shipped.json));
+    const [m] = sb.messages('order-shipped');
+    assert.ok(m);
+    assert.equal(m.partitionKey, PIPELINE, 'the client id of the caller');
+    const unknown = await post('/events/order-deleted', '{}', auth);
+    assert.deepEqual([unknown.status, unknown.json.code], [404, 'destination_not_found']);
   });
 });

@@ -1,7 +1,7 @@
 // The broker client alone, as the baseline of bench/brokers.ts: `concurrency` publishers each publish
 // one message and wait for the broker's confirmation, in a closed loop, the way the gateway does per
 // request. Prints one JSON line: { rps, total }.
-// Usage: node bench/broker-client.mjs '<json options>'  with { broker, url, destination, seconds, concurrency, body }
+// Usage: node bench/broker-client.mjs '<json options>'  with { broker, url, destination, seconds, concurrency, body, region?, credentials? }
 import { randomUUID } from 'node:crypto';
 
 const opts = JSON.parse(process.argv[2]);
@@ -32,6 +32,25 @@ async function publisherFor() {
         await js.publish(opts.destination, body, { msgID: randomUUID(), headers: h });
       },
       close: () => nc.close(),
+    };
+  }
+  if (opts.broker === 'sqs') {
+    const { SQSClient, SendMessageCommand, GetQueueUrlCommand } = await import('@aws-sdk/client-sqs');
+    const client = new SQSClient({ region: opts.region, endpoint: opts.url, credentials: opts.credentials });
+    const { QueueUrl } = await client.send(new GetQueueUrlCommand({ QueueName: opts.destination }));
+    const text = body.toString('utf8');
+    return {
+      publish: () => client.send(new SendMessageCommand({ QueueUrl, MessageBody: text, MessageAttributes: { 'content-type': { DataType: 'String', StringValue: 'application/json' } } })),
+      close: async () => client.destroy(),
+    };
+  }
+  if (opts.broker === 'servicebus') {
+    const { ServiceBusClient } = await import('@azure/service-bus');
+    const client = new ServiceBusClient(opts.url);
+    const sender = client.createSender(opts.destination);
+    return {
+      publish: () => sender.sendMessages({ body, contentType: 'application/json', messageId: randomUUID() }),
+      close: async () => { await sender.close(); await client.close(); },
     };
   }
   throw new Error(`no baseline for broker ${opts.broker}`);

@@ -4,6 +4,9 @@
 // same number of concurrent publishers waiting for confirmations. Through the gateway, two routes: a
 // public one (the HTTP hop and the broker upstream alone) and one checking an API key (a typical route).
 // The queue drops its oldest messages beyond a bound, so a run does not fill the broker's memory.
+// RabbitMQ and NATS are the machine's real brokers; SQS and Service Bus are cloud services, so for
+// them both sides drive the real SDK against the suite's local stand-ins (in this process), which
+// measures the gateway's overhead over the SDK, not the cloud service.
 // Usage: npm run bench:brokers   (knobs: BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONNECTIONS, AMQP_URL)
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -15,6 +18,8 @@ import { connect as connectNats } from '@nats-io/transport-node';
 import { DiscardPolicy, jetstreamManager, StorageType } from '@nats-io/jetstream';
 import { benchFile, GATEWAY_READY, measureLoad, median, startChild, stopChildren } from './lib.js';
 import { formatApiKeyHash, generateApiKey } from '../src/authn/apikey/format.js';
+import { startSqsStandIn } from '../test/harness/sqs-standin.js';
+import { startServiceBusStandIn } from '../test/harness/servicebus-standin.js';
 
 const run = promisify(execFile);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -22,6 +27,10 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+const sqs = await startSqsStandIn('eu-west-1');
+const SQS_KEY = { accessKeyId: 'AKIABENCHSQS00000001', secretAccessKey: `bench-${Math.random().toString(36).slice(2)}` };
+await sqs.addKey(SQS_KEY.accessKeyId, { secret: SQS_KEY.secretAccessKey, principal: 'bench' });
+const sb = await startServiceBusStandIn({ queues: [`gh-bench-${process.pid}`] });
 const BODY = '{"orderId":"1001","lines":[{"sku":"A-1","qty":2}]}';
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-brokers-'));
 const QUEUE = `gh-bench-${process.pid}`;
@@ -47,6 +56,18 @@ const BROKERS: Record<string, Broker> = {
       return async () => { await ch.deleteQueue(QUEUE); await model.close(); };
     },
   },
+  sqs: {
+    label: 'Amazon SQS (@aws-sdk/client-sqs; local stand-in)',
+    upstream: { type: 'sqs', region: 'eu-west-1', endpoint: sqs.url, destination: QUEUE, credentials: { static: SQS_KEY } },
+    client: { broker: 'sqs', url: sqs.url, region: 'eu-west-1', destination: QUEUE, credentials: SQS_KEY },
+    prepare() { sqs.createQueue(QUEUE); return Promise.resolve(() => sqs.close()); },
+  },
+  servicebus: {
+    label: 'Azure Service Bus (@azure/service-bus; local AMQP 1.0 stand-in)',
+    upstream: { type: 'servicebus', connectionString: sb.connectionString, destination: QUEUE },
+    client: { broker: 'servicebus', url: sb.connectionString, destination: QUEUE },
+    prepare() { return Promise.resolve(() => sb.stop()); },
+  },
   nats: {
     label: 'NATS JetStream (acknowledged publish, Nats-Msg-Id)',
     upstream: { type: 'nats', servers: NATS_URL, destination: `${QUEUE}.orders` },
@@ -63,15 +84,17 @@ const BROKERS: Record<string, Broker> = {
 
 const { id, key } = generateApiKey();
 writeFileSync(join(dir, 'keys.yaml'), `keys:\n  - ${JSON.stringify({ id, name: 'bench', roles: ['writer'], hash: formatApiKeyHash(key) })}\n`);
+// For scale: the same POSTs through a public HTTP route to the bench's echo upstream (what an HTTP hop costs here).
+const [, echoPort] = (await startChild([benchFile('./upstream.mjs')], /^(\d+)\n/)) as RegExpMatchArray;
 writeFileSync(join(dir, 'gateway.json'), JSON.stringify({
   listen: { port: 0, host: '127.0.0.1' },
   admin: { port: 0 },
   audit: { sink: 'file', path: join(dir, 'audit.log') },
   providers: { partners: { type: 'api-key', keys: join(dir, 'keys.yaml') } },
-  routes: Object.entries(BROKERS).flatMap(([name, b]) => [
+  routes: [{ name: 'http', match: { path: '/http/*', methods: ['POST'] }, public: true, upstream: { url: `http://127.0.0.1:${echoPort}` } }, ...Object.entries(BROKERS).flatMap(([name, b]) => [
     { name: `${name}-public`, match: { path: `/${name}/public`, methods: ['POST'] }, public: true, upstream: b.upstream },
     { name: `${name}-apikey`, match: { path: `/${name}/apikey`, methods: ['POST'] }, authenticate: ['partners'], allow: [{ roles: ['writer'] }], upstream: b.upstream },
-  ]),
+  ])],
 }));
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -88,6 +111,7 @@ try {
     scenarios[`${name}/public`] = () => measureLoad({ url: `http://127.0.0.1:${port}/${name}/public`, method: 'POST', body: BODY, headers, seconds: SECONDS, connections: CONNECTIONS });
     scenarios[`${name}/apikey`] = () => measureLoad({ url: `http://127.0.0.1:${port}/${name}/apikey`, method: 'POST', body: BODY, headers: { ...headers, 'x-api-key': key }, seconds: SECONDS, connections: CONNECTIONS });
   }
+  scenarios['http/public'] = () => measureLoad({ url: `http://127.0.0.1:${port}/http/x`, method: 'POST', body: BODY, headers, seconds: SECONDS, connections: CONNECTIONS });
   const ids = Object.keys(scenarios);
   const results = new Map<string, number[]>(ids.map((s) => [s, []]));
   for (const s of ids) await scenarios[s]!(); // warm-up pass (connections, JIT), not recorded
@@ -106,6 +130,7 @@ try {
     const auth = median(results.get(`${name}/apikey`)!);
     console.log(`| ${b.label} | ${base.toFixed(0)} | ${pub.toFixed(0)} | ${(pub / base).toFixed(2)} | ${auth.toFixed(0)} | ${(auth / base).toFixed(2)} |`);
   }
+  console.log(`\nFor scale, the same POSTs through a public HTTP route to an echo upstream: ${median(results.get('http/public')!).toFixed(0)} req/s.`);
 } finally {
   stopChildren();
   for (const c of cleanups) await c().catch(() => undefined);

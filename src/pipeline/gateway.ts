@@ -8,6 +8,7 @@ import { requestEnd } from '../observe/events.js';
 import { routeRequest } from '../routing/stage.js';
 import { RequestContext } from './context.js';
 import type { Exchange } from './exchange.js';
+import { answerAllowed, addressedTo, decide, forwardAuthExchange } from './forward-auth.js';
 import { renderRefusal } from './render.js';
 import type { Runtime } from './runtime.js';
 import type { StageResult } from './stage.js';
@@ -28,6 +29,7 @@ function serveJwks(runtime: Runtime, exchange: Exchange): void {
 /** The respond step: render a refusal (if any), then publish the finished record. */
 function respond(ctx: RequestContext, result: StageResult): void {
   if (result !== undefined) renderRefusal(ctx, result);
+  else if (ctx.record.forwardAuth) answerAllowed(ctx);
   if (!requestEnd.hasSubscribers) return;
   ctx.record.durationMs = performance.now() - ctx.start;
   requestEnd.publish(ctx.record);
@@ -44,11 +46,18 @@ export function createGateway(ref: RuntimeRef, onError: (err: unknown) => void, 
   return (exchange) => {
     const runtime = ref.current;
     if (exchange.url === JWKS_PATH && (exchange.method === 'GET' || exchange.method === 'HEAD')) return serveJwks(runtime, exchange);
-    const ctx = new RequestContext(exchange, runtime.trusted, tracing);
+    const endpoint = runtime.forwardAuth;
+    const forward = endpoint !== undefined && addressedTo(endpoint, exchange.url) ? forwardAuthExchange(endpoint, exchange) : undefined;
+    const ctx = forward === undefined ? new RequestContext(exchange, runtime.trusted, tracing) : new RequestContext(forward.exchange, endpoint!.trusted, tracing);
     let result: StageResult | Promise<StageResult>;
     try {
-      const routed = routeRequest(runtime.table, ctx);
-      result = 'code' in routed ? (routed as Refusal) : routed.run(ctx);
+      if (forward !== undefined) {
+        ctx.record.forwardAuth = true;
+        result = forward.refusal ?? decide(runtime.table, ctx);
+      } else {
+        const routed = routeRequest(runtime.table, ctx);
+        result = 'code' in routed ? (routed as Refusal) : routed.run(ctx);
+      }
     } catch (err) {
       return fail(ctx, err);
     }

@@ -8,7 +8,8 @@
  */
 import type { Refusal } from '../errors.js';
 import { routeRequest } from '../routing/stage.js';
-import type { RequestContext } from './context.js';
+import { RequestContext } from './context.js';
+import type { Tracing } from '../observe/tracing/tracing.js';
 import { describedRequest, type ForwardAuthEndpoint } from './forward-auth-request.js';
 import type { Exchange } from './exchange.js';
 import type { RouteTable } from '../routing/table.js';
@@ -17,13 +18,16 @@ import type { StageResult } from './stage.js';
 
 export { addressedTo, compileForwardAuth, type ForwardAuthEndpoint } from './forward-auth-request.js';
 
-/** The exchange the context is built on: the described request, or the proxy's own when there is none. */
-export function forwardAuthExchange(endpoint: ForwardAuthEndpoint, exchange: Exchange): { exchange: Exchange; refusal?: Refusal } {
+/** A request to the endpoint: its context, on the described request; or, when it describes none, on the proxy's own and why. */
+export function forwardAuthRequest(endpoint: ForwardAuthEndpoint, exchange: Exchange, tracing?: Tracing): { ctx: RequestContext; refusal: Refusal | undefined } {
   const described = describedRequest(endpoint, exchange);
-  return 'code' in described ? { exchange, refusal: described } : { exchange: described };
+  const refused = 'code' in described;
+  const ctx = new RequestContext(refused ? exchange : described, endpoint.trusted, tracing);
+  ctx.record.forwardAuth = true;
+  return { ctx, refusal: refused ? described : undefined };
 }
 
-/** Decide the described request (ctx built on it): route, then the route's decision stages. */
+/** Decide the described request: route it, then run the route's decision stages. */
 export function decide(table: RouteTable<CompiledRoute>, ctx: RequestContext): StageResult | Promise<StageResult> {
   const routed = routeRequest(table, ctx);
   return 'code' in routed ? (routed as Refusal) : routed.decide(ctx);

@@ -8,9 +8,10 @@ import { requestEnd } from '../observe/events.js';
 import { routeRequest } from '../routing/stage.js';
 import { RequestContext } from './context.js';
 import type { Exchange } from './exchange.js';
-import { answerAllowed, addressedTo, decide, forwardAuthExchange } from './forward-auth.js';
+import { answerAllowed, addressedTo, decide, forwardAuthRequest } from './forward-auth.js';
 import { renderRefusal } from './render.js';
-import type { Runtime } from './runtime.js';
+import type { RouteTable } from '../routing/table.js';
+import type { CompiledRoute, Runtime } from './runtime.js';
 import type { StageResult } from './stage.js';
 import type { Tracing } from '../observe/tracing/tracing.js';
 
@@ -35,6 +36,12 @@ function respond(ctx: RequestContext, result: StageResult): void {
   requestEnd.publish(ctx.record);
 }
 
+/** Route, then run the route's stages: what the gateway does with a request it carries. */
+function proxy(table: RouteTable<CompiledRoute>, ctx: RequestContext): StageResult | Promise<StageResult> {
+  const routed = routeRequest(table, ctx);
+  return 'code' in routed ? (routed as Refusal) : routed.run(ctx);
+}
+
 /** Build the request handler for the public listener. `onError` hears about bugs (never the client). */
 export function createGateway(ref: RuntimeRef, onError: (err: unknown) => void, tracing?: Tracing): (exchange: Exchange) => void {
   // Last resort: never a stack trace to the client, never a crash.
@@ -43,25 +50,24 @@ export function createGateway(ref: RuntimeRef, onError: (err: unknown) => void, 
     if (ctx.exchange.headersSent) ctx.exchange.destroy();
     respond(ctx, INTERNAL);
   };
-  return (exchange) => {
-    const runtime = ref.current;
-    if (exchange.url === JWKS_PATH && (exchange.method === 'GET' || exchange.method === 'HEAD')) return serveJwks(runtime, exchange);
-    const endpoint = runtime.forwardAuth;
-    const forward = endpoint !== undefined && addressedTo(endpoint, exchange.url) ? forwardAuthExchange(endpoint, exchange) : undefined;
-    const ctx = forward === undefined ? new RequestContext(exchange, runtime.trusted, tracing) : new RequestContext(forward.exchange, endpoint!.trusted, tracing);
+  const serve = (ctx: RequestContext, table: RouteTable<CompiledRoute>, step: typeof proxy): void => {
     let result: StageResult | Promise<StageResult>;
     try {
-      if (forward !== undefined) {
-        ctx.record.forwardAuth = true;
-        result = forward.refusal ?? decide(runtime.table, ctx);
-      } else {
-        const routed = routeRequest(runtime.table, ctx);
-        result = 'code' in routed ? (routed as Refusal) : routed.run(ctx);
-      }
+      result = step(table, ctx);
     } catch (err) {
       return fail(ctx, err);
     }
     if (result instanceof Promise) result.then((r) => respond(ctx, r), (err: unknown) => fail(ctx, err));
     else respond(ctx, result);
+  };
+  return (exchange) => {
+    const runtime = ref.current;
+    if (exchange.url === JWKS_PATH && (exchange.method === 'GET' || exchange.method === 'HEAD')) return serveJwks(runtime, exchange);
+    const endpoint = runtime.forwardAuth;
+    if (endpoint !== undefined && addressedTo(endpoint, exchange.url)) {
+      const { ctx, refusal } = forwardAuthRequest(endpoint, exchange, tracing);
+      return refusal === undefined ? serve(ctx, runtime.table, decide) : respond(ctx, refusal);
+    }
+    serve(new RequestContext(exchange, runtime.trusted, tracing), runtime.table, proxy);
   };
 }

@@ -153,6 +153,15 @@ test('Envoy: the path below the endpoint is the original one, normalized before 
   assert.equal((await envoy('GET', '/nowhere')).status, 404);
 });
 
+test('the endpoint is its path (with a query, or below it) and nothing else', async () => {
+  const withQuery = await ask('GET', '/.gatehouse/auth?rd=https%3A%2F%2Fapp.example%2F', { 'x-forwarded-method': 'GET', 'x-forwarded-uri': '/public/a' });
+  assert.equal(withQuery.status, 200);
+  const beside = await ask('GET', '/.gatehouse/authz', { 'x-forwarded-method': 'GET', 'x-forwarded-uri': '/public/a' });
+  assert.equal(beside.status, 404);
+  assert.equal(JSON.parse(beside.body).code, 'route_not_found');
+  assert.equal((await gw.auditLine((l) => l.request_id === beside.headers['x-request-id']))?.forward_auth, undefined);
+});
+
 test('a route with upstream credentials: the decision carries the identity and assertion, never the credentials', async () => {
   const ok = await traefik('GET', '/admin/users', { 'x-api-key': keys['admin-co']! });
   assert.equal(ok.status, 200, ok.body);

@@ -85,6 +85,8 @@ before(async () => {
       { name: 'orders-write', match: { path: '/orders/*', methods: ['POST', 'DELETE'] }, authenticate: ['keys'], allow: [{ roles: ['writer'] }], upstream: { url: upstream.url } },
       { name: 'admin', match: { path: '/admin/*' }, authenticate: ['keys'], allow: [{ roles: ['admin'] }], limits: [{ name: 'admin-burst', key: ['subject'], rate: '3/m' }], upstream: backend },
       { name: 'public', match: { path: '/public/*' }, public: true, upstream: { url: upstream.url } },
+      // A broker nobody listens on: a publish could only fail.
+      { name: 'events', match: { path: '/events', methods: ['POST'] }, authenticate: ['keys'], allow: [{ roles: ['writer'] }], upstream: { type: 'nats', servers: 'nats://127.0.0.1:1', destination: 'orders.submitted', timeout: '1s', assertion: true } },
     ],
   });
 });
@@ -179,6 +181,18 @@ test('a route with upstream credentials: the decision carries the identity and a
   assert.equal(direct.status, 200, direct.body);
   assert.equal(upstream.seen.at(-1)!.headers['x-backend-key'], BACKEND_KEY);
   assert.equal(upstream.seen.at(-1)!.headers['x-backend-token'], `Bearer ${OAUTH_TOKEN}`);
+});
+
+test('a broker route: the decision and the identity, never a publish', async () => {
+  const ok = await traefik('POST', '/events', { 'x-api-key': keys['writer-co']! });
+  assert.equal(ok.status, 200, ok.body);
+  // A broker route speaks for the caller in message properties, not headers: the answer has its assertion only.
+  assert.equal(ok.headers['x-gatehouse-subject'], undefined);
+  assert.equal(decodeJwt(String(ok.headers['x-gatehouse-assertion'])).sub, 'writer-co');
+  assert.equal(decodeJwt(String(ok.headers['x-gatehouse-assertion'])).aud, 'events');
+  assert.equal((await traefik('POST', '/events', { 'x-api-key': keys['reader-co']! })).status, 403);
+  const direct = await ask('POST', '/events', { 'x-api-key': keys['writer-co']!, 'content-type': 'application/json' });
+  assert.equal(direct.status, 503, 'proxied, the publish fails: the 200 above published nothing');
 });
 
 test('limits count decisions: past the rate the answer is 429 with Retry-After', async () => {

@@ -3,17 +3,17 @@
 // temp directory (the configuration docs/forward-auth.md shows, with ports filled in).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import net, { type AddressInfo } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { formatApiKeyHash, generateApiKey } from '../../src/authn/apikey/format.js';
+import { findBinary, freePort, startFrontProxy, stopFrontProxy } from '../harness/front-proxy.js';
 import { startGateway, type TestGateway } from '../harness/gateway.js';
 import { rawRequest } from '../harness/http.js';
 import { startUpstream, type TestUpstream } from '../harness/upstream.js';
 
-const NGINX = ['/usr/sbin/nginx', ...(process.env.PATH ?? '').split(delimiter).map((d) => join(d, 'nginx'))].find((p) => existsSync(p));
+const NGINX = findBinary('nginx', ['/usr/sbin/nginx']);
 const SKIP = NGINX === undefined ? 'nginx is not installed (apt-get install nginx): the real-nginx forward-auth tests did not run' : false;
 if (SKIP && process.env.CI !== 'true') console.warn(`SKIPPED: ${SKIP}`);
 
@@ -29,14 +29,6 @@ function mint(name: string, roles: string[]): string {
   const { id, key } = generateApiKey();
   keys[name] = key;
   return `  - ${JSON.stringify({ id, name, roles, hash: formatApiKeyHash(key) })}`;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 function nginxConfig(port: number, gatehouse: string, upstream: string): string {
@@ -80,25 +72,6 @@ http {
 `;
 }
 
-async function startNginx(bin: string, port: number): Promise<ChildProcess> {
-  const conf = join(dir, 'nginx.conf');
-  writeFileSync(conf, nginxConfig(port, gw.url, app.url));
-  const child = spawn(bin, ['-p', dir, '-c', conf, '-e', join(dir, 'error.log')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => { stderr += c.toString(); });
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`nginx exited (${child.exitCode}): ${stderr} ${existsSync(join(dir, 'error.log')) ? readFileSync(join(dir, 'error.log'), 'utf8') : ''}`);
-    const up = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
-      s.on('error', () => resolve(false));
-    });
-    if (up) return child;
-    if (Date.now() > deadline) throw new Error(`nginx did not listen on ${port}: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 before(async () => {
   if (NGINX === undefined) {
     if (process.env.CI === 'true') throw new Error('nginx is required in CI (.ci/run installs it): apt-get install nginx');
@@ -120,16 +93,14 @@ before(async () => {
     ],
   });
   const port = await freePort();
-  nginx = await startNginx(NGINX, port);
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(conf, nginxConfig(port, gw.url, app.url));
+  nginx = await startFrontProxy(NGINX, ['-p', dir, '-c', conf, '-e', join(dir, 'error.log')], port, join(dir, 'error.log'));
   base = `http://127.0.0.1:${port}`;
 });
 
 after(async () => {
-  if (nginx && nginx.exitCode === null) {
-    const exited = new Promise((resolve) => nginx!.once('exit', resolve));
-    nginx.kill('SIGQUIT');
-    await exited;
-  }
+  await stopFrontProxy(nginx, 'SIGQUIT');
   await gw?.stop();
   await app?.close();
   await unused?.close();

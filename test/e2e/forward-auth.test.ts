@@ -158,6 +158,9 @@ test('Envoy: the path below the endpoint is the original one, normalized before 
 test('the endpoint is its path (with a query, or below it) and nothing else', async () => {
   const withQuery = await ask('GET', '/.gatehouse/auth?rd=https%3A%2F%2Fapp.example%2F', { 'x-forwarded-method': 'GET', 'x-forwarded-uri': '/public/a' });
   assert.equal(withQuery.status, 200);
+  // A public route has no identity: every header it could speak through is there, empty, so a proxy replaces a client's copy.
+  assert.equal(withQuery.headers['x-gatehouse-subject'], '');
+  assert.equal(withQuery.headers['x-gatehouse-assertion'], '');
   const beside = await ask('GET', '/.gatehouse/authz', { 'x-forwarded-method': 'GET', 'x-forwarded-uri': '/public/a' });
   assert.equal(beside.status, 404);
   assert.equal(JSON.parse(beside.body).code, 'route_not_found');

@@ -14,6 +14,9 @@ export const ERRORS = {
   invalid_request_target: { status: 400, title: 'Request target is not a valid origin-form or absolute-form URI' },
   header_duplicated: { status: 400, title: 'A header that must appear once appears more than once' },
   upgrade_not_supported: { status: 400, title: 'Protocol upgrade (WebSocket) is not supported on this route' },
+  // forward-auth endpoint
+  forward_auth_untrusted_peer: { status: 403, title: 'Forward-auth decisions are answered to trusted proxies only' },
+  forward_auth_request_invalid: { status: 400, title: 'The forward-auth request does not describe one original request' },
   // authentication (401 unless noted)
   token_missing: { status: 401, title: 'No credential presented' },
   token_location_not_allowed: { status: 401, title: 'Token presented in a place this route does not accept' },

@@ -112,7 +112,7 @@ export function formatAuditLine(r: RequestRecord, redact: (query: string) => str
     `"limit":${limitJson(r.limit)},"upstream":${optional(r.upstream)},"credentials":${r.credentials === undefined ? 'null' : json(r.credentials)},"upstream_path":${optional(r.upstreamPath)},"upstream_status":${r.upstreamStatus ?? 'null'},"status":${r.status},"error":${r.error === undefined ? 'null' : `"${r.error}"`},` +
     `"error_detail":${optional(r.errorDetail)},` +
     `"bytes_in":${r.bytesIn},"bytes_out":${r.bytesOut},"duration_ms":${ms(r.durationMs)},"upstream_ms":${r.upstreamMs === undefined ? 'null' : ms(r.upstreamMs)}` +
-    `${r.message === undefined ? '' : `,"message":${messageJson(r.message)}`}}\n`;
+    `${r.message === undefined ? '' : `,"message":${messageJson(r.message)}`}${r.forwardAuth ? ',"forward_auth":true' : ''}}\n`;
 }
 
 /** A batch goes to the writer when it is this full (sonic-boom's own write size) or every FLUSH_MS. */

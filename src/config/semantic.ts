@@ -76,12 +76,14 @@ function semanticChecks(raw: Config, p: Presenter, soundness: Soundness): Check<
   checks.push((c) => (c.audit?.integrity !== undefined && c.audit.sink !== 'file'
     ? [{ path: '/audit/integrity', message: 'a tamper-evident audit trail is a file: set `sink: file` and `path`, or remove `integrity`' }]
     : []));
-  for (const k of indices(at(raw, 'listen', 'trustedProxies'))) {
-    const path = `/listen/trustedProxies/${k}`;
-    checks.push((c) => {
-      const entry = c.listen!.trustedProxies[k]!;
-      return isAddressOrCidr(entry) ? [] : [{ path, message: `expected an IP address or CIDR such as 10.0.0.0/8, got ${show(path, entry)}` }];
-    });
+  for (const [section, list] of [['listen', (c: Config) => c.listen!.trustedProxies], ['forwardAuth', (c: Config) => c.forwardAuth!.trustedProxies!]] as const) {
+    for (const k of indices(at(raw, section, 'trustedProxies'))) {
+      const path = `/${section}/trustedProxies/${k}`;
+      checks.push((c) => {
+        const entry = list(c)[k]!;
+        return isAddressOrCidr(entry) ? [] : [{ path, message: `expected an IP address or CIDR such as 10.0.0.0/8, got ${show(path, entry)}` }];
+      });
+    }
   }
   for (const name of providerNames) {
     const path = `/providers/${toPointer([name]).slice(1)}`;

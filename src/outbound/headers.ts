@@ -116,6 +116,13 @@ export function buildUpstreamHeaders(src: HeaderSource, policy: HeaderPolicy): R
   return out;
 }
 
+/** The identity headers alone (a forward-auth answer carries these and nothing of the client's). */
+export function identityHeaders(identity: Identity | undefined, policy: HeaderPolicy): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  if (identity) setIdentity(out, identity, policy.identityHeaders);
+  return out;
+}
+
 /** Extra header names the Connection header declares hop-by-hop; undefined in the usual case. */
 export function connectionTokens(value: string | undefined): Set<string> | undefined {
   // "keep-alive" / "close" name nothing beyond the always-dropped set: no allocation per request.

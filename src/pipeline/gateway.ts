@@ -8,8 +8,10 @@ import { requestEnd } from '../observe/events.js';
 import { routeRequest } from '../routing/stage.js';
 import { RequestContext } from './context.js';
 import type { Exchange } from './exchange.js';
+import { answerAllowed, addressedTo, decide, forwardAuthRequest } from './forward-auth.js';
 import { renderRefusal } from './render.js';
-import type { Runtime } from './runtime.js';
+import type { RouteTable } from '../routing/table.js';
+import type { CompiledRoute, Runtime } from './runtime.js';
 import type { StageResult } from './stage.js';
 import type { Tracing } from '../observe/tracing/tracing.js';
 
@@ -28,9 +30,16 @@ function serveJwks(runtime: Runtime, exchange: Exchange): void {
 /** The respond step: render a refusal (if any), then publish the finished record. */
 function respond(ctx: RequestContext, result: StageResult): void {
   if (result !== undefined) renderRefusal(ctx, result);
+  else if (ctx.record.forwardAuth) answerAllowed(ctx);
   if (!requestEnd.hasSubscribers) return;
   ctx.record.durationMs = performance.now() - ctx.start;
   requestEnd.publish(ctx.record);
+}
+
+/** Route, then run the route's stages: what the gateway does with a request it carries. */
+function proxy(table: RouteTable<CompiledRoute>, ctx: RequestContext): StageResult | Promise<StageResult> {
+  const routed = routeRequest(table, ctx);
+  return 'code' in routed ? (routed as Refusal) : routed.run(ctx);
 }
 
 /** Build the request handler for the public listener. `onError` hears about bugs (never the client). */
@@ -41,18 +50,24 @@ export function createGateway(ref: RuntimeRef, onError: (err: unknown) => void, 
     if (ctx.exchange.headersSent) ctx.exchange.destroy();
     respond(ctx, INTERNAL);
   };
-  return (exchange) => {
-    const runtime = ref.current;
-    if (exchange.url === JWKS_PATH && (exchange.method === 'GET' || exchange.method === 'HEAD')) return serveJwks(runtime, exchange);
-    const ctx = new RequestContext(exchange, runtime.trusted, tracing);
+  const serve = (ctx: RequestContext, table: RouteTable<CompiledRoute>, step: typeof proxy): void => {
     let result: StageResult | Promise<StageResult>;
     try {
-      const routed = routeRequest(runtime.table, ctx);
-      result = 'code' in routed ? (routed as Refusal) : routed.run(ctx);
+      result = step(table, ctx);
     } catch (err) {
       return fail(ctx, err);
     }
     if (result instanceof Promise) result.then((r) => respond(ctx, r), (err: unknown) => fail(ctx, err));
     else respond(ctx, result);
+  };
+  return (exchange) => {
+    const runtime = ref.current;
+    if (exchange.url === JWKS_PATH && (exchange.method === 'GET' || exchange.method === 'HEAD')) return serveJwks(runtime, exchange);
+    const endpoint = runtime.forwardAuth;
+    if (endpoint !== undefined && addressedTo(endpoint, exchange.url)) {
+      const { ctx, refusal } = forwardAuthRequest(endpoint, exchange, tracing);
+      return refusal === undefined ? serve(ctx, runtime.table, decide) : respond(ctx, refusal);
+    }
+    serve(new RequestContext(exchange, runtime.trusted, tracing), runtime.table, proxy);
   };
 }

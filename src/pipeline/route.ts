@@ -16,7 +16,7 @@ import { RouteLimiter, type LimitStores } from '../limits/limiter.js';
 import { limitStage } from '../limits/stage.js';
 import type { AssertionSigner } from '../outbound/assertion.js';
 import { compileHeaderPolicy, DEFAULT_ASSERTION_HEADER, speakingHeaders } from '../outbound/headers.js';
-import { assertionStage, outboundRequestStage } from '../outbound/steps.js';
+import { assertionStage, decisionHeadersStage, outboundRequestStage } from '../outbound/steps.js';
 import { createUpstream, outboundConfigOf } from '../upstream/registry.js';
 import { upstreamStage } from '../upstream/stage.js';
 import { createCredential, credentialHeaders } from '../outbound/credentials/registry.js';
@@ -31,6 +31,12 @@ export interface CompiledRoute extends RoutableRoute {
   /** The route's stages in pipeline order, and their fold. */
   readonly stages: readonly Stage[];
   readonly run: Run;
+  /**
+   * A forward-auth decision (pipeline/forward-auth.ts): the same authentication, policy and limits,
+   * then the identity headers and the assertion alone — no upstream credential, no upstream, no
+   * concurrency cap (the gateway does not carry the request).
+   */
+  readonly decide: Run;
   readonly upstream: Upstream;
   /** For explain: the policy and the limits (undefined when the route has none). */
   readonly policy: Policy | undefined;
@@ -101,15 +107,20 @@ export function compileRoute(route: RouteConfig, env: RouteEnv): CompiledRoute {
   const limiter = compileLimiter(route, env);
   const caps: InFlight[] = [...(route.concurrency !== undefined ? [new InFlight(route.concurrency)] : []), ...(upstream.cap ? [upstream.cap] : [])];
 
-  const stages: Stage[] = [];
-  if (authn && policy) stages.push(authn.stage, memo(env, 'authz', [route.allow ?? null, route.deny ?? null], () => authorizationStage(policy)));
-  else stages.push(PUBLIC_STAGE);
+  const deciding: Stage[] = [];
+  if (authn && policy) deciding.push(authn.stage, memo(env, 'authz', [route.allow ?? null, route.deny ?? null], () => authorizationStage(policy)));
+  else deciding.push(PUBLIC_STAGE);
+  const stages: Stage[] = [...deciding];
   if (limiter || caps.length > 0) stages.push(limitStage(limiter, caps));
+  if (limiter) deciding.push(limitStage(limiter, []));
   stages.push(memo(env, 'outbound', [route.upstream, env.config.listen!.forwardedHeaders, credentialHeaders], () => outboundRequestStage(upstream, headerPolicy)));
+  deciding.push(memo(env, 'decision-headers', [up, credentialHeaders], () => decisionHeadersStage(headerPolicy)));
   if (up.assertion !== undefined && up.assertion !== false) {
     const a = up.assertion === true ? undefined : up.assertion;
     const ttlSec = parseDuration(a?.ttl ?? '60s') / 1000;
-    stages.push(assertionStage(env.signer, headerPolicy.assertionHeader ?? DEFAULT_ASSERTION_HEADER, a?.audience ?? route.name, ttlSec, a?.issuer));
+    const assertion = assertionStage(env.signer, headerPolicy.assertionHeader ?? DEFAULT_ASSERTION_HEADER, a?.audience ?? route.name, ttlSec, a?.issuer);
+    stages.push(assertion);
+    deciding.push(assertion);
   }
   // Outbound credentials last before sending: each sees the final request.
   for (const auth of up.auth ?? []) {
@@ -128,6 +139,7 @@ export function compileRoute(route: RouteConfig, env: RouteEnv): CompiledRoute {
     challenge: authn?.challenge ?? NO_CHALLENGE,
     stages,
     run: compose(stages),
+    decide: compose(deciding),
     upstream,
     policy,
     limiter,

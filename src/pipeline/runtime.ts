@@ -11,6 +11,7 @@ import { buildStores } from '../limits/stores.js';
 import { UpstreamResources } from '../upstream/upstream.js';
 import { compileRoute, reservedHeaders, type CompiledRoute } from './route.js';
 import type { OutboundCredential } from '../outbound/credentials/credential.js';
+import { compileForwardAuth, type ForwardAuthEndpoint } from './forward-auth-request.js';
 
 export type { CompiledRoute } from './route.js';
 
@@ -22,6 +23,8 @@ export interface Runtime {
   readonly devIssuer: DevIssuer | undefined;
   readonly signer: AssertionSigner;
   readonly trusted: TrustedProxies;
+  /** The forward-auth endpoint, when `forwardAuth` asks for one. */
+  readonly forwardAuth: ForwardAuthEndpoint | undefined;
   readonly warnings: readonly RouteWarning[];
   /** Start key fetches and key-file watches; resolves when every provider has tried once. */
   start(): Promise<void>;
@@ -74,6 +77,7 @@ export async function compileRuntime(config: Config, opts: CompileOptions): Prom
     devIssuer: dev,
     signer,
     trusted: compileTrustedProxies(config.listen!.trustedProxies),
+    forwardAuth: compileForwardAuth(config),
     warnings: analyzeRoutes(specs),
     async start() {
       await Promise.allSettled([...[...providers.values()].map(startProvider), ...[...env.credentials].map((c) => c.start?.())]);

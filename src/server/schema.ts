@@ -34,6 +34,17 @@ export const ListenSchema = Strict({
   }),
 }, 'The public listener.');
 
+export const ForwardAuthSchema = Strict({
+  path: Type.String({
+    pattern: '^(/[A-Za-z0-9._~-]+)+$',
+    default: '/.gatehouse/auth',
+    description: 'Path of the decision endpoint on the public listener, answered before routing. A request below it (`<path>/orders/1`, Envoy `ext_authz` with `path_prefix`) describes the original request by its own path.',
+  }),
+  trustedProxies: Type.Optional(Type.Array(Type.String({ minLength: 1 }), {
+    description: 'Peers (IP or CIDR) allowed to ask for decisions; from any other peer the endpoint answers 403 `forward_auth_untrusted_peer`. Their `X-Forwarded-*` headers are also trusted for the decided request. Absent: `listen.trustedProxies`.',
+  })),
+}, 'A forward-auth decision endpoint for the proxy in front (nginx `auth_request`, Traefik `ForwardAuth`, Caddy `forward_auth`, Envoy `ext_authz`): it decides the request the proxy describes with the same routes, authentication, policy and limits, and answers 200 with the identity headers or the refusal. Absent: no endpoint. See docs/forward-auth.md.');
+
 export const AdminSchema = Strict({
   host: Type.String({ default: '127.0.0.1', description: 'Address to bind the admin listener.' }),
   port: Type.Integer({ minimum: 0, maximum: 65535, default: 9090, description: 'Admin port: `/healthz`, `/readyz`, `/.well-known/jwks.json`.' }),

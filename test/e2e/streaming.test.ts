@@ -44,7 +44,10 @@ test('1 GiB download and 512 MiB upload stream through the gateway with flat mem
     admin: { port: 0 }, audit: { sink: 'off' },
     routes: [{ name: 'blob', match: { path: '/*' }, public: true, upstream: { url: upstream.url } }],
   }));
-  const gw = await spawnCli(['start', '-c', file], /"port":(\d+),"admin":(\d+)[^\n]*gatehouse listening/);
+  // A small old generation: the gateway then collects garbage promptly on every Node line (Node 24
+  // lets ~100 MiB of already-dropped buffers wait for a GC that Node 20 runs sooner), so RSS shows
+  // what the gateway holds (a held body is Buffer memory outside the heap: it would still show).
+  const gw = await spawnCli(['start', '-c', file], /"port":(\d+),"admin":(\d+)[^\n]*gatehouse listening/, { NODE_OPTIONS: '--max-old-space-size=64' });
   const pid = gw.child.pid!;
   try {
     const base = `http://127.0.0.1:${gw.match[1]}`;

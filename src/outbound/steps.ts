@@ -17,7 +17,7 @@ export function outboundRequestStage(upstream: Upstream, policy: HeaderPolicy): 
       headers.traceparent = ctx.traceparent;
       // With tracing on, only a trusted caller's tracestate goes on (null: none); off, the client's passes as any header.
       if (typeof ctx.tracestate === 'string') headers.tracestate = ctx.tracestate;
-      else if (ctx.tracestate === null) delete headers.tracestate;
+      else if (ctx.tracestate === null && headers.tracestate !== undefined) delete headers.tracestate;
       headers['x-request-id'] = ctx.requestId;
       const out = (ctx.outbound = upstream.prepare(ctx, headers));
       ctx.record.upstream = upstream.label;

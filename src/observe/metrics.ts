@@ -25,6 +25,9 @@ class RouteTally {
   count = 0;
   /** `limit \0 result \0 fallback` → decisions */
   readonly limits = new Map<string, number>();
+  /** Upstreams with several targets: `target \0 status` → requests, and retries. */
+  readonly targets = new Map<string, number>();
+  retries = 0;
 
   add(r: RequestRecord): void {
     let byCode = this.requests.get(r.status);
@@ -40,6 +43,11 @@ class RouteTally {
     if (r.limit) {
       const key = `${r.limit.name ?? '-'}\0${r.limit.result}\0${r.limit.fallback ? 'true' : 'false'}`;
       this.limits.set(key, (this.limits.get(key) ?? 0) + 1);
+    }
+    if (r.upstreamRetries !== undefined) {
+      const key = `${r.upstreamTarget ?? '-'}\0${r.status}`;
+      this.targets.set(key, (this.targets.get(key) ?? 0) + 1);
+      this.retries += r.upstreamRetries;
     }
   }
 }
@@ -95,6 +103,27 @@ export function startMetrics(): Metrics {
           this.inc({ route, limit, result, fallback }, n);
         }
       }
+    },
+  });
+  new Counter({
+    name: 'gatehouse_upstream_target_requests_total', help: 'Requests to upstreams with several targets, by route, the target of the last attempt (`-` when none could take it) and status.',
+    labelNames: ['route', 'target', 'status'] as const, registers: [registry],
+    collect() {
+      this.reset();
+      for (const [route, t] of tallies) {
+        for (const [key, n] of t.targets) {
+          const [target, status] = key.split('\0') as [string, string];
+          this.inc({ route, target, status }, n);
+        }
+      }
+    },
+  });
+  new Counter({
+    name: 'gatehouse_upstream_retries_total', help: 'Retries on another target, by route (upstreams with several targets).',
+    labelNames: ['route'] as const, registers: [registry],
+    collect() {
+      this.reset();
+      for (const [route, t] of tallies) if (t.retries > 0) this.inc({ route }, t.retries);
     },
   });
   registry.registerMetric(durationHistogram(tallies));

@@ -1,0 +1,121 @@
+/**
+ * The targets of one upstream and what is known of each: requests in flight, active health,
+ * passive ejection and its circuit. `pick` chooses among those that may take a request.
+ */
+import type { Dispatcher } from 'undici';
+
+/** Compiled outlier-ejection and breaker settings (milliseconds). */
+export interface TargetPolicy {
+  readonly consecutiveFailures: number;
+  readonly ejectionMs: number;
+  readonly maxEjectionMs: number;
+  readonly maxEjected: number;
+  readonly breakerFailures: number;
+  readonly breakerWindowMs: number;
+  readonly cooldownMs: number;
+}
+
+/** One target: its pool, label (for metrics and audit) and state. */
+export class Target {
+  inFlight = 0;
+  /** Active health (true until checks say otherwise). */
+  up = true;
+  ejectedUntil = 0;
+  ejections = 0;
+  consecutive = 0;
+  /** Failure times within the breaker window (oldest first). */
+  readonly failures: number[] = [];
+  breaker: 'closed' | 'open' | 'half-open' = 'closed';
+  openedAt = 0;
+  /** A half-open probe is in flight. */
+  probing = false;
+
+  constructor(readonly label: string, readonly pool: Dispatcher) {}
+}
+
+/** The targets of one upstream with their balancing and failure policy. */
+export class TargetSet {
+  #next = 0;
+
+  constructor(readonly targets: readonly Target[], readonly balance: 'round-robin' | 'least-request', readonly policy: TargetPolicy) {}
+
+  /**
+   * The target for the next attempt, skipping those in `tried`; undefined when none may take it.
+   * A target whose circuit cooled down is let through once (half-open) by the caller taking it.
+   */
+  pick(tried: readonly Target[] | undefined, now: number): Target | undefined {
+    const list = this.targets;
+    const n = list.length;
+    const start = this.#next;
+    this.#next = (start + 1) % n;
+    let best: Target | undefined;
+    for (let k = 0; k < n; k++) {
+      const t = list[(start + k) % n]!;
+      if (tried !== undefined && tried.includes(t)) continue;
+      if (!this.#available(t, now)) continue;
+      if (this.balance === 'round-robin') return this.#take(t);
+      if (best === undefined || t.inFlight < best.inFlight) best = t;
+    }
+    return best === undefined ? undefined : this.#take(best);
+  }
+
+  /** The attempt on `t` got an answer below 500. */
+  succeeded(t: Target): void {
+    t.consecutive = 0;
+    if (t.breaker !== 'closed') {
+      t.breaker = 'closed';
+      t.probing = false;
+      t.failures.length = 0;
+    }
+  }
+
+  /** The attempt on `t` failed: a 5xx answer, a connection failure or a timeout. */
+  failed(t: Target, now: number): void {
+    const p = this.policy;
+    t.consecutive++;
+    if (t.breaker === 'half-open') {
+      t.breaker = 'open';
+      t.openedAt = now;
+      t.probing = false;
+    } else if (t.breaker === 'closed') {
+      const f = t.failures;
+      f.push(now);
+      while (f.length > 0 && f[0]! <= now - p.breakerWindowMs) f.shift();
+      if (f.length >= p.breakerFailures) {
+        t.breaker = 'open';
+        t.openedAt = now;
+        f.length = 0;
+      }
+    }
+    if (t.consecutive >= p.consecutiveFailures && t.ejectedUntil <= now && this.ejected(now) < p.maxEjected) {
+      t.ejections++;
+      t.ejectedUntil = now + Math.min(p.ejectionMs * t.ejections, p.maxEjectionMs);
+      t.consecutive = 0;
+    }
+  }
+
+  /** The attempt on `t` ended without saying anything of the target (the client left, the body was too large). */
+  neutral(t: Target): void {
+    if (t.breaker === 'half-open') t.probing = false;
+  }
+
+  /** Targets ejected now. */
+  ejected(now: number): number {
+    let n = 0;
+    for (const t of this.targets) if (t.ejectedUntil > now) n++;
+    return n;
+  }
+
+  #available(t: Target, now: number): boolean {
+    if (!t.up || t.ejectedUntil > now) return false;
+    if (t.breaker === 'closed') return true;
+    if (t.breaker === 'open') return now - t.openedAt >= this.policy.cooldownMs;
+    return !t.probing;
+  }
+
+  #take(t: Target): Target {
+    if (t.breaker === 'open') t.breaker = 'half-open';
+    if (t.breaker === 'half-open') t.probing = true;
+    return t;
+  }
+}

@@ -268,3 +268,33 @@ test('every target down: 502 while they are tried, then 503 upstream_unavailable
     await gw.stop();
   }
 });
+
+test('outlier ejection takes a target answering 5xx out of rotation, but never more than the allowed share', async () => {
+  const broken: Handler = (_req, res) => res.writeHead(503).end('sick');
+  const [a, b, c, d] = await Promise.all([replica(broken), replica(), replica(broken), replica(broken)]);
+  // The breaker is left out of it (it would open too): only ejection decides here.
+  const breaker = { failures: 1000, window: '1m', cooldown: '1m' };
+  const gw = await gateway({ url: a.url, targets: [a.url, b.url], outlierDetection: { consecutiveFailures: 3, ejection: '1m' }, circuitBreaker: breaker });
+  try {
+    const statuses = [];
+    for (let i = 0; i < 20; i++) statuses.push((await rawRequest(gw.url, 'GET', '/ej')).status);
+    // A 5xx answer is relayed (never retried); after three in a row the target is ejected.
+    assert.deepEqual([a.hits, b.hits], [3, 17]);
+    assert.deepEqual([count(statuses, 503), count(statuses, 200)], [3, 17]);
+  } finally {
+    await gw.stop();
+  }
+  // Three of four broken, at most half ejected: two stay in rotation and keep answering (their own 503s).
+  const all = await gateway({ url: a.url, targets: [a.url, b.url, c.url, d.url], outlierDetection: { consecutiveFailures: 2, ejection: '1m' }, circuitBreaker: breaker });
+  try {
+    const before = [a.hits, c.hits, d.hits];
+    for (let i = 0; i < 40; i++) await rawRequest(all.url, 'GET', '/ej');
+    const sick = [a.hits - before[0]!, c.hits - before[1]!, d.hits - before[2]!];
+    assert.equal(sick.filter((n) => n === 2).length, 2, `two broken targets ejected after two failures each: ${JSON.stringify(sick)}`);
+    assert.equal(sick.filter((n) => n > 2).length, 1, `the third broken target stays in rotation: ${JSON.stringify(sick)}`);
+    assert.equal(a.hits - before[0]! + c.hits - before[1]! + d.hits - before[2]! + b.hits - 17, 40);
+  } finally {
+    await all.stop();
+    await Promise.all([a, b, c, d].map((r) => r.kill()));
+  }
+});

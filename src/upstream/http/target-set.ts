@@ -47,13 +47,18 @@ export class TargetSet {
     const list = this.targets;
     const n = list.length;
     const start = this.#next;
+    // Round-robin continues after the one taken (skipped targets do not hand their turn to one neighbour).
     this.#next = (start + 1) % n;
     let best: Target | undefined;
     for (let k = 0; k < n; k++) {
-      const t = list[(start + k) % n]!;
+      const i = (start + k) % n;
+      const t = list[i]!;
       if (tried !== undefined && tried.includes(t)) continue;
       if (!this.#available(t, now)) continue;
-      if (this.balance === 'round-robin') return this.#take(t);
+      if (this.balance === 'round-robin') {
+        this.#next = (i + 1) % n;
+        return this.#take(t);
+      }
       if (best === undefined || t.inFlight < best.inFlight) best = t;
     }
     return best === undefined ? undefined : this.#take(best);

@@ -82,6 +82,7 @@ async function load(gw: TestGateway, total: number, workers: number, during: (do
   return statuses;
 }
 
+const pause = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
 const count = (xs: readonly number[], x: number): number => xs.filter((v) => v === x).length;
 
 test('round-robin spreads requests evenly; the audit line and the metrics name the target', async () => {
@@ -233,13 +234,13 @@ test('a circuit opens after failures, lets one probe through after the cool-down
     assert.equal(a.hits, 3);
     // After the cool-down one probe goes through; it fails, so the circuit opens again.
     let res = open;
-    while (res.status === 503) res = await rawRequest(gw.url, 'GET', '/cb');
+    while (res.status === 503) res = await pause().then(() => rawRequest(gw.url, 'GET', '/cb'));
     assert.equal(res.status, 500);
     assert.equal(a.hits, 4);
     assert.equal((await rawRequest(gw.url, 'GET', '/cb')).status, 503);
     a.handler = ok;
     while (res.status !== 200) {
-      res = await rawRequest(gw.url, 'GET', '/cb');
+      res = await pause().then(() => rawRequest(gw.url, 'GET', '/cb'));
       assert.ok(res.status === 503 || res.status === 200);
     }
     assert.equal(a.hits, 5);

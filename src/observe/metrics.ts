@@ -126,6 +126,25 @@ export function startMetrics(): Metrics {
       for (const [route, t] of tallies) if (t.retries > 0) this.inc({ route }, t.retries);
     },
   });
+  // `target \0 event` → changes of state of upstream targets (upstream/http/target-set.ts).
+  const targetEvents = new Map<string, number>();
+  new Counter({
+    name: 'gatehouse_upstream_target_events_total', help: 'Changes of state of upstream targets: ejected, circuit_open, circuit_closed, health_down, health_up.',
+    labelNames: ['target', 'event'] as const, registers: [registry],
+    collect() {
+      this.reset();
+      for (const [key, n] of targetEvents) {
+        const [target, event] = key.split('\0') as [string, string];
+        this.inc({ target, event }, n);
+      }
+    },
+  });
+  const onTarget = (message: unknown): void => {
+    const { target, event } = message as { target: string; event: string };
+    const key = `${target}\0${event}`;
+    targetEvents.set(key, (targetEvents.get(key) ?? 0) + 1);
+  };
+  subscribe('gatehouse:upstream:target', onTarget);
   registry.registerMetric(durationHistogram(tallies));
   const onRecord = (message: unknown): void => {
     const r = message as RequestRecord;
@@ -136,5 +155,5 @@ export function startMetrics(): Metrics {
   };
   subscribe('gatehouse:request:end', onRecord);
   const stopBroker = startBrokerMetrics(registry);
-  return { registry, close: () => { unsubscribe('gatehouse:request:end', onRecord); stopBroker(); } };
+  return { registry, close: () => { unsubscribe('gatehouse:request:end', onRecord); unsubscribe('gatehouse:upstream:target', onTarget); stopBroker(); } };
 }

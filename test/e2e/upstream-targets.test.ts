@@ -217,6 +217,9 @@ test('an active health check takes a target out of rotation and brings it back',
     for (let i = 0; i < 10; i++) assert.equal((await rawRequest(gw.url, 'GET', '/hc')).status, 200);
     assert.equal(a.hits, 5);
     assert.equal(b.hits, 15);
+    const metrics = await (await fetch(`${gw.adminUrl}/metrics`)).text();
+    assert.match(metrics, new RegExp(`gatehouse_upstream_target_events_total\\{target="${a.url}",event="health_down"\\} 1`));
+    assert.match(metrics, new RegExp(`gatehouse_upstream_target_events_total\\{target="${a.url}",event="health_up"\\} 1`));
   } finally {
     await gw.stop();
     await Promise.all([a.kill(), b.kill()]);
@@ -246,6 +249,9 @@ test('a circuit opens after failures, lets one probe through after the cool-down
     assert.equal(a.hits, 5);
     for (let i = 0; i < 5; i++) assert.equal((await rawRequest(gw.url, 'GET', '/cb')).status, 200);
     assert.equal(a.hits, 10);
+    const metrics = await (await fetch(`${gw.adminUrl}/metrics`)).text();
+    assert.match(metrics, new RegExp(`gatehouse_upstream_target_events_total\\{target="${a.url}",event="circuit_open"\\} 2`));
+    assert.match(metrics, new RegExp(`gatehouse_upstream_target_events_total\\{target="${a.url}",event="circuit_closed"\\} 1`));
   } finally {
     await gw.stop();
     await a.kill();
@@ -282,6 +288,9 @@ test('outlier ejection takes a target answering 5xx out of rotation, but never m
     // A 5xx answer is relayed (never retried); after three in a row the target is ejected.
     assert.deepEqual([a.hits, b.hits], [3, 17]);
     assert.deepEqual([count(statuses, 503), count(statuses, 200)], [3, 17]);
+    const metrics = await (await fetch(`${gw.adminUrl}/metrics`)).text();
+    assert.match(metrics, new RegExp(`gatehouse_upstream_target_events_total\\{target="${a.url}",event="ejected"\\} 1`));
+    assert.doesNotMatch(metrics, new RegExp(`target="${b.url}",event="ejected"`));
   } finally {
     await gw.stop();
   }

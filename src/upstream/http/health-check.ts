@@ -2,7 +2,7 @@
  * Active health checks: each target is probed with GET on its own timer (the next check starts
  * `interval` after the last ended, so checks of one target never overlap) through its own pool.
  */
-import type { Target } from './target-set.js';
+import { announce, type Target } from './target-set.js';
 
 /** Compiled health-check settings (milliseconds). */
 export interface HealthCheckPolicy {
@@ -28,10 +28,16 @@ export function startHealthChecks(targets: readonly Target[], policy: HealthChec
         if (stopped) return;
         if (ok) {
           streak.failed = 0;
-          if (++streak.passed >= policy.healthyThreshold) t.up = true;
+          if (++streak.passed >= policy.healthyThreshold && !t.up) {
+            t.up = true;
+            announce(t, 'health_up');
+          }
         } else {
           streak.passed = 0;
-          if (++streak.failed >= policy.unhealthyThreshold) t.up = false;
+          if (++streak.failed >= policy.unhealthyThreshold && t.up) {
+            t.up = false;
+            announce(t, 'health_down');
+          }
         }
         schedule(t, streak);
       });

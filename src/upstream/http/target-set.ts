@@ -2,7 +2,18 @@
  * The targets of one upstream and what is known of each: requests in flight, active health,
  * passive ejection and its circuit. `pick` chooses among those that may take a request.
  */
+import { channel } from 'node:diagnostics_channel';
 import type { Dispatcher } from 'undici';
+
+/** What happened to a target: `ejected`, `circuit_open`, `circuit_closed`, `health_down`, `health_up`. */
+export type TargetEvent = 'ejected' | 'circuit_open' | 'circuit_closed' | 'health_down' | 'health_up';
+/** Published when a target changes state: `{ target, event }` (metrics count them). */
+export const targetChanged = channel('gatehouse:upstream:target');
+
+/** Publish a target's change of state. */
+export function announce(target: Target, event: TargetEvent): void {
+  if (targetChanged.hasSubscribers) targetChanged.publish({ target: target.label, event });
+}
 
 /** Compiled outlier-ejection and breaker settings (milliseconds). */
 export interface TargetPolicy {
@@ -71,6 +82,7 @@ export class TargetSet {
       t.breaker = 'closed';
       t.probing = false;
       t.failures.length = 0;
+      announce(t, 'circuit_closed');
     }
   }
 
@@ -82,6 +94,7 @@ export class TargetSet {
       t.breaker = 'open';
       t.openedAt = now;
       t.probing = false;
+      announce(t, 'circuit_open');
     } else if (t.breaker === 'closed') {
       const f = t.failures;
       f.push(now);
@@ -90,12 +103,14 @@ export class TargetSet {
         t.breaker = 'open';
         t.openedAt = now;
         f.length = 0;
+        announce(t, 'circuit_open');
       }
     }
     if (t.consecutive >= p.consecutiveFailures && t.ejectedUntil <= now && this.ejected(now) < p.maxEjected) {
       t.ejections++;
       t.ejectedUntil = now + Math.min(p.ejectionMs * t.ejections, p.maxEjectionMs);
       t.consecutive = 0;
+      announce(t, 'ejected');
     }
   }
 

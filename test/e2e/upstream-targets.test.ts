@@ -308,3 +308,23 @@ test('outlier ejection takes a target answering 5xx out of rotation, but never m
     await Promise.all([a, b, c, d].map((r) => r.kill()));
   }
 });
+
+test('an idempotent PUT whose streamed body reached a dying target is not retried either: the body was consumed', async () => {
+  const dying = await replica((req) => req.socket.destroy());
+  const other = await replica((_req, res, body) => res.end(`got ${body}`));
+  const gw = await gateway({ url: dying.url, targets: [dying.url, other.url] });
+  try {
+    const statuses = [];
+    for (const body of ['p1', 'p2']) statuses.push((await rawRequest(gw.url, 'PUT', '/doc', { 'content-type': 'text/plain' }, body)).status);
+    assert.deepEqual(statuses, [502, 200]);
+    assert.deepEqual(dying.bodies, ['p1']);
+    assert.deepEqual(other.bodies, ['p2']);
+    // A bodiless GET to the same dying target is retried: nothing to replay.
+    const get = await rawRequest(gw.url, 'GET', '/doc');
+    assert.equal(get.status, 200);
+    assert.equal(dying.hits, 2);
+  } finally {
+    await gw.stop();
+    await Promise.all([dying.kill(), other.kill()]);
+  }
+});

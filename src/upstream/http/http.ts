@@ -1,4 +1,4 @@
-/** The HTTP upstream: one origin behind a shared keep-alive pool; requests and responses stream through. */
+/** The HTTP upstream: one origin behind a shared keep-alive pool, or several targets (resilient.ts); requests and responses stream through. */
 import { isIP } from 'node:net';
 import type { Static } from '@sinclair/typebox';
 import type { Dispatcher } from 'undici';

@@ -29,6 +29,10 @@ async function wrk(url: string, headers: string[] = []): Promise<number> {
 const upstream = spawn(process.execPath, [new URL('./upstream.mjs', import.meta.url).pathname], { stdio: ['ignore', 'pipe', 'inherit'] });
 const [portLine] = (await once(upstream.stdout!, 'data')) as [Buffer];
 const upstreamUrl = `http://127.0.0.1:${portLine.toString().trim()}`;
+// A second replica for the route with two targets (round-robin over both).
+const upstream2 = spawn(process.execPath, [new URL('./upstream.mjs', import.meta.url).pathname], { stdio: ['ignore', 'pipe', 'inherit'] });
+const [portLine2] = (await once(upstream2.stdout!, 'data')) as [Buffer];
+const upstreamUrl2 = `http://127.0.0.1:${portLine2.toString().trim()}`;
 const naive = spawn(process.execPath, [new URL('./naive-proxy.mjs', import.meta.url).pathname], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, UPSTREAM_URL: upstreamUrl } });
 const [naiveLine] = (await once(naive.stdout!, 'data')) as [Buffer];
 const naiveUrl = `http://127.0.0.1:${naiveLine.toString().trim()}`;
@@ -40,6 +44,7 @@ writeFileSync(file, JSON.stringify({
   audit: { sink: 'file', path: join(dir, 'audit.log') },
   routes: [
     { name: 'public', match: { path: '/public/*' }, public: true, upstream: { url: upstreamUrl } },
+    { name: 'targets', match: { path: '/targets/*' }, public: true, upstream: { url: upstreamUrl, targets: [upstreamUrl, upstreamUrl2] } },
     { name: 'api', match: { path: '/api/*', methods: ['GET'] }, authenticate: ['dev'], allow: [{ roles: ['reader'] }], upstream: { url: upstreamUrl } },
     { name: 'signed', match: { path: '/signed/*', methods: ['GET'] }, authenticate: ['dev'], allow: [{ roles: ['reader'] }], upstream: { url: upstreamUrl, assertion: true } },
   ],
@@ -53,6 +58,7 @@ const scenarios: [string, () => Promise<number>][] = [
   ['direct upstream', () => wrk(`${upstreamUrl}/x`)],
   ['naive node:http + undici proxy (reference)', () => wrk(`${naiveUrl}/x`)],
   ['gatehouse public route', () => wrk(`${base}/public/x`)],
+  ['gatehouse public route, two targets', () => wrk(`${base}/targets/x`)],
   ['gatehouse JWT + policy + audit', () => wrk(`${base}/api/x`, auth)],
   ['gatehouse JWT + signed assertion', () => wrk(`${base}/signed/x`, auth)],
 ];
@@ -68,4 +74,5 @@ for (const [name] of scenarios) {
 }
 await gw.stop();
 upstream.kill();
+upstream2.kill();
 naive.kill();

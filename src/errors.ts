@@ -66,6 +66,7 @@ export const ERRORS = {
   upstream_unreachable: { status: 502, title: 'Upstream could not be reached' },
   upstream_error: { status: 502, title: 'Upstream failed while answering' },
   upstream_timeout: { status: 504, title: 'Upstream did not answer in time' },
+  upstream_unavailable: { status: 503, title: 'Every target of the upstream is down, ejected or has its circuit open' },
   // broker upstreams: nothing was confirmed when one of these is answered (a retry with the same idempotency key is de-duplicated)
   destination_not_found: { status: 404, title: 'No such destination on this route' },
   broker_unavailable: { status: 503, title: 'The message broker cannot be reached or went away before confirming; retry with the same idempotency key' },

@@ -112,6 +112,7 @@ export function formatAuditLine(r: RequestRecord, redact: (query: string) => str
     `"limit":${limitJson(r.limit)},"upstream":${optional(r.upstream)},"credentials":${r.credentials === undefined ? 'null' : json(r.credentials)},"upstream_path":${optional(r.upstreamPath)},"upstream_status":${r.upstreamStatus ?? 'null'},"status":${r.status},"error":${r.error === undefined ? 'null' : `"${r.error}"`},` +
     `"error_detail":${optional(r.errorDetail)},` +
     `"bytes_in":${r.bytesIn},"bytes_out":${r.bytesOut},"duration_ms":${ms(r.durationMs)},"upstream_ms":${r.upstreamMs === undefined ? 'null' : ms(r.upstreamMs)}` +
+    `${r.upstreamRetries === undefined ? '' : `,"upstream_target":${optional(r.upstreamTarget)},"upstream_retries":${r.upstreamRetries}`}` +
     `${r.message === undefined ? '' : `,"message":${messageJson(r.message)}`}${r.forwardAuth ? ',"forward_auth":true' : ''}}\n`;
 }
 

@@ -32,6 +32,10 @@ export interface RequestRecord {
   credentials?: { readonly kind: string; readonly [field: string]: string | Readonly<Record<string, string>> }[] | undefined;
   /** The path sent upstream (after prefix rewrites), without the query. */
   upstreamPath?: string | undefined;
+  /** An upstream with several targets: the target of the last attempt (its origin), as configured. */
+  upstreamTarget?: string | undefined;
+  /** An upstream with several targets: how many times the request was retried on another target. */
+  upstreamRetries?: number | undefined;
   /** The status the upstream answered with, once its response headers arrived. */
   upstreamStatus?: number | undefined;
   status: number;

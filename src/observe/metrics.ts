@@ -25,6 +25,9 @@ class RouteTally {
   count = 0;
   /** `limit \0 result \0 fallback` → decisions */
   readonly limits = new Map<string, number>();
+  /** Upstreams with several targets: `target \0 status` → requests, and retries. */
+  readonly targets = new Map<string, number>();
+  retries = 0;
 
   add(r: RequestRecord): void {
     let byCode = this.requests.get(r.status);
@@ -40,6 +43,11 @@ class RouteTally {
     if (r.limit) {
       const key = `${r.limit.name ?? '-'}\0${r.limit.result}\0${r.limit.fallback ? 'true' : 'false'}`;
       this.limits.set(key, (this.limits.get(key) ?? 0) + 1);
+    }
+    if (r.upstreamRetries !== undefined) {
+      const key = `${r.upstreamTarget ?? '-'}\0${r.status}`;
+      this.targets.set(key, (this.targets.get(key) ?? 0) + 1);
+      this.retries += r.upstreamRetries;
     }
   }
 }
@@ -97,6 +105,46 @@ export function startMetrics(): Metrics {
       }
     },
   });
+  new Counter({
+    name: 'gatehouse_upstream_target_requests_total', help: 'Requests to upstreams with several targets, by route, the target of the last attempt (`-` when none could take it) and status.',
+    labelNames: ['route', 'target', 'status'] as const, registers: [registry],
+    collect() {
+      this.reset();
+      for (const [route, t] of tallies) {
+        for (const [key, n] of t.targets) {
+          const [target, status] = key.split('\0') as [string, string];
+          this.inc({ route, target, status }, n);
+        }
+      }
+    },
+  });
+  new Counter({
+    name: 'gatehouse_upstream_retries_total', help: 'Retries on another target, by route (upstreams with several targets).',
+    labelNames: ['route'] as const, registers: [registry],
+    collect() {
+      this.reset();
+      for (const [route, t] of tallies) if (t.retries > 0) this.inc({ route }, t.retries);
+    },
+  });
+  // `target \0 event` → changes of state of upstream targets (upstream/http/target-set.ts).
+  const targetEvents = new Map<string, number>();
+  new Counter({
+    name: 'gatehouse_upstream_target_events_total', help: 'Changes of state of upstream targets: ejected, circuit_open, circuit_closed, health_down, health_up.',
+    labelNames: ['target', 'event'] as const, registers: [registry],
+    collect() {
+      this.reset();
+      for (const [key, n] of targetEvents) {
+        const [target, event] = key.split('\0') as [string, string];
+        this.inc({ target, event }, n);
+      }
+    },
+  });
+  const onTarget = (message: unknown): void => {
+    const { target, event } = message as { target: string; event: string };
+    const key = `${target}\0${event}`;
+    targetEvents.set(key, (targetEvents.get(key) ?? 0) + 1);
+  };
+  subscribe('gatehouse:upstream:target', onTarget);
   registry.registerMetric(durationHistogram(tallies));
   const onRecord = (message: unknown): void => {
     const r = message as RequestRecord;
@@ -107,5 +155,5 @@ export function startMetrics(): Metrics {
   };
   subscribe('gatehouse:request:end', onRecord);
   const stopBroker = startBrokerMetrics(registry);
-  return { registry, close: () => { unsubscribe('gatehouse:request:end', onRecord); stopBroker(); } };
+  return { registry, close: () => { unsubscribe('gatehouse:request:end', onRecord); unsubscribe('gatehouse:upstream:target', onTarget); stopBroker(); } };
 }

@@ -94,3 +94,26 @@ test('lines with multi-byte characters and lines longer than a batch arrive whol
   assert.deepEqual(lines.map((l) => l.request_id), paths.map((_, i) => `m${i}`));
   assert.deepEqual(lines.map((l) => l.path), paths);
 });
+
+test('an upstream with several targets: the line names the target and the retries; metrics count per target', async () => {
+  const parsed = JSON.parse(formatAuditLine(record({ upstreamTarget: 'http://10.0.0.6:8080', upstreamRetries: 1 }))) as Record<string, unknown>;
+  assert.deepEqual(Object.keys(parsed).slice(-3), ['upstream_ms', 'upstream_target', 'upstream_retries']);
+  assert.equal(parsed.upstream_target, 'http://10.0.0.6:8080');
+  assert.equal(parsed.upstream_retries, 1);
+  const none = JSON.parse(formatAuditLine(record({ upstreamRetries: 0, status: 503, error: 'upstream_unavailable' }))) as Record<string, unknown>;
+  assert.equal(none.upstream_target, null);
+  const metrics = startMetrics();
+  try {
+    requestEnd.publish(record({ route: 'multi', upstreamTarget: 'http://10.0.0.6:8080', upstreamRetries: 1 }));
+    requestEnd.publish(record({ route: 'multi', upstreamTarget: 'http://10.0.0.6:8080', upstreamRetries: 0 }));
+    requestEnd.publish(record({ route: 'multi', upstreamRetries: 0, status: 503, error: 'upstream_unavailable' }));
+    requestEnd.publish(record({ route: 'single' }));
+    const text = await metrics.registry.metrics();
+    assert.match(text, /^gatehouse_upstream_target_requests_total\{route="multi",target="http:\/\/10.0.0.6:8080",status="200"\} 2$/m);
+    assert.match(text, /^gatehouse_upstream_target_requests_total\{route="multi",target="-",status="503"\} 1$/m);
+    assert.match(text, /^gatehouse_upstream_retries_total\{route="multi"\} 1$/m);
+    assert.doesNotMatch(text, /route="single",target=/);
+  } finally {
+    metrics.close();
+  }
+});

@@ -28,6 +28,15 @@ interface Meter {
 }
 
 /**
+ * What an attempt of a several-target upstream (resilient.ts) adds: the streamed body is piped only
+ * once a connection is made (`onStart`), so a refused attempt has consumed none of it, and the body is
+ * not discarded on failure (the sender decides, as it may retry).
+ */
+export interface AttemptHooks {
+  onStart(): void;
+}
+
+/**
  * The undici dispatch handler for one request: writes the upstream response to the client as it
  * arrives (pausing undici while the client is slow), records the outcome and settles exactly once:
  * undefined when the client got the upstream's answer, a refusal when nothing was sent yet.
@@ -50,14 +59,16 @@ export class ForwardCall implements Dispatcher.DispatchHandler {
   readonly #meter: Meter | undefined;
   readonly #maxBodyBytes: number;
   readonly #bufferedBytes: number;
+  readonly #attempt: AttemptHooks | undefined;
 
-  constructor(ctx: RequestContext, meter: Meter | undefined, maxBodyBytes: number, bufferedBytes: number) {
+  constructor(ctx: RequestContext, meter: Meter | undefined, maxBodyBytes: number, bufferedBytes: number, attempt?: AttemptHooks) {
     this.done = new Promise((resolve) => (this.#resolve = resolve));
     this.#ctx = ctx;
     this.#exchange = ctx.exchange;
     this.#meter = meter;
     this.#maxBodyBytes = maxBodyBytes;
     this.#bufferedBytes = bufferedBytes;
+    this.#attempt = attempt;
     this.#exchange.onClose(this.#onClientClose);
   }
 
@@ -71,10 +82,16 @@ export class ForwardCall implements Dispatcher.DispatchHandler {
     else this.#meter?.destroy(new Stop(reason));
   }
 
+  /** undici got a connected socket for this request (some of it may have been sent). */
+  get started(): boolean {
+    return this.#started;
+  }
+
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
     this.#started = true;
-    if (this.#stopped) controller.abort(new Stop(this.#stopped));
+    if (this.#stopped) return controller.abort(new Stop(this.#stopped));
+    this.#attempt?.onStart();
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
@@ -140,7 +157,7 @@ export class ForwardCall implements Dispatcher.DispatchHandler {
     const record = this.#ctx.record;
     exchange.offClose(this.#onClientClose);
     if (this.#waitingDrain) exchange.offDrain(this.#onDrain);
-    if (!this.#responded && !exchange.requestComplete) exchange.discardBody();
+    if (!this.#responded && !exchange.requestComplete && this.#attempt === undefined) exchange.discardBody();
     record.bytesIn = this.#meter?.bytes ?? this.#bufferedBytes;
     record.bytesOut = this.#bytesOut;
     record.upstreamMs ??= performance.now() - this.#t0;

@@ -1,4 +1,4 @@
-/** The HTTP upstream: one origin behind a shared keep-alive pool; requests and responses stream through. */
+/** The HTTP upstream: one origin behind a shared keep-alive pool, or several targets (resilient.ts); requests and responses stream through. */
 import { isIP } from 'node:net';
 import type { Static } from '@sinclair/typebox';
 import type { Dispatcher } from 'undici';
@@ -14,6 +14,8 @@ import { BodyMeter } from './body-meter.js';
 import { ForwardCall, upstreamRequested } from './forward-call.js';
 import { compileTarget, upstreamPath } from './target.js';
 import { upstreamTlsIssues, upstreamTlsMaterial } from './tls.js';
+import { compileTargets, isResilient, targetIssues } from './targets.js';
+import { resilientSender } from './resilient.js';
 
 type HttpUpstreamConfig = Static<typeof HttpUpstreamSchema>;
 
@@ -47,7 +49,7 @@ export function httpUpstreamIssues(cfg: HttpUpstreamConfig, path: string, show: 
   } catch {
     return [{ path: `${path}/url`, message: `expected a URL such as http://app:8080, got ${show(`${path}/url`, cfg.url)}` }];
   }
-  return upstreamTlsIssues(cfg, path, show);
+  return [...targetIssues(cfg, path, show), ...upstreamTlsIssues(cfg, path, show)];
 }
 
 /** Build the pool and per-request constants for one upstream, at config load. */
@@ -58,11 +60,14 @@ export function createHttpUpstream(cfg: HttpUpstreamConfig, resources: UpstreamR
   // Routes to the same upstream share one pool (and one `connections` budget).
   const pools = resources.get('http:pools', () => new UpstreamPools(), (p) => p.close());
   const material = tls ? upstreamTlsMaterial(cfg) : undefined;
-  const pool = pools.get({
-    origin: target.url.origin, connections: cfg.connections, headersTimeoutMs: target.headersTimeoutMs, bodyTimeoutMs: target.bodyTimeoutMs,
+  const poolFor = (origin: string) => pools.get({
+    origin, connections: cfg.connections, headersTimeoutMs: target.headersTimeoutMs, bodyTimeoutMs: target.bodyTimeoutMs,
     connectTimeoutMs: target.connectTimeoutMs, ...(material !== undefined ? { tls: material } : {}), ...(servername !== undefined ? { servername } : {}),
   });
   const host = target.url.host;
+  // Several targets (or a resilience setting): the balancing, retrying sender; otherwise the one pool below.
+  const several = isResilient(cfg) ? compileTargets(cfg, resources, poolFor) : undefined;
+  const pool = several === undefined ? poolFor(target.url.origin) : undefined;
 
   function send(ctx: RequestContext): Promise<StageResult> {
     const exchange = ctx.exchange;
@@ -96,7 +101,7 @@ export function createHttpUpstream(cfg: HttpUpstreamConfig, resources: UpstreamR
     // client connection survives for the error response.
     if (meter) exchange.body.pipe(meter);
     if (upstreamRequested.hasSubscribers) upstreamRequested.publish({ ctx, origin: target.url.origin, path: out.path });
-    pool.dispatch(opts, call);
+    pool!.dispatch(opts, call);
     return call.done;
   }
 
@@ -108,7 +113,7 @@ export function createHttpUpstream(cfg: HttpUpstreamConfig, resources: UpstreamR
       headers.host = cfg.preserveHost && ctx.client.host !== '' ? ctx.client.host : host;
       return { method: ctx.method, path: upstreamPath(target, ctx.path, ctx.query), headers, body: ctx.body };
     },
-    send,
+    send: several === undefined ? send : resilientSender(several.set, several.retry, servername),
     close: () => Promise.resolve(),
   };
 }

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { Duration, Strict } from '../../config/types.js';
 import { OutboundFields } from '../../outbound/schema.js';
+import { ResilienceFields } from './resilience-schema.js';
 
 const TLS_VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const;
 
@@ -24,5 +25,6 @@ export const HttpUpstreamSchema = Strict({
   connections: Type.Integer({ minimum: 1, default: 128, description: 'Most keep-alive connections per upstream.' }),
   maxInFlight: Type.Optional(Type.Integer({ minimum: 1, description: 'Most requests in flight to this upstream origin across all routes that use it, per gateway process; beyond it 503 `concurrency_limited`.' })),
   preserveHost: Type.Boolean({ default: false, description: 'Send the inbound `Host` to the upstream instead of the upstream URL host.' }),
+  ...ResilienceFields,
   ...OutboundFields,
 }, 'An HTTP(S) upstream: where and how matched requests are forwarded.');

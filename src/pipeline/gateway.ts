@@ -47,6 +47,8 @@ export function createGateway(ref: RuntimeRef, onError: (err: unknown) => void, 
     const ctx = new RequestContext(exchange, runtime.trusted, tracing);
     let result: StageResult | Promise<StageResult>;
     try {
+      const sso = runtime.sso?.(ctx);
+      if (sso !== undefined) return void sso.then((r) => respond(ctx, r), (err: unknown) => fail(ctx, err));
       const routed = routeRequest(runtime.table, ctx);
       result = 'code' in routed ? (routed as Refusal) : routed.run(ctx);
     } catch (err) {

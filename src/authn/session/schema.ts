@@ -1,0 +1,28 @@
+/** The `login` block of an OIDC provider: browser sign-in (authorization code + PKCE) and sealed session cookies. */
+import { Type, type Static } from '@sinclair/typebox';
+import { Duration, Strict } from '../../config/types.js';
+
+const Path = (description: string, def: string) => Type.String({ pattern: '^/[A-Za-z0-9._~/-]*$', default: def, description });
+
+export const LoginSchema = Strict({
+  clientId: Type.String({ minLength: 1, description: 'The gateway\'s client id at the provider (a confidential web client whose redirect URI is `<origin><redirectPath>`).' }),
+  clientSecret: Type.Optional(Type.String({ minLength: 1, secret: true, description: 'Client secret (a reference: `${env:…}`, `${file:…}`); sent with `client_secret_basic` unless `clientAuth` says otherwise.' })),
+  clientAuth: Type.Union([Type.Literal('client_secret_basic'), Type.Literal('client_secret_post')], { default: 'client_secret_basic', description: 'How the gateway authenticates at the token endpoint.' }),
+  scopes: Type.Array(Type.String({ minLength: 1, pattern: '^[!#-\\[\\]-~]+$' }), { minItems: 1, default: ['openid', 'profile', 'email', 'offline_access'], description: 'Scopes asked for; `openid` is required. `offline_access` asks for a refresh token.' }),
+  prompt: Type.Optional(Type.String({ minLength: 1, description: 'OIDC `prompt` sent with every sign-in (`consent`: some providers issue refresh tokens only then).' })),
+  redirectPath: Path('Gateway-owned callback path (registered at the provider as `<origin><redirectPath>`).', '/.gatehouse/callback'),
+  baseUrl: Type.Optional(Type.String({ pattern: '^https?://[^/?#]+$', description: 'The public origin of the gateway (`https://app.example.com`). Default: the request\'s own scheme and host (as trusted proxies report them).' })),
+  keys: Type.Array(Type.String({ minLength: 32, secret: true }), { minItems: 1, description: 'Session sealing secrets (references, at least 32 characters each), newest first: new sessions are sealed with the first, existing ones open with any listed key; a removed key\'s sessions are refused. Rotate by prepending a key and later removing the old one.' }),
+  cookie: Type.Optional(Strict({
+    name: Type.String({ pattern: '^gh_[A-Za-z0-9_-]+$', default: 'gh_session', description: 'Cookie base name, starting `gh_` (the gateway never forwards its `__Host-gh_…` cookies upstream); sent as `__Host-<name>.0`, `.1`, … (chunks under 4 KB each).' }),
+  }, 'Session cookie settings. Cookies are always `__Host-`, `Secure`, `HttpOnly`, `SameSite=Lax`, `Path=/`.')),
+  idleTimeout: Duration('A session unused this long has ended.', '8h'),
+  absoluteTimeout: Duration('A session ends this long after sign-in, however active.', '24h'),
+  refreshBefore: Duration('Refresh the provider\'s tokens when less than this is left of them.', '60s'),
+  keepClaims: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'ID token claims kept in the session for policies (`claims:` rules) beyond the identity fields, `email` and `name`.' }),
+  postLogoutRedirects: Type.Array(Type.String({ pattern: '^https?://' }), { default: [], description: 'Absolute URLs the provider may send the browser to after logout (`post_logout_redirect_uri`, registered at the provider); `/.gatehouse/logout?rd=` picks one, the first is the default.' }),
+  allowedOrigins: Type.Array(Type.String({ pattern: '^https?://[^/?#]+$' }), { default: [], description: 'Origins besides the gateway\'s own that may send state-changing (POST, PUT, PATCH, DELETE) requests authenticated by the session cookie.' }),
+  timeout: Duration('Time discovery and the token endpoint have to answer.', '10s'),
+}, 'Browser sign-in for this provider: routes list `session:<provider>` among their authenticators (docs/browser-sso.md).');
+
+export type LoginConfig = Static<typeof LoginSchema>;

@@ -114,7 +114,12 @@ export class SessionManager {
   /** Refresh `s` (one token request per session at a time, whoever asks). */
   refresh(s: SessionData, present: ReadonlyMap<string, string>): Promise<Refreshed> {
     const recent = this.#recent.get(s.sid);
-    if (recent !== undefined) return Promise.resolve(recent);
+    if (recent !== undefined && 'ended' in recent) return Promise.resolve(recent);
+    // A request with a cookie from before the last refresh: that refresh answers it, or (due again) is where the next starts.
+    if (recent !== undefined && recent.session.tokenExp > s.tokenExp) {
+      if (!this.stale(recent.session)) return Promise.resolve(recent);
+      s = recent.session;
+    }
     let flight = this.#flights.get(s.sid);
     if (flight === undefined) {
       flight = this.#refresh(s, present).finally(() => this.#flights.delete(s.sid));

@@ -72,6 +72,14 @@ describe('login blocks in validation', () => {
     assert.match(problems(yaml(GOOD, { authenticate: 'session:idq' })).issues.join('\n'), /\/routes\/0\/authenticate\/0: unknown provider "session:idq"; did you mean "session:idp"\?/);
   });
 
+  it('client authentication: a secret for client_secret_*, a privateKey (and no secret) for private_key_jwt', () => {
+    assert.deepEqual(problems(yaml('clientId: gatehouse\nclientAuth: private_key_jwt\nprivateKey: ${env:SECRET}\nkeyId: k1\nkeys: ["${env:KEY}"]')).issues, []);
+    assert.deepEqual(problems(yaml('clientId: gatehouse\nclientAuth: private_key_jwt\nkeys: ["${env:KEY}"]')).issues, ['/providers/idp/login/privateKey: missing required key "privateKey": `clientAuth: private_key_jwt` needs it']);
+    assert.deepEqual(problems(yaml('clientId: gatehouse\nkeys: ["${env:KEY}"]')).issues, ['/providers/idp/login/clientSecret: missing required key "clientSecret": `clientAuth: client_secret_basic` needs it']);
+    assert.deepEqual(problems(yaml('clientId: gatehouse\nclientAuth: private_key_jwt\nprivateKey: ${env:SECRET}\nclientSecret: ${env:SECRET}\nkeys: ["${env:KEY}"]')).issues, ['/providers/idp/login/clientSecret: `clientSecret` is not used with `clientAuth: private_key_jwt`']);
+    assert.deepEqual(problems(yaml(`${GOOD}\nkeyId: k1`)).issues, ['/providers/idp/login/keyId: `keyId` is used only with `clientAuth: private_key_jwt`']);
+  });
+
   it('two providers sharing a callback path or a cookie name are refused', () => {
     const second = `  other:\n    type: oidc\n    issuer: https://other.example.com\n    audience: b\n    login: { clientId: x, clientSecret: "\${env:SECRET}", keys: ["\${env:KEY}"] }`;
     const { issues } = problems(yaml(GOOD, { extra: second }));

@@ -39,6 +39,8 @@ export interface SsoEnvOptions {
   /** Routes (default: `/app/**` by session or bearer, `/api/**` the same, POST allowed). */
   readonly routes?: (upstream: string) => Record<string, unknown>[];
   readonly host?: string;
+  /** Client metadata over the web client's (e.g. `token_endpoint_auth_method: private_key_jwt` with `jwks`). */
+  readonly webClient?: Record<string, unknown>;
 }
 
 /** 200 group object ids, as Entra ID puts them in tokens (its limit before the groups overage claim). */
@@ -63,7 +65,7 @@ export async function startSsoEnv(opts: SsoEnvOptions = {}): Promise<SsoEnv> {
     clients: [{
       client_id: WEB_CLIENT_ID, client_secret: WEB_CLIENT_SECRET, grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'],
       redirect_uris: [`${origin}/.gatehouse/callback`], post_logout_redirect_uris: [`${origin}/signed-out`], token_endpoint_auth_method: 'client_secret_basic',
-      scope: 'openid profile email offline_access',
+      scope: 'openid profile email offline_access', ...opts.webClient,
     }, ...(opts.op?.clients ?? [])],
   });
   process.env.GH_TEST_WEB_SECRET = WEB_CLIENT_SECRET;

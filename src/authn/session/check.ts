@@ -19,6 +19,14 @@ export function loginIssues(config: Config, name: string): ConfigIssue[] {
   if (url !== undefined && url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK.test(url.hostname))) {
     issues.push({ path: `/providers/${name}/issuer`, message: 'expected an https:// issuer (http:// only to a loopback address): the gateway sends its client secret and receives ID tokens there' });
   }
+  const method = login.clientAuth ?? 'client_secret_basic';
+  if (method === 'private_key_jwt' && login.privateKey === undefined) issues.push({ path: `${path}/privateKey`, message: 'missing required key "privateKey": `clientAuth: private_key_jwt` needs it' });
+  if (method !== 'private_key_jwt') {
+    for (const key of ['privateKey', 'keyId'] as const) if (login[key] !== undefined) issues.push({ path: `${path}/${key}`, message: `\`${key}\` is used only with \`clientAuth: private_key_jwt\`` });
+    if (login.clientSecret === undefined) issues.push({ path: `${path}/clientSecret`, message: `missing required key "clientSecret": \`clientAuth: ${method}\` needs it` });
+  } else if (login.clientSecret !== undefined) {
+    issues.push({ path: `${path}/clientSecret`, message: '`clientSecret` is not used with `clientAuth: private_key_jwt`' });
+  }
   const redirect = login.redirectPath ?? '/.gatehouse/callback';
   if (RESERVED.includes(redirect)) issues.push({ path: `${path}/redirectPath`, message: `${redirect} is another gateway-owned endpoint` });
   for (const [other, o] of Object.entries(config.providers ?? {})) {

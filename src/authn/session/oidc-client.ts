@@ -4,6 +4,7 @@
  * refresh grant and the end-session URL. Nothing here parses or verifies a token by hand.
  */
 import * as oidc from 'openid-client';
+import { loadClientKey } from '../../outbound/credentials/oauth2/client-key.js';
 import type { LoginConfig } from './schema.js';
 
 /** What a completed code exchange or refresh gives. */
@@ -33,6 +34,17 @@ export interface RelyingParty {
 
 const LOOPBACK = /^(127(\.\d{1,3}){3}|localhost|\[::1\])$/i;
 
+/** How the gateway authenticates at the token endpoint (the key of `private_key_jwt` is imported once). */
+async function clientAuth(login: LoginConfig): Promise<oidc.ClientAuth> {
+  if (login.clientAuth === 'private_key_jwt') {
+    if (login.privateKey === undefined) throw new Error('login: private_key_jwt needs privateKey');
+    return oidc.PrivateKeyJwt(await loadClientKey(login.privateKey, login.keyId));
+  }
+  const secret = login.clientSecret;
+  if (secret === undefined) throw new Error('login: client_secret_basic and client_secret_post need clientSecret');
+  return login.clientAuth === 'client_secret_post' ? oidc.ClientSecretPost(secret) : oidc.ClientSecretBasic(secret);
+}
+
 function tokenSet(t: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers): TokenSet {
   const expiresIn = t.expiresIn();
   return {
@@ -50,15 +62,13 @@ export function createRelyingParty(issuer: string, login: LoginConfig, timeoutMs
   const url = new URL(issuer);
   // Plain HTTP only to this machine (tests, a sidecar IdP); the schema's checks say the same.
   const insecure = url.protocol === 'http:' && LOOPBACK.test(url.hostname);
-  const secret = login.clientSecret;
-  const auth = secret === undefined ? oidc.None() : login.clientAuth === 'client_secret_post' ? oidc.ClientSecretPost(secret) : oidc.ClientSecretBasic(secret);
 
   function discover(): Promise<oidc.Configuration> {
     if (config !== undefined) return Promise.resolve(config);
-    discovering ??= oidc.discovery(url, login.clientId, undefined, auth, {
+    discovering ??= clientAuth(login).then((auth) => oidc.discovery(url, login.clientId, undefined, auth, {
       timeout: Math.ceil(timeoutMs / 1000),
       ...(insecure ? { execute: [oidc.allowInsecureRequests] } : {}),
-    }).then((c) => {
+    })).then((c) => {
       // Verify ID token signatures against the provider's JWKS too, not only TLS (non-repudiation).
       oidc.enableNonRepudiationChecks(c);
       config = c;

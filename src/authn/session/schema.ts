@@ -6,8 +6,10 @@ const Path = (description: string, def: string) => Type.String({ pattern: '^/[A-
 
 export const LoginSchema = Strict({
   clientId: Type.String({ minLength: 1, description: 'The gateway\'s client id at the provider (a confidential web client whose redirect URI is `<origin><redirectPath>`).' }),
-  clientSecret: Type.Optional(Type.String({ minLength: 1, secret: true, description: 'Client secret (a reference: `${env:…}`, `${file:…}`); sent with `client_secret_basic` unless `clientAuth` says otherwise.' })),
-  clientAuth: Type.Union([Type.Literal('client_secret_basic'), Type.Literal('client_secret_post')], { default: 'client_secret_basic', description: 'How the gateway authenticates at the token endpoint.' }),
+  clientSecret: Type.Optional(Type.String({ minLength: 1, secret: true, description: 'Client secret (a reference: `${env:…}`, `${file:…}`) for `client_secret_basic` / `client_secret_post`.' })),
+  clientAuth: Type.Union([Type.Literal('client_secret_basic'), Type.Literal('client_secret_post'), Type.Literal('private_key_jwt')], { default: 'client_secret_basic', description: 'How the gateway authenticates at the token endpoint: the secret (HTTP Basic or form body), or `private_key_jwt` (a JWT signed with `privateKey`; Entra ID certificate credentials).' }),
+  privateKey: Type.Optional(Type.String({ minLength: 1, secret: true, description: 'PEM private key for `private_key_jwt` (RSA → RS256, P-256 → ES256; a reference such as `${file:/secrets/login-key.pem}`).' })),
+  keyId: Type.Optional(Type.String({ minLength: 1, description: '`kid` of the client assertion (`private_key_jwt`), as registered at the provider.' })),
   scopes: Type.Array(Type.String({ minLength: 1, pattern: '^[!#-\\[\\]-~]+$' }), { minItems: 1, default: ['openid', 'profile', 'email', 'offline_access'], description: 'Scopes asked for; `openid` is required. `offline_access` asks for a refresh token.' }),
   prompt: Type.Optional(Type.String({ minLength: 1, description: 'OIDC `prompt` sent with every sign-in (`consent`: some providers issue refresh tokens only then).' })),
   redirectPath: Path('Gateway-owned callback path (registered at the provider as `<origin><redirectPath>`).', '/.gatehouse/callback'),

@@ -94,7 +94,7 @@ function complete(fragment: Record<string, unknown>): Record<string, unknown> {
   ].filter(Boolean);
   // `session:<name>` needs <name> to be an OIDC provider with a login block: stubbed first, so a bare <name> finds it.
   for (const name of used.filter((n) => n.startsWith('session:'))) {
-    providers[name.slice('session:'.length)] ??= { type: 'oidc', issuer: 'https://idp.example.com', audience: 'stub', login: { clientId: 'stub', keys: ['${env:SESSION_KEY}'] } };
+    providers[name.slice('session:'.length)] ??= { type: 'oidc', issuer: 'https://idp.example.com', audience: 'stub', login: { clientId: 'stub', clientSecret: '${env:OIDC_CLIENT_SECRET}', keys: ['${env:SESSION_KEY}'] } };
   }
   for (const name of used.filter((n) => !n.startsWith('session:'))) providers[name] ??= { type: 'api-key', keys: 'stub-keys.yaml' };
   if (Object.keys(providers).length > 0) config.providers = providers;

@@ -4,6 +4,8 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { explainRequest } from '../../src/pipeline/explain.js';
 import { createSealer } from '../../src/authn/session/seal.js';
 import { readChunks, parseCookies } from '../../src/authn/session/cookies.js';
 import { browse, CookieJar, send, SESSION_KEYS, startSsoEnv, type SsoEnv } from '../harness/sso.js';
@@ -218,4 +220,47 @@ test('logout clears the cookies and ends the session at the provider; its return
   const again = await browse(jar, `${env.origin}/app/x`, 'alice', { stopAt: (u) => u.pathname.startsWith('/interaction/') });
   const form = await send(jar, again.url);
   assert.match(await form.text(), /name="login"/);
+});
+
+test('a session identity is audited and explained like a bearer identity', async () => {
+  const jar = await signedIn();
+  const res = await send(jar, `${env.origin}/app/audited`, { headers: JSON_ACCEPT });
+  const requestId = res.headers.get('x-request-id');
+  await res.arrayBuffer();
+  const line = await env.gw.auditLine((l) => l.request_id === requestId);
+  assert.ok(line, 'audit line written');
+  assert.deepEqual(line.authn, { result: 'ok', provider: 'idp' });
+  assert.equal((line.identity as { subject: string; auth_method: string }).auth_method, 'session');
+  assert.doesNotMatch(JSON.stringify(line), /__Host-gh_|eyJhbGciOiJkaXIi/, 'no cookie value in the audit line');
+  const explained = await explainRequest(env.gw.gateway.ref.current, 'GET', '/admin/x', { cookie: jar.header(env.origin)!, accept: 'application/json' });
+  assert.equal(explained.refusal, undefined);
+  assert.equal(explained.ctx.identity?.authMethod, 'session');
+  assert.deepEqual(explained.ctx.identity?.roles, ['reader', 'admin']);
+});
+
+test('rotating the keys by reload logs nobody out; removing the old key ends its sessions', async () => {
+  const jar = await signedIn();
+  const original = readFileSync(env.gw.configFile, 'utf8');
+  const withKeys = (keys: string[]): void => {
+    const config = JSON.parse(original) as { providers: { idp: { login: { keys: string[] } } } };
+    config.providers.idp.login.keys = keys;
+    writeFileSync(env.gw.configFile, JSON.stringify(config));
+  };
+  process.env.GH_TEST_SESSION_KEY_NEW = 'k2-the-newest-session-key-0123456789abcdef';
+  try {
+    withKeys(['${env:GH_TEST_SESSION_KEY_NEW}', '${env:GH_TEST_SESSION_KEY_0}']);
+    assert.equal(await env.gw.gateway.reload(), true);
+    const still = await send(jar, `${env.origin}/app/data`, { headers: JSON_ACCEPT });
+    assert.equal(still.status, 200, 'the session sealed with the now older key still opens');
+    await still.arrayBuffer();
+    const fresh = sessionValue(await signedIn());
+    assert.ok(await createSealer([process.env.GH_TEST_SESSION_KEY_NEW]).open(fresh), 'new sessions are sealed with the new first key');
+    withKeys(['${env:GH_TEST_SESSION_KEY_NEW}']);
+    assert.equal(await env.gw.gateway.reload(), true);
+    const gone = await send(jar, `${env.origin}/app/data`, { headers: JSON_ACCEPT });
+    assert.equal((await problem(gone)).code, 'session_invalid');
+  } finally {
+    writeFileSync(env.gw.configFile, original);
+    await env.gw.gateway.reload();
+  }
 });

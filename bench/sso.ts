@@ -39,7 +39,7 @@ async function entraCookie(groups: number): Promise<ReturnType<typeof sizes>> {
     expiresAt: now + 3600,
   });
   // Entra refresh tokens are opaque and long (about 1.5 KB observed); its ID token with groups is over 2 KB, so it is not kept.
-  const payload = toPayload({ sid: randomBytes(16).toString('base64url'), iat: now, touched: now, tokenExp: now + 3600, refreshToken: randomBytes(1100).toString('base64url'), idToken: undefined, identity });
+  const payload = toPayload({ sid: randomBytes(16).toString('base64url'), iat: now, touched: now, tokenExp: now + 3600, refreshToken: randomBytes(1100).toString('base64url'), idToken: undefined, opSid: randomUUID(), identity });
   const value = await createSealer(SESSION_KEYS).seal(payload);
   return sizes(chunkedCookies('gh_session', value, 3600, new Map()));
 }

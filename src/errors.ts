@@ -46,6 +46,8 @@ export const ERRORS = {
   login_required: { status: 302, title: 'Sign-in required: redirected to the identity provider' },
   session_invalid: { status: 401, title: 'Session cookie cannot be opened (tampered, truncated or sealed with a retired key)' },
   session_expired: { status: 401, title: 'Session has ended (idle or absolute lifetime, or its refresh failed)' },
+  session_revoked: { status: 401, title: 'Session was ended at the identity provider (back-channel logout)' },
+  logout_token_invalid: { status: 400, title: 'Back-channel logout token is not valid' },
   login_state_invalid: { status: 400, title: 'Login callback state is missing, unknown, expired or already used' },
   login_failed: { status: 401, title: 'The identity provider did not complete the sign-in' },
   redirect_not_allowed: { status: 400, title: 'Return URL is not a same-origin relative path, or not on the allow-list' },

@@ -22,7 +22,7 @@ export interface RouteAuthentication {
 }
 
 /** Refusals after which a browser is sent to sign in (no credential, or a session that did not open or has ended). */
-const LOGIN_CODES: ReadonlySet<string> = new Set(['token_missing', 'session_invalid', 'session_expired']);
+const LOGIN_CODES: ReadonlySet<string> = new Set(['token_missing', 'session_invalid', 'session_expired', 'session_revoked']);
 
 /** The authenticate stage, with refusals of browser navigations turned into the login redirect. */
 function withLogin(stage: Stage, login: LoginFlow): Stage {

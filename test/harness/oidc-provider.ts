@@ -68,6 +68,8 @@ export interface OidcProviderOptions {
   ttl?: Record<string, number>;
   /** Issue a new refresh token on every refresh (the old one then fails). */
   rotateRefreshToken?: boolean;
+  /** OIDC Back-Channel Logout: clients with a `backchannel_logout_uri` are told when a session ends. */
+  backchannelLogout?: boolean;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -153,6 +155,8 @@ function configuration(keys: JWK[], createAdapter: () => unknown, opts: OidcProv
     scopes,
     ttl: { ClientCredentials: ttl, AccessToken: ttl, ...opts.ttl },
     ...(opts.rotateRefreshToken !== undefined ? { rotateRefreshToken: opts.rotateRefreshToken } : {}),
+    // Its SSRF guard refuses loopback addresses, where the test gateway's back-channel endpoint is.
+    ...(opts.backchannelLogout === true ? { fetch: (url: string, init: Record<string, unknown>) => globalThis.fetch(url, { ...init, dispatcher: undefined }) } : {}),
     ...(opts.account !== undefined ? {
       conformIdTokenClaims: false,
       claims: { openid: ['sub'], profile: ['name', 'groups', 'roles'], email: ['email'] },
@@ -163,6 +167,7 @@ function configuration(keys: JWK[], createAdapter: () => unknown, opts: OidcProv
     features: {
       devInteractions: { enabled: opts.interactive === true },
       rpInitiatedLogout: { enabled: true },
+      backchannelLogout: { enabled: opts.backchannelLogout === true },
       clientCredentials: { enabled: true },
       introspection: { enabled: true, allowedPolicy: mayIntrospect },
       revocation: { enabled: true, allowedPolicy: mayRevoke },

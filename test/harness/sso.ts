@@ -41,6 +41,8 @@ export interface SsoEnvOptions {
   readonly host?: string;
   /** Client metadata over the web client's (e.g. `token_endpoint_auth_method: private_key_jwt` with `jwks`). */
   readonly webClient?: Record<string, unknown>;
+  /** The OP tells the gateway when a session ends there (Back-Channel Logout with `sid`). */
+  readonly backchannel?: boolean;
 }
 
 /** 200 group object ids, as Entra ID puts them in tokens (its limit before the groups overage claim). */
@@ -61,11 +63,14 @@ export async function startSsoEnv(opts: SsoEnvOptions = {}): Promise<SsoEnv> {
     interactive: true,
     account: ACCOUNTS,
     rotateRefreshToken: true,
+    ...(opts.backchannel === true ? { backchannelLogout: true } : {}),
     ...opts.op,
     clients: [{
       client_id: WEB_CLIENT_ID, client_secret: WEB_CLIENT_SECRET, grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'],
       redirect_uris: [`${origin}/.gatehouse/callback`], post_logout_redirect_uris: [`${origin}/signed-out`], token_endpoint_auth_method: 'client_secret_basic',
-      scope: 'openid profile email offline_access', ...opts.webClient,
+      scope: 'openid profile email offline_access',
+      ...(opts.backchannel === true ? { backchannel_logout_uri: `${origin}/.gatehouse/backchannel-logout`, backchannel_logout_session_required: true } : {}),
+      ...opts.webClient,
     }, ...(opts.op?.clients ?? [])],
   });
   process.env.GH_TEST_WEB_SECRET = WEB_CLIENT_SECRET;
@@ -160,7 +165,7 @@ export async function browse(jar: CookieJar, url: string, login = 'alice', opts:
     }
     const type = res.headers.get('content-type') ?? '';
     const { pathname } = new URL(next.url);
-    const opPage = pathname.startsWith('/interaction/') || pathname.startsWith('/session/end');
+    const opPage = pathname.startsWith('/interaction/') || (pathname.startsWith('/session/end') && pathname !== '/session/end/success');
     if (!opPage || !type.includes('text/html')) return { visited, response: res, url: next.url };
     const html = await res.text();
     const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];

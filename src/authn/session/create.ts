@@ -26,6 +26,8 @@ export function createSession(name: string, cfg: Static<typeof OidcProviderSchem
     rules,
   }, createSealer(login.keys), rp);
   const flow = createLoginFlow(manager, {
+    issuer: cfg.issuer,
+    clientId: login.clientId,
     redirectPath: login.redirectPath ?? '/.gatehouse/callback',
     baseUrl: login.baseUrl,
     postLogoutRedirects: login.postLogoutRedirects ?? [],

@@ -9,6 +9,7 @@ import * as oidc from 'openid-client';
 import { GatehouseError, type Refusal } from '../../errors.js';
 import type { AuthnRequest } from '../authenticator.js';
 import { ownOrigin } from './browser.js';
+import { createBackchannelLogout, type BackchannelLogout } from './backchannel.js';
 import { clearCookie, parseCookies, setCookie } from './cookies.js';
 import type { SessionManager } from './manager.js';
 import { safeReturnPath } from './return-url.js';
@@ -27,6 +28,10 @@ export interface LoginFlow {
   /** Whether the request carries a session of this provider (logout picks the provider by it). */
   hasSession(req: LoginRequest): boolean;
   logout(req: LoginRequest): Promise<EndpointResult>;
+  /** The provider's issuer (back-channel logout tokens pick the flow by it). */
+  readonly issuer: string;
+  /** Verify a back-channel logout token and revoke the sessions it names. */
+  backchannelLogout: BackchannelLogout;
 }
 
 /** A pending sign-in lives this long. */
@@ -35,6 +40,8 @@ const loginCookie = (state: string): string => `__Host-gh_login_${createHash('sh
 const INVALID_STATE: Refusal = Object.freeze({ code: 'login_state_invalid' });
 
 export interface LoginOptions {
+  readonly issuer: string;
+  readonly clientId: string;
   readonly redirectPath: string;
   readonly baseUrl: string | undefined;
   readonly postLogoutRedirects: readonly string[];
@@ -72,6 +79,8 @@ export function createLoginFlow(manager: SessionManager, opts: LoginOptions): Lo
 
   return {
     redirectPath: opts.redirectPath,
+    issuer: opts.issuer,
+    backchannelLogout: createBackchannelLogout(manager, opts.issuer, opts.clientId),
     async begin(req, returnTo, clear = []) {
       const state = oidc.randomState();
       const nonce = oidc.randomNonce();

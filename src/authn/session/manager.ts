@@ -13,6 +13,7 @@ import type { TokenRules } from '../jwt/rules.js';
 import { chunkedCookies, clearChunks, readChunks } from './cookies.js';
 import type { RelyingParty, TokenSet } from './oidc-client.js';
 import type { Sealer } from './seal.js';
+import { Revocations } from './revocations.js';
 import { fromPayload, sessionIdentity, toPayload, type SessionData } from './session-data.js';
 
 /** A session as a request found it. */
@@ -45,9 +46,12 @@ export class SessionManager {
   readonly #recent = new LRUCache<string, Refreshed>({ max: CACHE_MAX, ttl: REFRESH_GRACE_MS });
   /** Token-endpoint refreshes started (tests and metrics). */
   refreshes = 0;
+  /** Sessions ended at the provider (back-channel logout), by its session id or the subject. */
+  readonly revocations: Revocations;
 
   constructor(readonly settings: SessionSettings, readonly sealer: Sealer, readonly rp: RelyingParty) {
     this.#cache = new LRUCache({ max: CACHE_MAX, ttl: settings.absoluteSec * 1000 });
+    this.revocations = new Revocations(settings.absoluteSec);
   }
 
   /** The sealed cookie value of a request, or undefined when it has none. */
@@ -108,7 +112,8 @@ export class SessionManager {
     const identity = sessionIdentity(this.settings.provider, t.claims, this.settings.mapping, this.settings.keepClaims, tokenExp);
     if (identity === undefined) throw new GatehouseError('login_failed', 'the ID token has no subject claim');
     const t0 = now();
-    return { sid: randomBytes(16).toString('base64url'), iat: t0, touched: t0, tokenExp, refreshToken: t.refreshToken, idToken: t.idToken, identity };
+    const opSid = typeof t.claims.sid === 'string' ? t.claims.sid : undefined;
+    return { sid: randomBytes(16).toString('base64url'), iat: t0, touched: t0, tokenExp, refreshToken: t.refreshToken, idToken: t.idToken, opSid, identity };
   }
 
   /** Refresh `s` (one token request per session at a time, whoever asks). */

@@ -28,6 +28,8 @@ export interface RelyingParty {
   /** `callbackUrl` is the redirect URI with the provider's query (its path and origin are the redirect_uri sent). */
   exchange(callbackUrl: URL, checks: { state: string; nonce: string; verifier: string }): Promise<TokenSet>;
   refresh(refreshToken: string): Promise<TokenSet>;
+  /** The provider's `jwks_uri` (back-channel logout tokens are verified with its keys). */
+  jwksUri(): Promise<string | undefined>;
   /** RP-initiated logout URL, or undefined when the provider has no `end_session_endpoint`. */
   endSessionUrl(p: { idTokenHint?: string | undefined; postLogoutRedirectUri?: string | undefined }): Promise<URL | undefined>;
 }
@@ -101,6 +103,7 @@ export function createRelyingParty(issuer: string, login: LoginConfig, timeoutMs
     async refresh(refreshToken) {
       return tokenSet(await oidc.refreshTokenGrant(await discover(), refreshToken));
     },
+    jwksUri: async () => (await discover()).serverMetadata().jwks_uri,
     async endSessionUrl(p) {
       const c = await discover();
       if (c.serverMetadata().end_session_endpoint === undefined) return undefined;

@@ -18,6 +18,8 @@ export interface SessionData {
   readonly refreshToken: string | undefined;
   /** The ID token, kept only when small (logout's `id_token_hint`); otherwise logout sends `client_id`. */
   readonly idToken: string | undefined;
+  /** The provider's session id (`sid` of the ID token): back-channel logout names sessions by it. */
+  readonly opSid: string | undefined;
   readonly identity: Identity;
 }
 
@@ -43,6 +45,7 @@ export function toPayload(s: SessionData): Record<string, unknown> {
     v: 1, sid: s.sid, iat: s.iat, t: s.touched, x: s.tokenExp,
     ...(s.refreshToken !== undefined ? { rt: s.refreshToken } : {}),
     ...(s.idToken !== undefined && s.idToken.length <= ID_TOKEN_KEEP_MAX ? { it: s.idToken } : {}),
+    ...(s.opSid !== undefined ? { os: s.opSid } : {}),
     p: id.provider, sub: id.subject, iss: id.issuer, tid: id.tenant, cid: id.clientId,
     r: id.roles, g: id.groups, s: id.scopes, c: id.claims,
   };
@@ -57,5 +60,5 @@ export function fromPayload(p: Record<string, unknown>, provider: string): Sessi
     provider, issuer: str(p.iss), subject: sub, clientId: str(p.cid), tenant: str(p.tid),
     roles: strings(p.r), groups: strings(p.g), scopes: strings(p.s), authMethod: 'session', claims, expiresAt: tokenExp,
   });
-  return { sid, iat, touched, tokenExp, refreshToken: str(p.rt), idToken: str(p.it), identity };
+  return { sid, iat, touched, tokenExp, refreshToken: str(p.rt), idToken: str(p.it), opSid: str(p.os), identity };
 }

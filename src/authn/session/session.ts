@@ -26,7 +26,7 @@ export function createSessionAuthenticator(manager: SessionManager, login: Login
   const allowed = new Set(opts.allowedOrigins.map((o) => o.toLowerCase()));
   const name = manager.settings.provider;
 
-  const refuse = (code: 'session_invalid' | 'session_expired' | 'provider_unavailable', cookies: ReadonlyMap<string, string>): AuthnOutcome => ({
+  const refuse = (code: 'session_invalid' | 'session_expired' | 'session_revoked' | 'provider_unavailable', cookies: ReadonlyMap<string, string>): AuthnOutcome => ({
     ok: false, provider: name,
     refusal: code === 'provider_unavailable' ? Object.freeze({ code }) : { code, headers: { 'set-cookie': manager.clear(cookies) } },
   });
@@ -36,12 +36,13 @@ export function createSessionAuthenticator(manager: SessionManager, login: Login
     (sameOrigin(req.method, req.headers, ownOrigin(req, opts.baseUrl), allowed) ? undefined : { ok: false, refusal: CSRF, provider: name });
 
   /** A session that needs nothing done: answered from memory. */
-  const fresh = (s: SessionData): boolean => !manager.ended(s) && !manager.stale(s) && !manager.needsTouch(s);
+  const fresh = (s: SessionData): boolean => !manager.revocations.revoked(s) && !manager.ended(s) && !manager.stale(s) && !manager.needsTouch(s);
 
   async function decide(req: AuthnRequest, value: string, cookies: ReadonlyMap<string, string>): Promise<AuthnOutcome> {
     const opened = await manager.open(value);
     if (opened === undefined || 'invalid' in opened) return refuse('session_invalid', cookies);
     let s = opened.session;
+    if (manager.revocations.revoked(s)) return refuse('session_revoked', cookies);
     if (manager.ended(s)) return refuse('session_expired', cookies);
     let setCookies: readonly string[] | undefined;
     if (manager.stale(s)) {

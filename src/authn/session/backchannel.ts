@@ -11,6 +11,7 @@ import type { SessionManager } from './manager.js';
 
 const EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 const INVALID: Refusal = Object.freeze({ code: 'logout_token_invalid' });
+const UNAVAILABLE: Refusal = Object.freeze({ code: 'provider_unavailable', detail: 'the revocation could not be shared' });
 /** Logout tokens older than this are refused (and jti are remembered this long). */
 const MAX_AGE_SEC = 300;
 
@@ -38,7 +39,12 @@ export function createBackchannelLogout(manager: SessionManager, issuer: string,
     const jti = payload.jti as string;
     if (events === null || typeof events !== 'object' || !(EVENT in events) || 'nonce' in payload || (sid === undefined && sub === undefined) || seen.has(jti)) return INVALID;
     seen.set(jti, true);
-    manager.revocations.revoke({ sid, sub });
+    try {
+      await manager.revocations.revoke({ sid, sub });
+    } catch {
+      // Held in this process, but not shared: the provider may retry.
+      return UNAVAILABLE;
+    }
     return undefined;
   };
 }

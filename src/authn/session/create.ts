@@ -7,6 +7,8 @@ import { createLoginFlow } from './login.js';
 import { SessionManager } from './manager.js';
 import { createRelyingParty } from './oidc-client.js';
 import { createSealer } from './seal.js';
+import { memoryRevocations } from './revocations.js';
+import { redisRevocations } from './redis-revocations.js';
 import { createSessionAuthenticator, type SessionAuthenticator } from './session.js';
 
 /** The session authenticator of provider `name` (its config has a `login` block). */
@@ -15,16 +17,20 @@ export function createSession(name: string, cfg: Static<typeof OidcProviderSchem
   if (login === undefined) throw new Error(`provider "${name}" has no login block`);
   const { claims, rules } = compilePreset(name, cfg);
   const rp = createRelyingParty(cfg.issuer, login, parseDuration(login.timeout ?? '10s'));
+  const absoluteSec = parseDuration(login.absoluteTimeout ?? '24h') / 1000;
+  const revocations = login.redis === undefined
+    ? memoryRevocations(absoluteSec)
+    : redisRevocations({ url: login.redis.url, prefix: login.redis.prefix ?? 'gatehouse:', provider: name, lifetimeSec: absoluteSec });
   const manager = new SessionManager({
     provider: name,
     cookieName: login.cookie?.name ?? 'gh_session',
     idleSec: parseDuration(login.idleTimeout ?? '8h') / 1000,
-    absoluteSec: parseDuration(login.absoluteTimeout ?? '24h') / 1000,
+    absoluteSec,
     refreshBeforeSec: parseDuration(login.refreshBefore ?? '60s') / 1000,
     keepClaims: login.keepClaims ?? [],
     mapping: claims,
     rules,
-  }, createSealer(login.keys), rp);
+  }, createSealer(login.keys), rp, revocations);
   const flow = createLoginFlow(manager, {
     issuer: cfg.issuer,
     clientId: login.clientId,

@@ -13,7 +13,7 @@ import type { TokenRules } from '../jwt/rules.js';
 import { chunkedCookies, clearChunks, readChunks } from './cookies.js';
 import type { RelyingParty, TokenSet } from './oidc-client.js';
 import type { Sealer } from './seal.js';
-import { Revocations } from './revocations.js';
+import type { RevocationStore } from './revocations.js';
 import { fromPayload, sessionIdentity, toPayload, type SessionData } from './session-data.js';
 
 /** A session as a request found it. */
@@ -46,12 +46,8 @@ export class SessionManager {
   readonly #recent = new LRUCache<string, Refreshed>({ max: CACHE_MAX, ttl: REFRESH_GRACE_MS });
   /** Token-endpoint refreshes started (tests and metrics). */
   refreshes = 0;
-  /** Sessions ended at the provider (back-channel logout), by its session id or the subject. */
-  readonly revocations: Revocations;
-
-  constructor(readonly settings: SessionSettings, readonly sealer: Sealer, readonly rp: RelyingParty) {
+  constructor(readonly settings: SessionSettings, readonly sealer: Sealer, readonly rp: RelyingParty, readonly revocations: RevocationStore) {
     this.#cache = new LRUCache({ max: CACHE_MAX, ttl: settings.absoluteSec * 1000 });
-    this.revocations = new Revocations(settings.absoluteSec);
   }
 
   /** The sealed cookie value of a request, or undefined when it has none. */

@@ -8,6 +8,29 @@ import type { SessionData } from './session-data.js';
 
 const MAX = 100_000;
 
+/** What a logout names: the provider's session id, or a subject (all its sessions signed in by `at`). */
+export interface Revocation {
+  readonly sid?: string | undefined;
+  readonly sub?: string | undefined;
+  readonly at?: number | undefined;
+}
+
+/** Where revocations are recorded and heard: this process only, or shared (redis-revocations.ts). */
+export interface RevocationStore {
+  /** Whether `s` was ended at the provider (answered from memory, whichever store). */
+  revoked(s: SessionData): boolean;
+  /** Record a revocation (shared stores: for every process, and for processes started later). */
+  revoke(by: Revocation): Promise<void>;
+  start(): Promise<void>;
+  close(): void;
+}
+
+/** Revocations of this process only. */
+export function memoryRevocations(lifetimeSec: number): RevocationStore {
+  const held = new Revocations(lifetimeSec);
+  return { revoked: (s) => held.revoked(s), revoke: async (by) => held.revoke(by), start: async () => {}, close: () => {} };
+}
+
 export class Revocations {
   readonly #bySid: LRUCache<string, true>;
   /** Subject → epoch seconds of its logout: sessions signed in at or before it are over. */
@@ -18,10 +41,10 @@ export class Revocations {
     this.#bySub = new LRUCache({ max: MAX, ttl: lifetimeSec * 1000 });
   }
 
-  /** End the sessions a logout token names. */
-  revoke(by: { readonly sid?: string | undefined; readonly sub?: string | undefined }): void {
+  /** End the sessions a logout token names (`at`: when, for a subject; default now). */
+  revoke(by: Revocation): void {
     if (by.sid !== undefined) this.#bySid.set(by.sid, true);
-    else if (by.sub !== undefined) this.#bySub.set(by.sub, Math.floor(Date.now() / 1000));
+    else if (by.sub !== undefined) this.#bySub.set(by.sub, by.at ?? Math.floor(Date.now() / 1000));
   }
 
   /** Whether `s` was ended at the provider. */

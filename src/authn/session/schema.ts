@@ -25,6 +25,10 @@ export const LoginSchema = Strict({
   postLogoutRedirects: Type.Array(Type.String({ pattern: '^https?://' }), { default: [], description: 'Absolute URLs the provider may send the browser to after logout (`post_logout_redirect_uri`, registered at the provider); `/.gatehouse/logout?rd=` picks one, the first is the default.' }),
   allowedOrigins: Type.Array(Type.String({ pattern: '^https?://[^/?#]+$' }), { default: [], description: 'Origins besides the gateway\'s own that may send state-changing (POST, PUT, PATCH, DELETE) requests authenticated by the session cookie.' }),
   timeout: Duration('Time discovery and the token endpoint have to answer.', '10s'),
+  redis: Type.Optional(Strict({
+    url: Type.String({ minLength: 1, description: 'e.g. `redis://127.0.0.1:6379` or `${env:REDIS_URL}`.' }),
+    prefix: Type.String({ default: 'gatehouse:', description: 'Key and channel prefix.' }),
+  }, 'Share back-channel logouts through Redis: every gateway process and replica refuses a revoked session, also those started later. Without it a revocation holds in the process that received the logout token.')),
 }, 'Browser sign-in for this provider: routes list `session:<provider>` among their authenticators (docs/browser-sso.md).');
 
 export type LoginConfig = Static<typeof LoginSchema>;

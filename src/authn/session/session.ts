@@ -65,8 +65,8 @@ export function createSessionAuthenticator(manager: SessionManager, login: Login
     hint: 'a session cookie (sign in with a browser)',
     bearer: false,
     get ready() { return manager.rp.ready; },
-    start: () => manager.rp.start(),
-    close: () => manager.clearCaches(),
+    start: async () => { await Promise.all([manager.rp.start(), manager.revocations.start()]); },
+    close: () => { manager.clearCaches(); manager.revocations.close(); },
     probe(req) {
       const header = req.headers.cookie;
       if (header === undefined || !header.includes(manager.settings.cookieName)) return ABSENT;

@@ -7,8 +7,8 @@ import { createLoginFlow } from './login.js';
 import { SessionManager } from './manager.js';
 import { createRelyingParty } from './oidc-client.js';
 import { createSealer } from './seal.js';
-import { memoryRevocations } from './revocations.js';
-import { redisRevocations } from './redis-revocations.js';
+import { LOCAL_REFRESH, memoryRevocations } from './revocations.js';
+import { redisShared } from './redis-shared.js';
 import { createSessionAuthenticator, type SessionAuthenticator } from './session.js';
 
 /** The session authenticator of provider `name` (its config has a `login` block). */
@@ -18,9 +18,9 @@ export function createSession(name: string, cfg: Static<typeof OidcProviderSchem
   const { claims, rules } = compilePreset(name, cfg);
   const rp = createRelyingParty(cfg.issuer, login, parseDuration(login.timeout ?? '10s'));
   const absoluteSec = parseDuration(login.absoluteTimeout ?? '24h') / 1000;
-  const revocations = login.redis === undefined
-    ? memoryRevocations(absoluteSec)
-    : redisRevocations({ url: login.redis.url, prefix: login.redis.prefix ?? 'gatehouse:', provider: name, lifetimeSec: absoluteSec });
+  const { revocations, refreshes } = login.redis === undefined
+    ? { revocations: memoryRevocations(absoluteSec), refreshes: LOCAL_REFRESH }
+    : redisShared({ url: login.redis.url, prefix: login.redis.prefix ?? 'gatehouse:', provider: name, lifetimeSec: absoluteSec });
   const manager = new SessionManager({
     provider: name,
     cookieName: login.cookie?.name ?? 'gh_session',
@@ -30,7 +30,7 @@ export function createSession(name: string, cfg: Static<typeof OidcProviderSchem
     keepClaims: login.keepClaims ?? [],
     mapping: claims,
     rules,
-  }, createSealer(login.keys), rp, revocations);
+  }, createSealer(login.keys), rp, revocations, refreshes);
   const flow = createLoginFlow(manager, {
     issuer: cfg.issuer,
     clientId: login.clientId,

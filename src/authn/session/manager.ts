@@ -13,7 +13,7 @@ import type { TokenRules } from '../jwt/rules.js';
 import { chunkedCookies, clearChunks, readChunks } from './cookies.js';
 import type { RelyingParty, TokenSet } from './oidc-client.js';
 import type { Sealer } from './seal.js';
-import type { RevocationStore } from './revocations.js';
+import { LOCAL_REFRESH, type RefreshCoordinator, type RefreshOutcome, type RevocationStore } from './revocations.js';
 import { fromPayload, sessionIdentity, toPayload, type SessionData } from './session-data.js';
 
 /** A session as a request found it. */
@@ -46,7 +46,7 @@ export class SessionManager {
   readonly #recent = new LRUCache<string, Refreshed>({ max: CACHE_MAX, ttl: REFRESH_GRACE_MS });
   /** Token-endpoint refreshes started (tests and metrics). */
   refreshes = 0;
-  constructor(readonly settings: SessionSettings, readonly sealer: Sealer, readonly rp: RelyingParty, readonly revocations: RevocationStore) {
+  constructor(readonly settings: SessionSettings, readonly sealer: Sealer, readonly rp: RelyingParty, readonly revocations: RevocationStore, readonly coordinator: RefreshCoordinator = LOCAL_REFRESH) {
     this.#cache = new LRUCache({ max: CACHE_MAX, ttl: settings.absoluteSec * 1000 });
   }
 
@@ -90,8 +90,12 @@ export class SessionManager {
   async issue(s: SessionData, present: ReadonlyMap<string, string>): Promise<string[]> {
     const value = await this.sealer.seal(toPayload(s));
     this.#cache.set(value, s);
-    const maxAge = Math.min(s.iat + this.settings.absoluteSec, s.touched + this.settings.idleSec) - now();
-    return chunkedCookies(this.settings.cookieName, value, maxAge, present);
+    return chunkedCookies(this.settings.cookieName, value, this.#maxAge(s), present);
+  }
+
+  /** Seconds until `s` ends by its lifetimes (the cookie's Max-Age). */
+  #maxAge(s: SessionData): number {
+    return Math.min(s.iat + this.settings.absoluteSec, s.touched + this.settings.idleSec) - now();
   }
 
   /** Lines deleting the request's session cookies. */
@@ -131,24 +135,34 @@ export class SessionManager {
 
   async #refresh(s: SessionData, present: ReadonlyMap<string, string>): Promise<Refreshed> {
     if (s.refreshToken === undefined) return { ended: 'session_expired' };
+    // One refresh per session generation (its id and token expiry), also across processes with Redis.
+    const outcome = await this.coordinator.once(`${s.sid}:${s.tokenExp}`, () => this.#refreshAtProvider(s, s.refreshToken!));
+    const opened = outcome === 'session_expired' || outcome === 'provider_unavailable' ? undefined : await this.open(outcome);
+    if (opened === undefined || 'invalid' in opened) {
+      const ended: Refreshed = { ended: outcome === 'provider_unavailable' ? 'provider_unavailable' : 'session_expired' };
+      if (ended.ended === 'session_expired') this.#recent.set(s.sid, ended);
+      return ended;
+    }
+    const done: Refreshed = { session: opened.session, cookies: chunkedCookies(this.settings.cookieName, outcome, this.#maxAge(opened.session), present) };
+    this.#recent.set(s.sid, done);
+    return done;
+  }
+
+  /** The token request itself: the new session sealed, or why it ended. */
+  async #refreshAtProvider(s: SessionData, refreshToken: string): Promise<RefreshOutcome> {
     this.refreshes++;
     let t: TokenSet;
     try {
-      t = await this.rp.refresh(s.refreshToken);
+      t = await this.rp.refresh(refreshToken);
     } catch (err) {
       // The provider said no (invalid_grant: revoked, expired, reused): the session is over. Anything else: it could not decide.
-      const refused = err instanceof oidc.ResponseBodyError || err instanceof oidc.AuthorizationResponseError;
-      const ended: Refreshed = { ended: refused ? 'session_expired' : 'provider_unavailable' };
-      if (refused) this.#recent.set(s.sid, ended);
-      return ended;
+      return err instanceof oidc.ResponseBodyError || err instanceof oidc.AuthorizationResponseError ? 'session_expired' : 'provider_unavailable';
     }
     const tokenExp = expiry(t, s.tokenExp);
     const identity = t.claims === undefined ? s.identity : sessionIdentity(this.settings.provider, t.claims, this.settings.mapping, this.settings.keepClaims, tokenExp);
-    if (identity === undefined || (t.claims !== undefined && this.settings.rules?.checkClaims?.(t.claims) !== undefined)) return { ended: 'session_expired' };
+    if (identity === undefined || (t.claims !== undefined && this.settings.rules?.checkClaims?.(t.claims) !== undefined)) return 'session_expired';
     const session: SessionData = { ...s, touched: now(), tokenExp, refreshToken: t.refreshToken ?? s.refreshToken, idToken: t.idToken ?? s.idToken, identity };
-    const done: Refreshed = { session, cookies: await this.issue(session, present) };
-    this.#recent.set(s.sid, done);
-    return done;
+    return this.sealer.seal(toPayload(session));
   }
 
   clearCaches(): void {

@@ -25,6 +25,18 @@ export interface RevocationStore {
   close(): void;
 }
 
+/** What a refresh ends in: a sealed session value, or why the session ended. */
+export type RefreshOutcome = string | 'session_expired' | 'provider_unavailable';
+
+/** Makes one refresh per session generation happen once: in this process, or across processes (Redis). */
+export interface RefreshCoordinator {
+  /** `run` here, or the outcome of whoever runs it for `key` (session id and token expiry). */
+  once(key: string, run: () => Promise<RefreshOutcome>): Promise<RefreshOutcome>;
+}
+
+/** Within one process the manager's own single-flight map suffices. */
+export const LOCAL_REFRESH: RefreshCoordinator = { once: (_key, run) => run() };
+
 /** Revocations of this process only. */
 export function memoryRevocations(lifetimeSec: number): RevocationStore {
   const held = new Revocations(lifetimeSec);

@@ -28,7 +28,7 @@ export const LoginSchema = Strict({
   redis: Type.Optional(Strict({
     url: Type.String({ minLength: 1, description: 'e.g. `redis://127.0.0.1:6379` or `${env:REDIS_URL}`.' }),
     prefix: Type.String({ default: 'gatehouse:', description: 'Key and channel prefix.' }),
-  }, 'Share back-channel logouts through Redis: every gateway process and replica refuses a revoked session, also those started later. Without it a revocation holds in the process that received the logout token.')),
+  }, 'Share sessions\' state through Redis: back-channel logouts (every gateway process and replica refuses a revoked session, also those started later) and refreshes (one per session across the fleet). Without it both hold per process.')),
 }, 'Browser sign-in for this provider: routes list `session:<provider>` among their authenticators (docs/browser-sso.md).');
 
 export type LoginConfig = Static<typeof LoginSchema>;

@@ -264,3 +264,10 @@ test('rotating the keys by reload logs nobody out; removing the old key ends its
     await env.gw.gateway.reload();
   }
 });
+
+test('a browser that starts many sign-ins does not pile up pending-login cookies', async () => {
+  const jar = new CookieJar();
+  for (let i = 0; i < 10; i++) await (await send(jar, `${env.origin}/app/page-${i}`)).arrayBuffer();
+  const pending = jar.names(env.origin).filter((n) => n.startsWith('__Host-gh_login_'));
+  assert.ok(pending.length >= 1 && pending.length <= 4, `pending: ${pending.length}`);
+});

@@ -38,6 +38,14 @@ export interface LoginFlow {
 const LOGIN_TTL_SEC = 600;
 const loginCookie = (state: string): string => `__Host-gh_login_${createHash('sha256').update(state).digest('base64url').slice(0, 16)}`;
 const INVALID_STATE: Refusal = Object.freeze({ code: 'login_state_invalid' });
+/** Pending sign-ins a browser may hold at once (tabs); beyond, the old ones are cleared so the Cookie header stays small. */
+const MAX_PENDING = 4;
+
+/** Deletions of the request's pending-login cookies when it holds too many. */
+function staleLogins(req: LoginRequest): string[] {
+  const names = [...parseCookies(req.headers.cookie).keys()].filter((n) => n.startsWith('__Host-gh_login_'));
+  return names.length >= MAX_PENDING ? names.map(clearCookie) : [];
+}
 
 export interface LoginOptions {
   readonly issuer: string;
@@ -93,7 +101,7 @@ export function createLoginFlow(manager: SessionManager, opts: LoginOptions): Lo
         return Object.freeze({ code: 'provider_unavailable' });
       }
       const pending = await sealer.seal({ s: state, n: nonce, v: verifier, r: safeReturnPath(returnTo) ?? '/', u: uri, e: Math.floor(Date.now() / 1000) + LOGIN_TTL_SEC });
-      return { code: 'login_required', headers: { location: url.href, 'set-cookie': [...clear, setCookie(loginCookie(state), pending, LOGIN_TTL_SEC)] } };
+      return { code: 'login_required', headers: { location: url.href, 'set-cookie': [...clear, ...staleLogins(req), setCookie(loginCookie(state), pending, LOGIN_TTL_SEC)] } };
     },
     async callback(req) {
       try {

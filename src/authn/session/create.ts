@@ -27,7 +27,7 @@ export function createSession(name: string, cfg: Static<typeof OidcProviderSchem
     idleSec: parseDuration(login.idleTimeout ?? '8h') / 1000,
     absoluteSec,
     refreshBeforeSec: parseDuration(login.refreshBefore ?? '60s') / 1000,
-    keepClaims: login.keepClaims ?? [],
+    keep: { claims: login.keepClaims ?? [], groups: login.groups === undefined ? undefined : new Set(login.groups) },
     mapping: claims,
     rules,
   }, createSealer(login.keys), rp, revocations, refreshes);

@@ -14,7 +14,7 @@ import { chunkedCookies, clearChunks, readChunks } from './cookies.js';
 import type { RelyingParty, TokenSet } from './oidc-client.js';
 import type { Sealer } from './seal.js';
 import { LOCAL_REFRESH, type RefreshCoordinator, type RefreshOutcome, type RevocationStore } from './revocations.js';
-import { fromPayload, sessionIdentity, toPayload, type SessionData } from './session-data.js';
+import { fromPayload, sessionIdentity, toPayload, type KeepRules, type SessionData } from './session-data.js';
 
 /** A session as a request found it. */
 export type Opened = { readonly session: SessionData } | { readonly invalid: true } | undefined;
@@ -26,7 +26,7 @@ export interface SessionSettings {
   readonly idleSec: number;
   readonly absoluteSec: number;
   readonly refreshBeforeSec: number;
-  readonly keepClaims: readonly string[];
+  readonly keep: KeepRules;
   readonly mapping: ClaimMapping;
   readonly rules: TokenRules | undefined;
 }
@@ -109,7 +109,7 @@ export class SessionManager {
     const bad = this.settings.rules?.checkClaims?.(t.claims);
     if (bad !== undefined) throw new GatehouseError('login_failed', bad.detail);
     const tokenExp = expiry(t);
-    const identity = sessionIdentity(this.settings.provider, t.claims, this.settings.mapping, this.settings.keepClaims, tokenExp);
+    const identity = sessionIdentity(this.settings.provider, t.claims, this.settings.mapping, this.settings.keep, tokenExp);
     if (identity === undefined) throw new GatehouseError('login_failed', 'the ID token has no subject claim');
     const t0 = now();
     const opSid = typeof t.claims.sid === 'string' ? t.claims.sid : undefined;
@@ -159,7 +159,7 @@ export class SessionManager {
       return err instanceof oidc.ResponseBodyError || err instanceof oidc.AuthorizationResponseError ? 'session_expired' : 'provider_unavailable';
     }
     const tokenExp = expiry(t, s.tokenExp);
-    const identity = t.claims === undefined ? s.identity : sessionIdentity(this.settings.provider, t.claims, this.settings.mapping, this.settings.keepClaims, tokenExp);
+    const identity = t.claims === undefined ? s.identity : sessionIdentity(this.settings.provider, t.claims, this.settings.mapping, this.settings.keep, tokenExp);
     if (identity === undefined || (t.claims !== undefined && this.settings.rules?.checkClaims?.(t.claims) !== undefined)) return 'session_expired';
     const session: SessionData = { ...s, touched: now(), tokenExp, refreshToken: t.refreshToken ?? s.refreshToken, idToken: t.idToken ?? s.idToken, identity };
     return this.sealer.seal(toPayload(session));

@@ -21,6 +21,7 @@ export const LoginSchema = Strict({
   idleTimeout: Duration('A session unused this long has ended.', '8h'),
   absoluteTimeout: Duration('A session ends this long after sign-in, however active.', '24h'),
   refreshBefore: Duration('Refresh the provider\'s tokens when less than this is left of them.', '60s'),
+  groups: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'Keep only these groups in the session (the ones policies use): an Entra ID user in hundreds of groups then still has a small cookie. Identity headers and assertions of session requests list only these. Default: every group of the ID token.' })),
   keepClaims: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'ID token claims kept in the session for policies (`claims:` rules) beyond the identity fields, `email` and `name`.' }),
   postLogoutRedirects: Type.Array(Type.String({ pattern: '^https?://' }), { default: [], description: 'Absolute URLs the provider may send the browser to after logout (`post_logout_redirect_uri`, registered at the provider); `/.gatehouse/logout?rd=` picks one, the first is the default.' }),
   allowedOrigins: Type.Array(Type.String({ pattern: '^https?://[^/?#]+$' }), { default: [], description: 'Origins besides the gateway\'s own that may send state-changing (POST, PUT, PATCH, DELETE) requests authenticated by the session cookie.' }),

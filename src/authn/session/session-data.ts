@@ -30,12 +30,19 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
 /** The identity of validated ID token claims, mapped as the provider maps bearer tokens, or undefined (no subject). */
-export function sessionIdentity(provider: string, claims: Record<string, unknown>, mapping: ClaimMapping, keep: readonly string[], tokenExp: number): Identity | undefined {
+export function sessionIdentity(provider: string, claims: Record<string, unknown>, mapping: ClaimMapping, keep: KeepRules, tokenExp: number): Identity | undefined {
   const mapped = identityFromClaims(provider, claims, mapping, 'session');
   if (mapped === undefined) return undefined;
   const kept: Record<string, unknown> = { sub: claims.sub, iss: claims.iss };
-  for (const name of ['email', 'name', ...keep]) if (claims[name] !== undefined) kept[name] = claims[name];
-  return makeIdentity({ ...mapped, claims: kept, expiresAt: tokenExp });
+  for (const name of ['email', 'name', ...keep.claims]) if (claims[name] !== undefined) kept[name] = claims[name];
+  const groups = keep.groups === undefined ? mapped.groups : mapped.groups.filter((g) => keep.groups!.has(g));
+  return makeIdentity({ ...mapped, groups, claims: kept, expiresAt: tokenExp });
+}
+
+/** What a session keeps beyond the identity fields: claims by name, and (when set) only some groups. */
+export interface KeepRules {
+  readonly claims: readonly string[];
+  readonly groups: ReadonlySet<string> | undefined;
 }
 
 /** The sealed form. */

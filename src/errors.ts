@@ -45,6 +45,16 @@ export const ERRORS = {
   client_certificate_invalid: { status: 401, title: 'Client certificate is not trusted or not valid' },
   token_inactive: { status: 401, title: 'Token is not active' },
   introspection_failed: { status: 503, title: 'Token introspection endpoint could not decide' },
+  // browser sessions (authn/session)
+  login_required: { status: 302, title: 'Sign-in required: redirected to the identity provider' },
+  session_invalid: { status: 401, title: 'Session cookie cannot be opened (tampered, truncated or sealed with a retired key)' },
+  session_expired: { status: 401, title: 'Session has ended (idle or absolute lifetime, or its refresh failed)' },
+  session_revoked: { status: 401, title: 'Session was ended at the identity provider (back-channel logout)' },
+  logout_token_invalid: { status: 400, title: 'Back-channel logout token is not valid' },
+  login_state_invalid: { status: 400, title: 'Login callback state is missing, unknown, expired or already used' },
+  login_failed: { status: 401, title: 'The identity provider did not complete the sign-in' },
+  redirect_not_allowed: { status: 400, title: 'Return URL is not a same-origin relative path, or not on the allow-list' },
+  csrf_origin_mismatch: { status: 403, title: 'Cross-site state-changing request refused on a cookie-authenticated route' },
   // authorization
   no_rule_matched: { status: 403, title: 'No allow rule matched' },
   denied_by_rule: { status: 403, title: 'Denied by a deny rule' },
@@ -100,8 +110,8 @@ export interface Refusal {
   readonly code: ErrorCode;
   /** Safe, caller-facing detail. Never contains a token, secret or key. */
   readonly detail?: string;
-  /** Response headers that go with it (`Retry-After`, `Allow`, rate-limit headers). */
-  readonly headers?: Readonly<Record<string, string>>;
+  /** Response headers that go with it (`Retry-After`, `Allow`, rate-limit headers, `Location` and `Set-Cookie` of a login redirect). */
+  readonly headers?: Readonly<Record<string, string | readonly string[]>>;
   /** Audit and log only: what went wrong inside (an upstream's TLS error code). Never shown to the client. */
   readonly internal?: string;
   /** Per-field problems shown to the caller as the problem body's `errors` member (RFC 9457 §3.2): a body's schema errors. */

@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Refusal } from '../errors.js';
 import type { Identity } from '../identity/identity.js';
 import type { ClientTls } from '../pipeline/exchange.js';
+import type { ClientInfo } from '../outbound/client.js';
 
 export type { ClientTls } from '../pipeline/exchange.js';
 
@@ -20,6 +21,8 @@ export interface AuthnRequest {
   readonly rawHeaders?: readonly string[] | undefined;
   /** Present on TLS connections. */
   readonly tls?: ClientTls | undefined;
+  /** The client as trusted proxies report it (scheme and host: the origin a session's CSRF check compares with). */
+  readonly client?: ClientInfo | undefined;
   /**
    * Read the whole request body (bounded by the route's maxBodySize; rejects with
    * GatehouseError('body_too_large') past it). The gateway then forwards the buffered bytes.
@@ -30,7 +33,7 @@ export interface AuthnRequest {
 
 /** A decision of one authenticator; `provider` names who refused, when known. */
 export type AuthnOutcome =
-  | { readonly ok: true; readonly identity: Identity }
+  | { readonly ok: true; readonly identity: Identity; readonly setCookies?: readonly string[] }
   | { readonly ok: false; readonly refusal: Refusal; readonly provider?: string; readonly unverified?: UnverifiedClaims };
 
 /** What a refused credential claims about its issuer and tenant, unverified: for the audit line only. */

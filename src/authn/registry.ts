@@ -15,12 +15,19 @@ import { MtlsProviderSchema } from './mtls/schema.js';
 import { createMtlsAuthenticator } from './mtls/mtls.js';
 import { IntrospectionProviderSchema } from './introspection/schema.js';
 import { createIntrospectionAuthenticator } from './introspection/introspection.js';
+import { createSession } from './session/create.js';
+import type { SessionAuthenticator } from './session/session.js';
 
 /**
  * A configured provider. Issuers of JWTs are grouped per route into one bearer authenticator (the
  * token's `iss` picks among them); every other kind is an authenticator of its own.
  */
-export type Provider = { readonly kind: 'jwt'; readonly jwt: JwtProvider } | { readonly kind: 'authenticator'; readonly authenticator: Authenticator };
+export type Provider =
+  | { readonly kind: 'jwt'; readonly jwt: JwtProvider; readonly session?: SessionAuthenticator }
+  | { readonly kind: 'authenticator'; readonly authenticator: Authenticator };
+
+/** Routes name a provider's browser sessions `session:<provider>` (provider names cannot contain `:`). */
+export const SESSION_PREFIX = 'session:';
 
 interface Kind<S extends TSchema> {
   readonly schema: S;
@@ -31,7 +38,7 @@ const kind = <S extends TSchema>(schema: S, create: Kind<S>['create']): Kind<S> 
 const authenticator = (a: Authenticator): Provider => ({ kind: 'authenticator', authenticator: a });
 
 export const PROVIDER_KINDS = {
-  oidc: kind(OidcProviderSchema, (name, cfg) => ({ kind: 'jwt', jwt: jwtProviderFromConfig(name, cfg) })),
+  oidc: kind(OidcProviderSchema, (name, cfg) => ({ kind: 'jwt', jwt: jwtProviderFromConfig(name, cfg), ...(cfg.login !== undefined ? { session: createSession(name, cfg) } : {}) })),
   'api-key': kind(ApiKeyProviderSchema, (name, cfg, ctx) => authenticator(createApiKeyAuthenticator(name, cfg, ctx))),
   sigv4: kind(SigV4ProviderSchema, (name, cfg, ctx) => authenticator(createSigV4Authenticator(name, cfg, ctx))),
   mtls: kind(MtlsProviderSchema, (name, cfg, ctx) => authenticator(createMtlsAuthenticator(name, cfg, ctx))),

@@ -7,6 +7,9 @@ import { createBearerAuthenticator, type TokenSource } from './jwt/bearer.js';
 import type { JwtProvider } from './jwt/provider.js';
 import type { Provider } from './registry.js';
 import { authenticationStage } from './stage.js';
+import { isBrowserNavigation } from './session/browser.js';
+import type { LoginFlow } from './session/login.js';
+import type { SessionAuthenticator } from './session/session.js';
 
 export interface RouteAuthentication {
   readonly stage: Stage;
@@ -14,6 +17,27 @@ export interface RouteAuthentication {
   readonly credentialHeaders: readonly string[];
   /** The `WWW-Authenticate` challenge for a refusal on this route, when it accepts bearer tokens. */
   challenge(refusal: Refusal): string | undefined;
+  /** The sign-in flow of the route's first session authenticator: browsers without a session are sent there. */
+  readonly login: LoginFlow | undefined;
+}
+
+/** Refusals after which a browser is sent to sign in (no credential, or a session that did not open or has ended). */
+const LOGIN_CODES: ReadonlySet<string> = new Set(['token_missing', 'session_invalid', 'session_expired', 'session_revoked']);
+
+/** The authenticate stage, with refusals of browser navigations turned into the login redirect. */
+function withLogin(stage: Stage, login: LoginFlow): Stage {
+  const redirect = (ctx: Parameters<Stage['run']>[0], r: Refusal | undefined): Refusal | undefined | Promise<Refusal> => {
+    if (r === undefined || !LOGIN_CODES.has(r.code) || !isBrowserNavigation(ctx.method, ctx.headers)) return r;
+    const clear = r.headers?.['set-cookie'];
+    return login.begin(ctx, ctx.url, typeof clear === 'string' ? [clear] : clear ?? []);
+  };
+  return {
+    name: 'authenticate',
+    run(ctx) {
+      const r = stage.run(ctx);
+      return r instanceof Promise ? r.then((x) => redirect(ctx, x)) : redirect(ctx, r);
+    },
+  };
 }
 
 const NO_CHALLENGE = (): undefined => undefined;
@@ -43,8 +67,11 @@ export function compileAuthentication(providers: readonly Provider[], source: To
   // A route that takes client certificates only asks for one by name; any other asks for a credential.
   const certificateOnly = authenticators.every((a) => a.kind === 'mtls');
   const missing: Refusal = Object.freeze({ code: certificateOnly ? 'client_certificate_required' : 'token_missing', detail: `send ${[...new Set(authenticators.map((a) => a.hint))].join(' or ')}` });
+  const session = authenticators.find((a): a is SessionAuthenticator => a.kind === 'session');
+  const stage = authenticationStage(authenticators, missing);
   return {
-    stage: authenticationStage(authenticators, missing),
+    stage: session !== undefined ? withLogin(stage, session.login) : stage,
+    login: session?.login,
     credentialHeaders: [...new Set(authenticators.flatMap((a) => a.credentialHeaders))],
     challenge: authenticators.some((a) => a.bearer) ? bearerChallenge : NO_CHALLENGE,
   };

@@ -26,6 +26,11 @@ export async function authenticateWith(a: Authenticator, req: AuthnRequest): Pro
   return answer === ABSENT ? undefined : answer;
 }
 
+function appendSetCookie(ctx: RequestContext, lines: readonly string[]): void {
+  const had = ctx.responseHeaders['set-cookie'];
+  ctx.responseHeaders['set-cookie'] = [...(had === undefined ? [] : typeof had === 'string' ? [had] : had), ...lines];
+}
+
 /** A stage that cannot decide refuses (fail closed); a coded error keeps its code. */
 function cannotDecide(ctx: RequestContext, err: unknown): Refusal {
   const code: ErrorCode = err instanceof GatehouseError ? err.code : 'internal_error';
@@ -38,6 +43,8 @@ function conclude(ctx: RequestContext, outcome: AuthnOutcome): StageResult {
     const { identity } = outcome;
     ctx.identity = ctx.record.identity = identity;
     ctx.record.authn = okRecord(identity.provider);
+    // A session that was refreshed or touched sends its new cookie with whatever the response is.
+    if (outcome.setCookies !== undefined) appendSetCookie(ctx, outcome.setCookies);
     return undefined;
   }
   const { refusal } = outcome;

@@ -8,6 +8,7 @@ import { parseDuration, parseSize } from './units.js';
 import { closest, type ShowValue } from './validate.js';
 import { at, indices, keysOf, runChecks, Soundness, type Check } from './checks.js';
 import { presetIssues } from './preset-check.js';
+import { loginIssues, sessionReferenceIssues } from '../authn/session/check.js';
 import { limitChecks } from '../limits/check.js';
 import { upstreamIssues } from '../upstream/registry.js';
 import { oauth2RouteIssues } from '../outbound/credentials/oauth2/check.js';
@@ -44,10 +45,13 @@ function semanticChecks(raw: Config, p: Presenter, soundness: Soundness): Check<
     : []));
   // Provider names count as known even when a provider has errors of its own (no "unknown provider" cascade).
   const providerNames = keysOf(at(raw, 'providers'));
+  // `session:<name>` of any provider counts as known here; sessionReferenceIssues says when it has no login block.
+  const sessions = providerNames.map((n) => `session:${n}`);
   const known = (c: Config): string[] => {
     void c.providers;
-    return devEnabled(c) ? [...providerNames, 'dev'] : providerNames;
+    return devEnabled(c) ? [...providerNames, ...sessions, 'dev'] : [...providerNames, ...sessions];
   };
+  for (const name of providerNames) checks.push((c) => loginIssues(c, name));
   // Route names: the first route of each (sound) name, found once.
   const firstByName = new Map<string, number>();
   for (const i of indices(at(raw, 'routes'))) {
@@ -65,6 +69,7 @@ function semanticChecks(raw: Config, p: Presenter, soundness: Soundness): Check<
     });
     checks.push((c) => accessIssues(c.routes[i]!, path));
     checks.push((c) => providerIssues(c.routes[i]!, path, known(c)));
+    checks.push((c) => sessionReferenceIssues(c.routes[i]!, path, c));
     checks.push((c) => upstreamIssues(c.routes[i]!.upstream, `${path}/upstream`, show));
     checks.push((c) => oauth2RouteIssues(c.routes[i]!, path));
     checks.push((c) => sigv4RouteIssues(c.routes[i]!, path));

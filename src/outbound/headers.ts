@@ -109,7 +109,13 @@ export function buildUpstreamHeaders(src: HeaderSource, policy: HeaderPolicy): R
   for (const name of Object.keys(inbound)) {
     if (policy.strip.has(name) || hasStrippedPrefix(name) || named?.has(name)) continue;
     const value = inbound[name];
-    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value;
+    if (value === undefined) continue;
+    if (name === 'cookie') {
+      const kept = withoutGatewayCookies(value as string);
+      if (kept !== '') out.cookie = kept;
+      continue;
+    }
+    out[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   setForwarding(out, client, policy.forwarded);
   if (identity) setIdentity(out, identity, policy.identityHeaders);
@@ -121,6 +127,15 @@ export function identityHeaders(identity: Identity | undefined, policy: HeaderPo
   const out: Record<string, string | string[]> = {};
   if (identity) setIdentity(out, identity, policy.identityHeaders);
   return out;
+}
+
+/** Every cookie the gateway sets (sessions, pending sign-ins) is named `__Host-gh_…`: those stay at the gateway. */
+const GATEWAY_COOKIE = '__Host-gh_';
+
+/** The Cookie header without the gateway's own cookies (the common header without any is returned as is). */
+export function withoutGatewayCookies(header: string): string {
+  if (!header.includes(GATEWAY_COOKIE)) return header;
+  return header.split(';').map((p) => p.trim()).filter((p) => p !== '' && !p.startsWith(GATEWAY_COOKIE)).join('; ');
 }
 
 /** Extra header names the Connection header declares hop-by-hop; undefined in the usual case. */

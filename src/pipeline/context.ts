@@ -20,6 +20,8 @@ export interface RouteView {
   readonly maxBodyBytes: number;
   /** The `WWW-Authenticate` challenge for a refusal on this route, when its authenticators give one. */
   challenge(refusal: Refusal): string | undefined;
+  /** Browsers sign in on this route (session authenticator): refusals to them are HTML pages. */
+  readonly browser?: boolean;
 }
 
 /** The request as it will be sent upstream; outbound steps edit it, the upstream sends it. */
@@ -65,8 +67,8 @@ export class RequestContext {
   /** The request body, once a stage buffered it (readBody). */
   body: Buffer | undefined = undefined;
   outbound: OutboundRequest | undefined = undefined;
-  /** The gateway's own response headers, merged into the upstream's (and into refusals). */
-  responseHeaders: Record<string, string>;
+  /** The gateway's own response headers, merged into the upstream's (and into refusals); `set-cookie` may be a list. */
+  responseHeaders: Record<string, string | string[]>;
   /** The audit record, filled in by each stage and published when the request ends. */
   readonly record: RequestRecord;
   #reading: Promise<Buffer> | undefined = undefined;

@@ -10,8 +10,7 @@ import { RequestContext } from './context.js';
 import type { Exchange } from './exchange.js';
 import { answerAllowed, addressedTo, decide, forwardAuthRequest } from './forward-auth.js';
 import { renderRefusal } from './render.js';
-import type { RouteTable } from '../routing/table.js';
-import type { CompiledRoute, Runtime } from './runtime.js';
+import type { Runtime } from './runtime.js';
 import type { StageResult } from './stage.js';
 import type { Tracing } from '../observe/tracing/tracing.js';
 
@@ -36,11 +35,16 @@ function respond(ctx: RequestContext, result: StageResult): void {
   requestEnd.publish(ctx.record);
 }
 
-/** Route, then run the route's stages: what the gateway does with a request it carries. */
-function proxy(table: RouteTable<CompiledRoute>, ctx: RequestContext): StageResult | Promise<StageResult> {
-  const routed = routeRequest(table, ctx);
+/** The gateway's own sign-in paths (when a provider has `login`), else route and run the route's stages. */
+function proxy(runtime: Runtime, ctx: RequestContext): StageResult | Promise<StageResult> {
+  const sso = runtime.sso?.(ctx);
+  if (sso !== undefined) return sso;
+  const routed = routeRequest(runtime.table, ctx);
   return 'code' in routed ? (routed as Refusal) : routed.run(ctx);
 }
+
+/** A forward-auth question: the route's decision, nothing forwarded. */
+const decideOn = (runtime: Runtime, ctx: RequestContext): StageResult | Promise<StageResult> => decide(runtime.table, ctx);
 
 /** Build the request handler for the public listener. `onError` hears about bugs (never the client). */
 export function createGateway(ref: RuntimeRef, onError: (err: unknown) => void, tracing?: Tracing): (exchange: Exchange) => void {
@@ -50,10 +54,10 @@ export function createGateway(ref: RuntimeRef, onError: (err: unknown) => void, 
     if (ctx.exchange.headersSent) ctx.exchange.destroy();
     respond(ctx, INTERNAL);
   };
-  const serve = (ctx: RequestContext, table: RouteTable<CompiledRoute>, step: typeof proxy): void => {
+  const serve = (ctx: RequestContext, runtime: Runtime, step: typeof proxy): void => {
     let result: StageResult | Promise<StageResult>;
     try {
-      result = step(table, ctx);
+      result = step(runtime, ctx);
     } catch (err) {
       return fail(ctx, err);
     }
@@ -66,8 +70,8 @@ export function createGateway(ref: RuntimeRef, onError: (err: unknown) => void, 
     const endpoint = runtime.forwardAuth;
     if (endpoint !== undefined && addressedTo(endpoint, exchange.url)) {
       const { ctx, refusal } = forwardAuthRequest(endpoint, exchange, tracing);
-      return refusal === undefined ? serve(ctx, runtime.table, decide) : respond(ctx, refusal);
+      return refusal === undefined ? serve(ctx, runtime, decideOn) : respond(ctx, refusal);
     }
-    serve(new RequestContext(exchange, runtime.trusted, tracing), runtime.table, proxy);
+    serve(new RequestContext(exchange, runtime.trusted, tracing), runtime, proxy);
   };
 }

@@ -137,6 +137,7 @@ export function compileRoute(route: RouteConfig, env: RouteEnv): CompiledRoute {
     allowEncodedPercent: route.allowEncodedPercent === true,
     maxBodyBytes: parseSize(route.maxBodySize ?? env.config.listen!.maxBodySize),
     challenge: authn?.challenge ?? NO_CHALLENGE,
+    browser: authn?.login !== undefined,
     stages,
     run: compose(stages),
     decide: compose(deciding),

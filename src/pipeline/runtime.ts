@@ -2,7 +2,7 @@
 import type { Config } from '../config/schema.js';
 import { RouteTable, type RouteSpec } from '../routing/table.js';
 import { analyzeRoutes, type RouteWarning } from '../routing/analyze.js';
-import { closeProvider, createProvider, providerReady, startProvider, type Provider } from '../authn/registry.js';
+import { closeProvider, createProvider, providerReady, SESSION_PREFIX, startProvider, type Provider } from '../authn/registry.js';
 import { loadDevIssuer, type DevIssuer } from '../authn/dev/dev-issuer.js';
 import { compileTrustedProxies, type TrustedProxies } from '../outbound/client.js';
 import { createAssertionSigner, type AssertionSigner } from '../outbound/assertion.js';
@@ -10,6 +10,7 @@ import { compilePlans } from '../limits/plans.js';
 import { buildStores } from '../limits/stores.js';
 import { UpstreamResources } from '../upstream/upstream.js';
 import { compileRoute, reservedHeaders, type CompiledRoute } from './route.js';
+import { createSsoEndpoints, type SsoEndpoints } from './sso.js';
 import type { OutboundCredential } from '../outbound/credentials/credential.js';
 import { compileForwardAuth, type ForwardAuthEndpoint } from './forward-auth-request.js';
 
@@ -26,6 +27,8 @@ export interface Runtime {
   /** The forward-auth endpoint, when `forwardAuth` asks for one. */
   readonly forwardAuth: ForwardAuthEndpoint | undefined;
   readonly warnings: readonly RouteWarning[];
+  /** The gateway-owned sign-in endpoints, when a provider has a `login` block. */
+  readonly sso: SsoEndpoints | undefined;
   /** Start key fetches and key-file watches; resolves when every provider has tried once. */
   start(): Promise<void>;
   /** Readiness: every provider has keys. */
@@ -48,7 +51,12 @@ function buildProviders(config: Config, dev: DevIssuer | undefined, opts: Compil
   const providers = new Map<string, Provider>();
   if (dev) providers.set('dev', { kind: 'jwt', jwt: dev.provider });
   const ctx = { baseDir: opts.baseDir };
-  for (const [name, cfg] of Object.entries(config.providers ?? {})) providers.set(name, createProvider(name, cfg, ctx));
+  for (const [name, cfg] of Object.entries(config.providers ?? {})) {
+    const p = createProvider(name, cfg, ctx);
+    providers.set(name, p);
+    // Its browser sessions are one more authenticator, started, counted ready and closed as such.
+    if (p.kind === 'jwt' && p.session !== undefined) providers.set(`${SESSION_PREFIX}${name}`, { kind: 'authenticator', authenticator: p.session });
+  }
   return providers;
 }
 
@@ -79,6 +87,7 @@ export async function compileRuntime(config: Config, opts: CompileOptions): Prom
     trusted: compileTrustedProxies(config.listen!.trustedProxies),
     forwardAuth: compileForwardAuth(config),
     warnings: analyzeRoutes(specs),
+    sso: createSsoEndpoints([...providers.values()].flatMap((p) => (p.kind === 'jwt' && p.session !== undefined ? [p.session.login] : []))),
     async start() {
       await Promise.allSettled([...[...providers.values()].map(startProvider), ...[...env.credentials].map((c) => c.start?.())]);
     },

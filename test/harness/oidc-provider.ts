@@ -36,6 +36,8 @@ export interface TestOidcProvider {
   restart(): Promise<void>;
   /** POST /token requests received so far. */
   readonly tokenRequests: number;
+  /** Of those, refresh_token grants (answered or refused). */
+  readonly refreshRequests: number;
   /** Answer every request with `handler` instead of the provider (undefined: the provider again). */
   intercept(handler: Handler | undefined): void;
 }
@@ -58,12 +60,23 @@ export interface OidcProviderOptions {
   defaultResource?: (scope: string | undefined) => string | undefined;
   /** Runs on each provider instance after it is built (registerGrantType). */
   setup?: (provider: ProviderInstance) => void;
+  /** Browser sign-in: the development login and consent forms (any login name, any password). */
+  interactive?: boolean;
+  /** Claims of the account signed in as `login` (ID tokens carry them: `conformIdTokenClaims` is off). */
+  account?: (login: string) => Record<string, unknown>;
+  /** Lifetimes in seconds by token kind (`IdToken`, `AccessToken`, `RefreshToken`, `Session`, …). */
+  ttl?: Record<string, number>;
+  /** Issue a new refresh token on every refresh (the old one then fails). */
+  rotateRefreshToken?: boolean;
+  /** OIDC Back-Channel Logout: clients with a `backchannel_logout_uri` are told when a session ends. */
+  backchannelLogout?: boolean;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 /** The part of an oidc-provider instance the harness uses (the package ships no types). */
 export interface ProviderInstance {
   callback(): Handler;
+  on(event: 'grant.success' | 'grant.error', listener: (ctx: GrantContext) => void): void;
   registerGrantType(name: string, handler: (ctx: GrantContext) => Promise<void>, params?: string[]): void;
   readonly AccessToken: new (fields: Record<string, unknown>) => { resourceServer?: unknown; expiration: number; save(): Promise<string> };
 }
@@ -123,7 +136,8 @@ function configuration(keys: JWK[], createAdapter: () => unknown, opts: OidcProv
   const extra = new Map(Object.entries(opts.resourceServers ?? {}).map(([audience, rs]) => [audience, {
     scope: rs.scope, audience, accessTokenFormat: 'jwt', accessTokenTTL: rs.ttl ?? 600, jwt: { sign: { alg: 'RS256' } },
   }]));
-  const scopes = [...new Set([...SCOPES.split(' '), ...[...extra.values()].flatMap((rs) => rs.scope.split(' '))])];
+  const signIn = opts.interactive === true ? ['openid', 'offline_access', 'profile', 'email'] : [];
+  const scopes = [...new Set([...SCOPES.split(' '), ...[...extra.values()].flatMap((rs) => rs.scope.split(' ')), ...signIn])];
   const ttl = (_ctx: unknown, token: { resourceServer?: { accessTokenTTL?: number } }): number => token.resourceServer?.accessTokenTTL ?? 600;
   // Any authenticated client may introspect; a token's own client may revoke it.
   const mayIntrospect = (): boolean => true;
@@ -139,11 +153,21 @@ function configuration(keys: JWK[], createAdapter: () => unknown, opts: OidcProv
     }, ...(opts.clients ?? [])],
     jwks: { keys },
     scopes,
-    ttl: { ClientCredentials: ttl, AccessToken: ttl },
+    ttl: { ClientCredentials: ttl, AccessToken: ttl, ...opts.ttl },
+    ...(opts.rotateRefreshToken !== undefined ? { rotateRefreshToken: opts.rotateRefreshToken } : {}),
+    // Its SSRF guard refuses loopback addresses, where the test gateway's back-channel endpoint is.
+    ...(opts.backchannelLogout === true ? { fetch: (url: string, init: Record<string, unknown>) => globalThis.fetch(url, { ...init, dispatcher: undefined }) } : {}),
+    ...(opts.account !== undefined ? {
+      conformIdTokenClaims: false,
+      claims: { openid: ['sub'], profile: ['name', 'groups', 'roles'], email: ['email'] },
+      findAccount: (_ctx: unknown, id: string) => ({ accountId: id, claims: () => ({ sub: id, ...opts.account!(id) }) }),
+    } : {}),
     // Claims a registered grant put on its token (token-grants.ts: RFC 8693 `act`); others get none.
     extraTokenClaims: (_ctx: unknown, token: { gty?: string; extra?: Record<string, unknown> }) => (token.gty === 'token-exchange' ? token.extra : undefined),
     features: {
-      devInteractions: { enabled: false },
+      devInteractions: { enabled: opts.interactive === true },
+      rpInitiatedLogout: { enabled: true },
+      backchannelLogout: { enabled: opts.backchannelLogout === true },
       clientCredentials: { enabled: true },
       introspection: { enabled: true, allowedPolicy: mayIntrospect },
       revocation: { enabled: true, allowedPolicy: mayRevoke },
@@ -174,6 +198,8 @@ export async function startOidcProvider(opts: OidcProviderOptions = {}): Promise
   let handler: Handler = (_req, res) => { res.statusCode = 503; res.end(); };
   let intercepted: Handler | undefined;
   let tokenRequests = 0;
+  let refreshRequests = 0;
+  const countRefresh = (ctx: GrantContext): void => { if (ctx.oidc.params.grant_type === 'refresh_token') refreshRequests++; };
   const serve = (req: IncomingMessage, res: ServerResponse): void => {
     if (req.method === 'POST' && req.url === '/token') tokenRequests++;
     (intercepted ?? handler)(req, res);
@@ -185,6 +211,8 @@ export async function startOidcProvider(opts: OidcProviderOptions = {}): Promise
   const build = (): void => {
     const provider = new Provider(issuer, configuration(keys, createAdapter, opts));
     opts.setup?.(provider);
+    provider.on('grant.success', countRefresh);
+    provider.on('grant.error', countRefresh);
     handler = provider.callback();
   };
   build();
@@ -220,6 +248,7 @@ export async function startOidcProvider(opts: OidcProviderOptions = {}): Promise
       await listen(server, port);
     },
     get tokenRequests() { return tokenRequests; },
+    get refreshRequests() { return refreshRequests; },
     intercept(h) { intercepted = h; },
   };
 }

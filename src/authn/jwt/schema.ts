@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { Duration, StringOrList, Strict } from '../../config/types.js';
 import { claimMappingSchema } from '../claims-schema.js';
+import { LoginSchema } from '../session/schema.js';
 
 export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
 
@@ -38,4 +39,5 @@ export const OidcProviderSchema = Strict({
   clientId: Type.Optional(Type.String({ minLength: 1, description: '`keycloak`: the client whose `resource_access.<clientId>.roles` become roles. Default: each `audience` value.' })),
   hostedDomain: Type.Optional(StringOrList('`google`: require the `hd` claim (Google Workspace domain) to be one of these.')),
   requireEmailVerified: Type.Optional(Type.Boolean({ description: '`google`: refuse tokens whose `email_verified` is not true.' })),
+  login: Type.Optional(LoginSchema),
 }, 'An OpenID Connect provider or any issuer of JWT bearer tokens.');

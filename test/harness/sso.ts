@@ -43,6 +43,8 @@ export interface SsoEnvOptions {
   readonly webClient?: Record<string, unknown>;
   /** The OP tells the gateway when a session ends there (Back-Channel Logout with `sid`). */
   readonly backchannel?: boolean;
+  /** Top-level config sections over the defaults (e.g. `forwardAuth`). */
+  readonly config?: Record<string, unknown>;
 }
 
 /** 200 group object ids, as Entra ID puts them in tokens (its limit before the groups overage claim). */
@@ -94,6 +96,7 @@ export async function startSsoEnv(opts: SsoEnvOptions = {}): Promise<SsoEnv> {
       },
     },
     routes,
+    ...opts.config,
   });
   return {
     op, upstream, gw, origin,

@@ -62,7 +62,7 @@ function routeAuthenticators(providers: readonly Provider[], source: TokenSource
 }
 
 /** Compile a route's `authenticate` list (providers already looked up by name). */
-export function compileAuthentication(providers: readonly Provider[], source: TokenSource = { header: true }): RouteAuthentication {
+export function compileAuthentication(providers: readonly Provider[], source: TokenSource = { header: true }, loginRedirect = true): RouteAuthentication {
   const authenticators = routeAuthenticators(providers, source);
   // A route that takes client certificates only asks for one by name; any other asks for a credential.
   const certificateOnly = authenticators.every((a) => a.kind === 'mtls');
@@ -70,7 +70,8 @@ export function compileAuthentication(providers: readonly Provider[], source: To
   const session = authenticators.find((a): a is SessionAuthenticator => a.kind === 'session');
   const stage = authenticationStage(authenticators, missing);
   return {
-    stage: session !== undefined ? withLogin(stage, session.login) : stage,
+    // `loginRedirect: false` (an API route): even a browser without a session gets the 401, never a redirect.
+    stage: session !== undefined && loginRedirect ? withLogin(stage, session.login) : stage,
     login: session?.login,
     credentialHeaders: [...new Set(authenticators.flatMap((a) => a.credentialHeaders))],
     challenge: authenticators.some((a) => a.bearer) ? bearerChallenge : NO_CHALLENGE,

@@ -28,6 +28,7 @@ const routeFields = {
   limits: Type.Optional(Type.Array(LimitSchema, { description: 'Rate limits and quotas for this route, all enforced (429 `rate_limited` / `quota_exhausted`).' })),
   plan: Type.Optional(Type.Boolean({ description: 'Also enforce the limits of the caller\'s usage plan (see `plans`).' })),
   concurrency: Type.Optional(Type.Integer({ minimum: 1, description: 'Most requests in flight on this route, per gateway process; beyond it 503 `concurrency_limited` with `Retry-After`.' })),
+  loginRedirect: Type.Optional(Type.Boolean({ description: 'With a `session:<provider>` authenticator: send a browser without a session to sign in (default). `false` makes the route an API route: every caller without a credential gets 401 with the problem body, never a redirect.' })),
   rateLimitHeaders: Type.Optional(Type.Boolean({ description: 'Send `RateLimit-Policy` and `RateLimit` on successful responses too (always sent on 429).' })),
 };
 const ROUTE = 'A route: match → authenticate → authorize → forward.';

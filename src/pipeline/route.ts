@@ -98,7 +98,7 @@ export function reservedHeaders(config: Config): string[] {
 /** Compile one route. */
 export function compileRoute(route: RouteConfig, env: RouteEnv): CompiledRoute {
   const isPublic = route.public === true;
-  const authn = isPublic ? undefined : memo(env, 'authn', [route.authenticate, route.token ?? null], () => compileAuthentication(providersOf(route, env), route.token));
+  const authn = isPublic ? undefined : memo(env, 'authn', [route.authenticate, route.token ?? null, route.loginRedirect ?? true], () => compileAuthentication(providersOf(route, env), route.token, route.loginRedirect !== false));
   const policy = isPublic ? undefined : memo(env, 'policy', [route.allow ?? null, route.deny ?? null], () => compilePolicy(route.allow, route.deny));
   const upstream = memo(env, 'upstream', route.upstream, () => createUpstream(route.upstream, env.resources));
   const up = outboundConfigOf(route.upstream);

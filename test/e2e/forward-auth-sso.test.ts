@@ -10,7 +10,16 @@ import assert from 'node:assert/strict';
 import { BROWSER_ACCEPT, browse, CookieJar, startSsoEnv, type SsoEnv } from '../harness/sso.js';
 
 let env: SsoEnv;
-before(async () => { env = await startSsoEnv({ config: { forwardAuth: { trustedProxies: ['127.0.0.1'] } } }); });
+before(async () => {
+  env = await startSsoEnv({
+    config: { forwardAuth: { trustedProxies: ['127.0.0.1'] } },
+    routes: (upstream) => [
+      { name: 'app', match: { path: '/app/*' }, authenticate: ['session:idp', 'idp'], upstream: { url: upstream } },
+      { name: 'admin', match: { path: '/admin/*' }, authenticate: ['session:idp', 'idp'], allow: [{ roles: ['admin'] }], upstream: { url: upstream } },
+      { name: 'api', match: { path: '/api/*' }, authenticate: ['session:idp', 'idp'], loginRedirect: false, upstream: { url: upstream } },
+    ],
+  });
+});
 after(async () => { await env?.stop(); });
 
 /** Ask the endpoint about `uri` as Traefik would for a browser request to the gateway's own host. */
@@ -38,11 +47,11 @@ test('a browser without a session is sent to sign in, comes back to the page it 
   assert.equal(new URL(nav.url).pathname + new URL(nav.url).search, '/app/reports/7?tab=x', 'the deep link restored');
   await nav.response.arrayBuffer();
 
-  const allowed = await decide('/app/reports/7', { accept: BROWSER_ACCEPT, cookie: jar.header(env.origin) });
+  const allowed = await decide('/app/reports/7', { accept: BROWSER_ACCEPT, cookie: jar.header(env.origin) ?? '' });
   assert.equal(allowed.status, 200);
   assert.equal(allowed.headers.get('x-gatehouse-subject'), 'alice');
   assert.equal(allowed.headers.get('x-gatehouse-auth-method'), 'session');
-  const denied = await decide('/admin/x', { accept: BROWSER_ACCEPT, cookie: (await signedInAs('bob')).header(env.origin) });
+  const denied = await decide('/admin/x', { accept: BROWSER_ACCEPT, cookie: (await signedInAs('bob')).header(env.origin) ?? '' });
   assert.equal(denied.status, 403, 'the session identity meets the route\'s policy like a bearer identity');
 });
 
@@ -59,3 +68,13 @@ async function signedInAs(login: string): Promise<CookieJar> {
   await nav.response.arrayBuffer();
   return jar;
 }
+
+test('a route with loginRedirect: false is an API route: even a browser without a session gets 401, directly and through forward-auth', async () => {
+  const direct = await fetch(`${env.origin}/api/orders`, { redirect: 'manual', headers: { accept: BROWSER_ACCEPT } });
+  assert.equal(direct.status, 401);
+  assert.equal(direct.headers.get('location'), null);
+  const asked = await decide('/api/orders', { accept: BROWSER_ACCEPT });
+  assert.equal(asked.status, 401);
+  const page = await fetch(`${env.origin}/app/x`, { redirect: 'manual', headers: { accept: BROWSER_ACCEPT } });
+  assert.equal(page.status, 302, 'the other routes still send browsers to sign in');
+});

@@ -49,6 +49,7 @@ export const ERRORS = {
   login_required: { status: 302, title: 'Sign-in required: redirected to the identity provider' },
   session_invalid: { status: 401, title: 'Session cookie cannot be opened (tampered, truncated or sealed with a retired key)' },
   session_expired: { status: 401, title: 'Session has ended (idle or absolute lifetime, or its refresh failed)' },
+  session_store_unavailable: { status: 503, title: 'The session store cannot be reached; the session could not be checked' },
   session_revoked: { status: 401, title: 'Session was ended at the identity provider (back-channel logout)' },
   logout_token_invalid: { status: 400, title: 'Back-channel logout token is not valid' },
   login_state_invalid: { status: 400, title: 'Login callback state is missing, unknown, expired or already used' },

@@ -6,7 +6,8 @@ import type { OidcProviderSchema } from '../jwt/schema.js';
 import { createLoginFlow } from './login.js';
 import { SessionManager } from './manager.js';
 import { createRelyingParty } from './oidc-client.js';
-import { createSealer } from './seal.js';
+import { createSealer, type Sealer } from './seal.js';
+import { storedSealer } from './stored-sealer.js';
 import { LOCAL_REFRESH, memoryRevocations } from './revocations.js';
 import { redisShared } from './redis-shared.js';
 import { createSessionAuthenticator, type SessionAuthenticator } from './session.js';
@@ -21,6 +22,7 @@ export function createSession(name: string, cfg: Static<typeof OidcProviderSchem
   const { revocations, refreshes } = login.redis === undefined
     ? { revocations: memoryRevocations(absoluteSec), refreshes: LOCAL_REFRESH }
     : redisShared({ url: login.redis.url, prefix: login.redis.prefix ?? 'gatehouse:', provider: name, lifetimeSec: absoluteSec });
+  const cookieSealer = createSealer(login.keys);
   const manager = new SessionManager({
     provider: name,
     cookieName: login.cookie?.name ?? 'gh_session',
@@ -30,7 +32,7 @@ export function createSession(name: string, cfg: Static<typeof OidcProviderSchem
     keep: { claims: login.keepClaims ?? [], groups: login.groups === undefined ? undefined : new Set(login.groups) },
     mapping: claims,
     rules,
-  }, createSealer(login.keys), rp, revocations, refreshes);
+  }, sealerFor(name, login, absoluteSec, cookieSealer), rp, revocations, refreshes, cookieSealer);
   const flow = createLoginFlow(manager, {
     issuer: cfg.issuer,
     clientId: login.clientId,
@@ -39,4 +41,10 @@ export function createSession(name: string, cfg: Static<typeof OidcProviderSchem
     postLogoutRedirects: login.postLogoutRedirects ?? [],
   });
   return createSessionAuthenticator(manager, flow, { baseUrl: login.baseUrl, allowedOrigins: login.allowedOrigins ?? [] });
+}
+
+/** Sessions sealed into the cookie, or (with `login.redis.store`) sealed into Redis with a handle in the cookie. */
+function sealerFor(name: string, login: NonNullable<Static<typeof OidcProviderSchema>['login']>, lifetimeSec: number, sealer: Sealer): Sealer {
+  const redis = login.redis;
+  return redis?.store === true ? storedSealer(sealer, { url: redis.url, prefix: redis.prefix ?? 'gatehouse:', provider: name, lifetimeSec }) : sealer;
 }

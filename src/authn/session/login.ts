@@ -55,9 +55,9 @@ export interface LoginOptions {
   readonly postLogoutRedirects: readonly string[];
 }
 
-/** The sign-in flow over `manager` (its sealer also seals the pending-login cookie). */
+/** The sign-in flow over `manager` (its login sealer seals the pending-login cookie). */
 export function createLoginFlow(manager: SessionManager, opts: LoginOptions): LoginFlow {
-  const { rp, sealer } = manager;
+  const { rp, loginSealer: sealer } = manager;
   // States already used (a replayed callback is refused even while its cookie is still around).
   const used = new LRUCache<string, true>({ max: 100_000, ttl: LOGIN_TTL_SEC * 1000 });
   const redirectUri = (req: LoginRequest): string => `${ownOrigin(req, opts.baseUrl)}${opts.redirectPath}`;
@@ -120,6 +120,8 @@ export function createLoginFlow(manager: SessionManager, opts: LoginOptions): Lo
       if (rd !== null && !opts.postLogoutRedirects.includes(rd)) return Object.freeze({ code: 'redirect_not_allowed', detail: 'rd must be one of the provider\'s postLogoutRedirects' });
       const after = rd ?? opts.postLogoutRedirects[0];
       const lines = manager.clear(cookies);
+      // A session kept in Redis ends there too (the cookie alone would otherwise still open it elsewhere).
+      if (value !== undefined) await manager.forget(value).catch(() => undefined);
       const session = opened !== undefined && 'session' in opened ? opened.session : undefined;
       let end: URL | undefined;
       try {

@@ -46,7 +46,8 @@ export class SessionManager {
   readonly #recent = new LRUCache<string, Refreshed>({ max: CACHE_MAX, ttl: REFRESH_GRACE_MS });
   /** Token-endpoint refreshes started (tests and metrics). */
   refreshes = 0;
-  constructor(readonly settings: SessionSettings, readonly sealer: Sealer, readonly rp: RelyingParty, readonly revocations: RevocationStore, readonly coordinator: RefreshCoordinator = LOCAL_REFRESH) {
+  /** `loginSealer` seals the short-lived pending sign-in cookie: always into the cookie, even when sessions are kept in Redis. */
+  constructor(readonly settings: SessionSettings, readonly sealer: Sealer, readonly rp: RelyingParty, readonly revocations: RevocationStore, readonly coordinator: RefreshCoordinator = LOCAL_REFRESH, readonly loginSealer: Sealer = sealer) {
     this.#cache = new LRUCache({ max: CACHE_MAX, ttl: settings.absoluteSec * 1000 });
   }
 
@@ -165,9 +166,20 @@ export class SessionManager {
     return this.sealer.seal(toPayload(session));
   }
 
+  /** End the session `value` names where it is kept (the server-side store; a cookie-only session ends with its cookie). */
+  async forget(value: string): Promise<void> {
+    this.#cache.delete(value);
+    await this.sealer.forget?.(value);
+  }
+
   clearCaches(): void {
     this.#cache.clear();
     this.#recent.clear();
+  }
+
+  close(): void {
+    this.clearCaches();
+    this.sealer.close?.();
   }
 }
 

@@ -29,6 +29,7 @@ export const LoginSchema = Strict({
   redis: Type.Optional(Strict({
     url: Type.String({ minLength: 1, description: 'e.g. `redis://127.0.0.1:6379` or `${env:REDIS_URL}`.' }),
     prefix: Type.String({ default: 'gatehouse:', description: 'Key and channel prefix.' }),
+    store: Type.Boolean({ default: false, description: 'Keep the sessions themselves in Redis (still sealed with `keys`): the cookie holds a random handle only, one small cookie however large the session; logout deletes it, ending the session on every replica. A session that cannot be looked up is refused (503 `session_store_unavailable`).' }),
   }, 'Share sessions\' state through Redis: back-channel logouts (every gateway process and replica refuses a revoked session, also those started later) and refreshes (one per session across the fleet). Without it both hold per process.')),
 }, 'Browser sign-in for this provider: routes list `session:<provider>` among their authenticators (docs/browser-sso.md).');
 

@@ -33,6 +33,9 @@ export interface Sealer {
   seal(payload: object): Promise<string>;
   /** The payload, or undefined when the JWE is malformed, tampered with or under an unlisted key. */
   open(jwe: string): Promise<Record<string, unknown> | undefined>;
+  /** Sessions kept server-side (stored-sealer.ts): remove the one `value` names. */
+  forget?(value: string): Promise<void>;
+  close?(): void;
 }
 
 /** A sealer for `secrets`, newest first (at least one). */

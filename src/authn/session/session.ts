@@ -66,7 +66,7 @@ export function createSessionAuthenticator(manager: SessionManager, login: Login
     bearer: false,
     get ready() { return manager.rp.ready; },
     start: async () => { await Promise.all([manager.rp.start(), manager.revocations.start()]); },
-    close: () => { manager.clearCaches(); manager.revocations.close(); },
+    close: () => { manager.close(); manager.revocations.close(); },
     probe(req) {
       const header = req.headers.cookie;
       if (header === undefined || !header.includes(manager.settings.cookieName)) return ABSENT;

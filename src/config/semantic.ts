@@ -10,6 +10,7 @@ import { at, indices, keysOf, runChecks, Soundness, type Check } from './checks.
 import { presetIssues } from './preset-check.js';
 import { limitChecks } from '../limits/check.js';
 import { upstreamIssues } from '../upstream/registry.js';
+import { websocketIssues } from '../upstream/websocket/check.js';
 import { oauth2RouteIssues } from '../outbound/credentials/oauth2/check.js';
 import { sigv4RouteIssues } from '../outbound/credentials/sigv4/check.js';
 import { parseHostPattern, parsePathPattern } from '../routing/pattern.js';
@@ -66,6 +67,7 @@ function semanticChecks(raw: Config, p: Presenter, soundness: Soundness): Check<
     checks.push((c) => accessIssues(c.routes[i]!, path));
     checks.push((c) => providerIssues(c.routes[i]!, path, known(c)));
     checks.push((c) => upstreamIssues(c.routes[i]!.upstream, `${path}/upstream`, show));
+    checks.push((c) => websocketIssues(c.routes[i]!, path));
     checks.push((c) => oauth2RouteIssues(c.routes[i]!, path));
     checks.push((c) => sigv4RouteIssues(c.routes[i]!, path));
     checks.push((c) => patternIssues(c.routes[i]!, path, p));

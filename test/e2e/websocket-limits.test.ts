@@ -92,13 +92,15 @@ test('back-pressure: with an upstream that stops reading, the gateway stops read
   await s.closed;
 });
 
-test('a WebSocket handshake that is not one (no key, wrong version, POST) is refused 400, never upgraded', async () => {
+test('a WebSocket handshake that is not one (no key, wrong version, POST, subprotocols that are not distinct tokens) is refused 400, never upgraded', async () => {
   const before = upstream.sockets.length;
   const head = ['host: a', 'connection: Upgrade', 'upgrade: websocket'];
   for (const lines of [
     ['GET /open/x HTTP/1.1', ...head, 'sec-websocket-version: 13'],
     ['GET /open/x HTTP/1.1', ...head, 'sec-websocket-version: 8', 'sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ=='],
     ['POST /open/x HTTP/1.1', ...head, 'sec-websocket-version: 13', 'sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==', 'content-length: 0'],
+    ['GET /open/x HTTP/1.1', ...head, 'sec-websocket-version: 13', 'sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-protocol: a b, a/b'],
+    ['GET /open/x HTTP/1.1', ...head, 'sec-websocket-version: 13', 'sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-protocol: chat, chat'],
   ]) {
     const res = await rawBytes(gw.url, lines.join('\r\n'));
     assert.match(res.text, /^HTTP\/1\.1 400/);

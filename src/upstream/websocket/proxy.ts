@@ -33,6 +33,7 @@ interface WebSocketTarget {
 const HANDSHAKE_HEADERS = ['sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions', 'sec-websocket-protocol', 'sec-websocket-accept'];
 
 const ABORTED: Refusal = Object.freeze({ code: 'client_aborted', detail: 'client closed the connection' });
+const BAD_PROTOCOLS: Refusal = Object.freeze({ code: 'websocket_handshake_invalid', detail: 'Sec-WebSocket-Protocol must list distinct tokens' });
 
 function ignore(): void {}
 
@@ -60,14 +61,23 @@ function connectUpstream(ctx: RequestContext, target: WebSocketTarget, settings:
   const headers: Record<string, string | string[]> = { ...out.headers };
   for (const name of HANDSHAKE_HEADERS) delete headers[name];
   const t = target.tls;
-  const upstream = new WebSocket(target.origin + out.path, protocolsOf(ctx), {
+  let upstream: WebSocket;
+  // ws throws on subprotocols that are not RFC 6455 tokens (or repeated): the client's handshake is at fault.
+  try {
+    upstream = openUpstream();
+  } catch {
+    return Promise.resolve(BAD_PROTOCOLS);
+  }
+  function openUpstream(): WebSocket {
+    return new WebSocket(target.origin + out.path, protocolsOf(ctx), {
     headers, perMessageDeflate: false, autoPong: false, followRedirects: false, maxPayload: settings.maxMessageBytes,
     ...(t?.ca !== undefined ? { ca: t.ca } : {}),
     ...(t?.cert !== undefined && t.key !== undefined ? { cert: t.cert, key: t.key } : {}),
     ...(t?.passphrase !== undefined ? { passphrase: t.passphrase } : {}),
     ...(t?.minVersion !== undefined ? { minVersion: t.minVersion } : {}),
     ...(target.servername !== undefined ? { servername: target.servername } : {}),
-  });
+    });
+  }
   return new Promise((resolve) => {
     let settled = false;
     let responded = false;

@@ -102,6 +102,8 @@ function acceptWebSocket(req: IncomingMessage, socket: Duplex, head: Buffer, opt
     socket.once('close', gone);
     server.handleUpgrade(req, socket, head, (ws) => {
       socket.off('close', gone);
+      // Held until the relay listens (relay.ts resumes both sides).
+      ws.pause();
       resolve(ws);
     });
   });

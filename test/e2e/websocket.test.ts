@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { startGateway, type TestGateway } from '../harness/gateway.js';
 import { startUpstream, type TestUpstream } from '../harness/upstream.js';
 import { connectWebSocket, nextMessage, startWebSocketUpstream, type Connected, type WebSocketUpstream } from '../harness/websocket.js';
+import { WebSocket } from 'ws';
 import { formatApiKeyHash, generateApiKey } from '../../src/authn/apikey/format.js';
 
 let upstream: WebSocketUpstream;
@@ -94,6 +95,15 @@ test('the upstream closing is relayed to the client with its code', async () => 
   assert.deepEqual(await c.closed, { code: 4001, reason: 'done' });
   const line = await gw.auditLine((l) => l.route === 'live' && (l.websocket as { close_code?: number } | undefined)?.close_code === 4001);
   assert.equal((line?.websocket as { closed_by: string }).closed_by, 'upstream');
+});
+
+test('a message the upstream sends with its 101 reaches the client (nothing is read before the relay listens)', async () => {
+  for (let i = 0; i < 5; i++) {
+    const ws = new WebSocket(wsUrl('/live/welcome'), { headers: { 'x-api-key': keys.reader! } });
+    const first = await nextMessage(ws);
+    assert.equal(first.data.toString(), 'welcome');
+    ws.close();
+  }
 });
 
 test('no credential: 401 problem on the socket, never upgraded, and the upstream saw no connection', async () => {

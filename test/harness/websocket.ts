@@ -20,7 +20,7 @@ export interface WebSocketUpstream {
   close(): Promise<void>;
 }
 
-/** An upstream that echoes every message with its type; `onSocket` may take over instead. */
+/** An upstream that echoes every message with its type (and greets first on a path with `welcome`); `onSocket` may take over instead. */
 export async function startWebSocketUpstream(onSocket?: (s: UpstreamSocket) => void): Promise<WebSocketUpstream> {
   const server = http.createServer((_req, res) => res.writeHead(404).end());
   const wss = new WebSocketServer({ server, handleProtocols: (protocols) => (protocols.has('chat.v2') ? 'chat.v2' : false) });
@@ -31,7 +31,10 @@ export async function startWebSocketUpstream(onSocket?: (s: UpstreamSocket) => v
     const s: UpstreamSocket = { ws, path: req.url ?? '', headers: req.headers, closed };
     sockets.push(s);
     if (onSocket) onSocket(s);
-    else ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+    else {
+      if (s.path.includes('welcome')) ws.send('welcome');
+      ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+    }
     waiting.shift()?.(s);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -106,7 +106,11 @@ function connectUpstream(ctx: RequestContext, target: WebSocketTarget, settings:
       req.destroy();
       settle({ code: 'upstream_websocket_refused', internal: `upstream answered the upgrade with ${res.statusCode ?? 'no status'}` });
     });
-    upstream.once('open', () => settle(upstream));
+    upstream.once('open', () => {
+      // Held until the relay listens: a message arriving with the 101 would otherwise have no listener.
+      upstream.pause();
+      settle(upstream);
+    });
   });
 }
 
@@ -118,8 +122,6 @@ async function proxyWebSocket(ctx: RequestContext, target: WebSocketTarget, sett
   const upstream = await connectUpstream(ctx, target, settings);
   ctx.record.upstreamMs = performance.now() - t0;
   if (!(upstream instanceof WebSocket)) return upstream;
-  // A relayed message may be dropped if it arrives before the client is there: hold the upstream.
-  upstream.pause();
   const client = await upgrade.accept({ maxPayload: settings.maxMessageBytes, protocol: upstream.protocol || undefined, headers: ctx.responseHeaders });
   if (client === undefined) {
     upstream.close(1001, 'client went away');
@@ -127,9 +129,7 @@ async function proxyWebSocket(ctx: RequestContext, target: WebSocketTarget, sett
   }
   const record = ctx.record;
   record.status = record.upstreamStatus = 101;
-  const done = relay(client, upstream, settings, upgrade.onShutdown);
-  upstream.resume();
-  const outcome = await done;
+  const outcome = await relay(client, upstream, settings, upgrade.onShutdown);
   record.bytesIn = outcome.bytesIn;
   record.bytesOut = outcome.bytesOut;
   record.websocket = { messagesIn: outcome.messagesIn, messagesOut: outcome.messagesOut, closeCode: outcome.closeCode, closedBy: outcome.closedBy };

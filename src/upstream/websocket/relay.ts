@@ -117,5 +117,8 @@ export function relay(client: WebSocket, upstream: WebSocket, settings: WebSocke
   };
   pipe(client, upstream, true);
   pipe(upstream, client, false);
+  // Both sides were held (paused) until now, so that nothing arrives before a listener.
+  client.resume();
+  upstream.resume();
   return done;
 }

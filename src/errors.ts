@@ -14,6 +14,7 @@ export const ERRORS = {
   invalid_request_target: { status: 400, title: 'Request target is not a valid origin-form or absolute-form URI' },
   header_duplicated: { status: 400, title: 'A header that must appear once appears more than once' },
   upgrade_not_supported: { status: 400, title: 'Protocol upgrade (WebSocket) is not supported on this route' },
+  websocket_handshake_invalid: { status: 400, title: 'The WebSocket handshake is not a valid one (GET, version 13, a 16-byte key)' },
   // forward-auth endpoint
   forward_auth_untrusted_peer: { status: 403, title: 'Forward-auth decisions are answered to trusted proxies only' },
   forward_auth_request_invalid: { status: 400, title: 'The forward-auth request does not describe one original request' },
@@ -78,6 +79,7 @@ export const ERRORS = {
   upstream_error: { status: 502, title: 'Upstream failed while answering' },
   upstream_timeout: { status: 504, title: 'Upstream did not answer in time' },
   upstream_unavailable: { status: 503, title: 'Every target of the upstream is down, ejected or has its circuit open' },
+  upstream_websocket_refused: { status: 502, title: 'Upstream refused the WebSocket upgrade' },
   // broker upstreams: nothing was confirmed when one of these is answered (a retry with the same idempotency key is de-duplicated)
   destination_not_found: { status: 404, title: 'No such destination on this route' },
   broker_unavailable: { status: 503, title: 'The message broker cannot be reached or went away before confirming; retry with the same idempotency key' },

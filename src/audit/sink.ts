@@ -79,6 +79,11 @@ function messageJson(m: NonNullable<RequestRecord['message']>): string {
   return `{"destination":${json(m.destination)},"id":${json(m.id)},"broker_id":${optional(m.brokerId)},"duplicate":${m.duplicate === true},"confirm_ms":${m.confirmMs === undefined ? 'null' : ms(m.confirmMs)}}`;
 }
 
+/** A proxied WebSocket's traffic and close (only on lines of WebSocket upgrades). */
+function websocketJson(w: NonNullable<RequestRecord['websocket']>): string {
+  return `{"messages_in":${w.messagesIn},"messages_out":${w.messagesOut},"close_code":${w.closeCode},"closed_by":"${w.closedBy}"}`;
+}
+
 /**
  * Milliseconds rounded to the microsecond, as JSON (never NaN or Infinity). Built from integers
  * ("1.200"): printing the rounded double took ~1 µs per request (V8's shortest-repr conversion).
@@ -113,7 +118,7 @@ export function formatAuditLine(r: RequestRecord, redact: (query: string) => str
     `"error_detail":${optional(r.errorDetail)},` +
     `"bytes_in":${r.bytesIn},"bytes_out":${r.bytesOut},"duration_ms":${ms(r.durationMs)},"upstream_ms":${r.upstreamMs === undefined ? 'null' : ms(r.upstreamMs)}` +
     `${r.upstreamRetries === undefined ? '' : `,"upstream_target":${optional(r.upstreamTarget)},"upstream_retries":${r.upstreamRetries}`}` +
-    `${r.message === undefined ? '' : `,"message":${messageJson(r.message)}`}${r.forwardAuth ? ',"forward_auth":true' : ''}}\n`;
+    `${r.message === undefined ? '' : `,"message":${messageJson(r.message)}`}${r.websocket === undefined ? '' : `,"websocket":${websocketJson(r.websocket)}`}${r.forwardAuth ? ',"forward_auth":true' : ''}}\n`;
 }
 
 /** A batch goes to the writer when it is this full (sonic-boom's own write size) or every FLUSH_MS. */

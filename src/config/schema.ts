@@ -11,6 +11,7 @@ import { TracingSchema } from '../observe/tracing/schema.js';
 import { AuditSchema, LogSchema } from '../audit/schema.js';
 import { LimitSchema, LimitsSettingsSchema, PlanSchema } from '../limits/schema.js';
 import { SecretsSchema } from './secrets/registry.js';
+import { WebSocketSchema } from '../upstream/websocket/schema.js';
 
 const NAME = '^[A-Za-z0-9][A-Za-z0-9._-]*$';
 
@@ -30,6 +31,7 @@ const routeFields = {
   concurrency: Type.Optional(Type.Integer({ minimum: 1, description: 'Most requests in flight on this route, per gateway process; beyond it 503 `concurrency_limited` with `Retry-After`.' })),
   loginRedirect: Type.Optional(Type.Boolean({ description: 'With a `session:<provider>` authenticator: send a browser without a session to sign in (default). `false` makes the route an API route: every caller without a credential gets 401 with the problem body, never a redirect.' })),
   rateLimitHeaders: Type.Optional(Type.Boolean({ description: 'Send `RateLimit-Policy` and `RateLimit` on successful responses too (always sent on 429).' })),
+  websocket: Type.Optional(WebSocketSchema),
 };
 const ROUTE = 'A route: match → authenticate → authorize → forward.';
 

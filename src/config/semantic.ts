@@ -11,6 +11,7 @@ import { presetIssues } from './preset-check.js';
 import { loginIssues, sessionReferenceIssues } from '../authn/session/check.js';
 import { limitChecks } from '../limits/check.js';
 import { upstreamIssues } from '../upstream/registry.js';
+import { websocketIssues } from '../upstream/websocket/check.js';
 import { oauth2RouteIssues } from '../outbound/credentials/oauth2/check.js';
 import { sigv4RouteIssues } from '../outbound/credentials/sigv4/check.js';
 import { parseHostPattern, parsePathPattern } from '../routing/pattern.js';
@@ -71,6 +72,7 @@ function semanticChecks(raw: Config, p: Presenter, soundness: Soundness): Check<
     checks.push((c) => providerIssues(c.routes[i]!, path, known(c)));
     checks.push((c) => sessionReferenceIssues(c.routes[i]!, path, c));
     checks.push((c) => upstreamIssues(c.routes[i]!.upstream, `${path}/upstream`, show));
+    checks.push((c) => websocketIssues(c.routes[i]!, path));
     checks.push((c) => oauth2RouteIssues(c.routes[i]!, path));
     checks.push((c) => sigv4RouteIssues(c.routes[i]!, path));
     checks.push((c) => patternIssues(c.routes[i]!, path, p));

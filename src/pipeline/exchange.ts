@@ -6,6 +6,7 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { PeerCertificate } from 'node:tls';
+import type { WebSocket } from 'ws';
 
 /** The client certificate as the listener saw it (only on TLS listeners that request one). */
 export interface ClientTls {
@@ -14,6 +15,17 @@ export interface ClientTls {
   readonly authorizationError?: string;
   /** Empty object when the client sent no certificate. */
   readonly peerCertificate: PeerCertificate;
+}
+
+/** How the client's side of a WebSocket handshake is completed (a request with `Upgrade: websocket`). */
+export interface WebSocketUpgrade {
+  /**
+   * Answer 101 with `headers` and the subprotocol the upstream chose, and hand over the client's
+   * WebSocket; undefined when the client went away or its handshake is not a valid one.
+   */
+  accept(options: { readonly maxPayload: number; readonly protocol: string | undefined; readonly headers: Readonly<Record<string, string | readonly string[]>> }): Promise<WebSocket | undefined>;
+  /** Run `goAway` when the listener's drain grace period ends while this WebSocket is open; returns the unregister. */
+  onShutdown(goAway: () => void): () => void;
 }
 
 export interface Exchange {
@@ -28,6 +40,8 @@ export interface Exchange {
   readonly encrypted: boolean;
   /** Present on TLS connections. */
   readonly tls: ClientTls | undefined;
+  /** Present when the client asked for a WebSocket (the listener held the handshake open). */
+  readonly upgrade?: WebSocketUpgrade | undefined;
 
   /** The request body as a stream (streamed upstream with back-pressure). */
   readonly body: Readable;

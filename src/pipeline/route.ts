@@ -17,8 +17,10 @@ import { limitStage } from '../limits/stage.js';
 import type { AssertionSigner } from '../outbound/assertion.js';
 import { compileHeaderPolicy, DEFAULT_ASSERTION_HEADER, speakingHeaders } from '../outbound/headers.js';
 import { assertionStage, decisionHeadersStage, outboundRequestStage } from '../outbound/steps.js';
-import { createUpstream, outboundConfigOf } from '../upstream/registry.js';
+import { createUpstream, httpUpstreamOf, outboundConfigOf } from '../upstream/registry.js';
 import { upstreamStage } from '../upstream/stage.js';
+import { websocketUpstreamStage } from '../upstream/websocket/proxy.js';
+import { compileWebSocket } from '../upstream/websocket/settings.js';
 import { createCredential, credentialHeaders } from '../outbound/credentials/registry.js';
 import type { OutboundCredential } from '../outbound/credentials/credential.js';
 import type { Upstream, UpstreamResources } from '../upstream/upstream.js';
@@ -128,13 +130,19 @@ export function compileRoute(route: RouteConfig, env: RouteEnv): CompiledRoute {
     env.credentials.add(credential);
     stages.push(credential);
   }
-  stages.push(memo(env, 'upstream-stage', route.upstream, () => upstreamStage(upstream)));
+  const websocket = compileWebSocket(route.websocket);
+  const http = httpUpstreamOf(route.upstream);
+  if (websocket !== undefined && http === undefined) throw new Error(`route "${route.name}": \`websocket\` needs an HTTP upstream`);
+  stages.push(websocket !== undefined && http !== undefined
+    ? memo(env, 'websocket-stage', [route.upstream, websocket], () => websocketUpstreamStage(upstream, http, websocket))
+    : memo(env, 'upstream-stage', route.upstream, () => upstreamStage(upstream)));
 
   return {
     name: route.name,
     public: isPublic,
     allowEncodedSlash: route.allowEncodedSlash === true,
     allowEncodedPercent: route.allowEncodedPercent === true,
+    acceptsWebSocket: websocket !== undefined,
     maxBodyBytes: parseSize(route.maxBodySize ?? env.config.listen!.maxBodySize),
     challenge: authn?.challenge ?? NO_CHALLENGE,
     browser: authn?.login !== undefined,

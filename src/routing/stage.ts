@@ -10,11 +10,30 @@ export interface RoutableRoute extends RouteView {
   readonly allowEncodedSlash: boolean;
   /** Accept `%25` followed by two hex digits (an escaped escape). */
   readonly allowEncodedPercent: boolean;
+  /** The route proxies WebSocket upgrades (`websocket` set). */
+  readonly acceptsWebSocket: boolean;
 }
 
 const NOT_FOUND = refusal('route_not_found');
 const DOUBLE_ENCODING: Refusal = Object.freeze({ code: 'path_double_encoding', detail: 'this route does not accept %25 followed by two hex digits (a backend that decodes twice would see another path)' });
 const UPGRADE: Refusal = Object.freeze({ code: 'upgrade_not_supported', detail: 'this route does not proxy protocol upgrades' });
+const HANDSHAKE: Refusal = Object.freeze({ code: 'websocket_handshake_invalid', detail: 'a WebSocket handshake is a GET with Sec-WebSocket-Version: 13 and a Sec-WebSocket-Key of 16 bytes in base64' });
+/** RFC 6455 §4.1: the key is 16 random bytes, base64-encoded. */
+const WEBSOCKET_KEY = /^[+/0-9A-Za-z]{21}[AQgw]==$/;
+
+/** An upgrade the route cannot take, or a WebSocket handshake that is not one; undefined when it may go on. */
+function upgradeRefusal(ctx: RequestContext, route: RoutableRoute): Refusal | undefined {
+  const upgrade = ctx.headers.upgrade;
+  if (upgrade === undefined) return undefined;
+  const protocol = upgrade.trim().toLowerCase();
+  // An h2c upgrade may be ignored by the server (RFC 9113 §3.1): the request is served as HTTP/1.1.
+  if (protocol === 'h2c') return undefined;
+  // Any other upgrade is refused unless the route proxies WebSockets: never turned into a plain request.
+  if (protocol !== 'websocket' || !route.acceptsWebSocket) return UPGRADE;
+  const key = ctx.headers['sec-websocket-key'];
+  if (ctx.method !== 'GET' || ctx.headers['sec-websocket-version'] !== '13' || key === undefined || !WEBSOCKET_KEY.test(key)) return HANDSHAKE;
+  return undefined;
+}
 
 /**
  * Headers whose repetition changes meaning (RFC 9112 §3.2: one Host; one credential): Node keeps the
@@ -71,9 +90,5 @@ export function routeRequest<R extends RoutableRoute>(table: RouteTable<R>, ctx:
   ctx.record.route = route.name;
   if (target.hasEncodedSeparator && !route.allowEncodedSlash) return ENCODED_SEPARATOR;
   if (target.hasDoubleEncoding && !route.allowEncodedPercent) return DOUBLE_ENCODING;
-  // Until WebSocket proxying exists, an upgrade is refused: never turned into a plain request.
-  // (An h2c upgrade may be ignored by the server, RFC 9113 §3.1: the request is served as HTTP/1.1.)
-  const upgrade = ctx.headers.upgrade;
-  if (upgrade !== undefined && upgrade.trim().toLowerCase() !== 'h2c') return UPGRADE;
-  return route;
+  return upgradeRefusal(ctx, route) ?? route;
 }

@@ -2,10 +2,15 @@ import http, { type IncomingMessage, type Server, type ServerResponse } from 'no
 import https from 'node:https';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Config } from '../config/schema.js';
 import type { Exchange } from '../pipeline/exchange.js';
 import { NodeExchange } from './node-exchange.js';
+import { UpgradeTracker } from './node-upgrade.js';
 import { parseDuration, parseSize } from '../config/units.js';
+
+/** How long drain waits for WebSockets to finish their closing handshake after 1001 before cutting them. */
+const WEBSOCKET_CLOSE_WAIT_MS = 2000;
 
 type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -13,8 +18,12 @@ type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void;
 export interface Listener {
   readonly server: Server;
   readonly port: number;
+  /** Requests in flight, upgrade requests and open WebSockets included. */
   inFlight(): number;
-  /** Stop accepting; resolve when in-flight requests are done or `graceMs` passed. */
+  /**
+   * Stop accepting; resolve when in-flight requests are done or `graceMs` passed. WebSockets still
+   * open then are closed with 1001 (going away), and waited for a little longer.
+   */
   drain(graceMs: number): Promise<{ forced: number }>;
   /**
    * Serve new TLS connections with `tls`'s certificate, key and client CAs (`setSecureContext`);
@@ -82,6 +91,13 @@ export async function startListener(listen: NonNullable<Config['listen']>, handl
   };
   const secure = listen.tls ? https.createServer({ ...options, ...tlsServerOptions(listen.tls) }, counted) : undefined;
   const server: Server = secure ?? http.createServer(options, counted);
+  const upgrades = new UpgradeTracker();
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // A draining listener takes no new WebSocket: the client should reconnect elsewhere.
+    if (draining) return socket.end('HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    // Any upgrade (WebSocket or not) goes through the pipeline; routing refuses what a route does not take.
+    handler(upgrades.exchange(req, socket, head));
+  });
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     // Malformed requests and over-large heads get a bare status line, never a stack trace.
     if (!socket.writable) return socket.destroy();
@@ -97,7 +113,7 @@ export async function startListener(listen: NonNullable<Config['listen']>, handl
   return {
     server,
     port: (server.address() as AddressInfo).port,
-    inFlight: () => active,
+    inFlight: () => active + upgrades.live,
     updateTls(tls) {
       if (!secure || !startedTls || !applied || !tls) return false;
       const next = tlsMaterial(startedTls, tls);
@@ -118,11 +134,17 @@ export async function startListener(listen: NonNullable<Config['listen']>, handl
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const deadline = Date.now() + graceMs;
-      while (active > 0 && Date.now() < deadline) {
+      while (active + upgrades.live > 0 && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 50));
         server.closeIdleConnections();
       }
-      const forced = active;
+      const forced = active + upgrades.live;
+      if (upgrades.live > 0) {
+        upgrades.goAway();
+        const closing = Date.now() + WEBSOCKET_CLOSE_WAIT_MS;
+        while (upgrades.live > 0 && Date.now() < closing) await new Promise((r) => setTimeout(r, 20));
+        upgrades.destroyAll();
+      }
       server.closeAllConnections();
       await closed;
       return { forced };

@@ -44,9 +44,11 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 /**
  * Whether a cookie-authenticated request may change state: safe methods always; others need
  * `Sec-Fetch-Site: same-origin|none`, or an `Origin` equal to the gateway's or on the allow-list.
+ * A WebSocket upgrade is a GET that opens a two-way channel with the browser's cookies: it gets the
+ * same check (a page on another site must not open one: cross-site WebSocket hijacking).
  */
 export function sameOrigin(method: string, headers: IncomingHttpHeaders, own: string, allowed: ReadonlySet<string>): boolean {
-  if (SAFE_METHODS.has(method)) return true;
+  if (SAFE_METHODS.has(method) && header(headers, 'upgrade')?.toLowerCase() !== 'websocket') return true;
   const origin = header(headers, 'origin');
   if (origin !== undefined && origin !== 'null') return origin.toLowerCase() === own || allowed.has(origin.toLowerCase());
   const site = header(headers, 'sec-fetch-site');

@@ -1,14 +1,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, jetstream, jetstreamManager, StorageType, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { startGateway, type TestGateway } from '../harness/gateway.js';
+import { writeApiKeyFile } from '../harness/api-keys.js';
 import { readStream } from '../harness/nats.js';
-import { formatApiKeyHash, generateApiKey } from '../../src/authn/apikey/format.js';
 
 // Real NATS JetStream (NATS_URL, default the machine's server): the test makes its own stream,
 // publishes through the gateway and reads the stream with a JetStream consumer, as a service would.
@@ -26,11 +26,6 @@ let js: JetStreamClient;
 let gw: TestGateway;
 const keys: Record<string, string> = {};
 
-function mint(name: string, roles: string[]): Record<string, unknown> {
-  const { id, key } = generateApiKey();
-  keys[name] = key;
-  return { id, name, roles, hash: formatApiKeyHash(key) };
-}
 
 before(async () => {
   try {
@@ -47,7 +42,7 @@ before(async () => {
   await jsm.streams.add({ name: STREAM, subjects: [`${P}.>`], storage: StorageType.Memory, duplicate_window: nanos(120_000) });
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-nats-'));
   const keysFile = join(dir, 'keys.yaml');
-  writeFileSync(keysFile, `keys:\n${[mint('shop', ['writer']), mint('other-shop', ['writer'])].map((e) => `  - ${JSON.stringify(e)}`).join('\n')}\n`);
+  Object.assign(keys, writeApiKeyFile(keysFile, [{ name: 'shop', roles: ['writer'] }, { name: 'other-shop', roles: ['writer'] }]));
   const nats = { type: 'nats', servers: NATS_URL, timeout: '3s' };
   gw = await startGateway({
     providers: { partners: { type: 'api-key', keys: keysFile } },

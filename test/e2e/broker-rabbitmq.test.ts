@@ -1,12 +1,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type ChannelModel, type Channel, type GetMessage } from 'amqplib';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { startGateway, type TestGateway } from '../harness/gateway.js';
-import { formatApiKeyHash, generateApiKey } from '../../src/authn/apikey/format.js';
+import { writeApiKeyFile } from '../harness/api-keys.js';
 
 // Real RabbitMQ (AMQP_URL, default the machine's broker): publish through the gateway, read the
 // queue with amqplib, check what the consumer sees and what a caller cannot set.
@@ -20,11 +20,6 @@ let ch: Channel;
 let gw: TestGateway;
 const keys: Record<string, string> = {};
 
-function mint(name: string, roles: string[]): Record<string, unknown> {
-  const { id, key } = generateApiKey();
-  keys[name] = key;
-  return { id, name, roles, hash: formatApiKeyHash(key) };
-}
 
 before(async () => {
   try {
@@ -38,7 +33,7 @@ before(async () => {
   for (const q of [ORDERS, INVOICES]) await ch.assertQueue(q, { durable: false, autoDelete: false });
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-broker-'));
   const keysFile = join(dir, 'keys.yaml');
-  writeFileSync(keysFile, `keys:\n${[mint('shop', ['writer']), mint('viewer', ['reader']), mint('other-shop', ['writer'])].map((e) => `  - ${JSON.stringify(e)}`).join('\n')}\n`);
+  Object.assign(keys, writeApiKeyFile(keysFile, [{ name: 'shop', roles: ['writer'] }, { name: 'viewer', roles: ['reader'] }, { name: 'other-shop', roles: ['writer'] }]));
   process.env.GH_TEST_AMQP_URL = AMQP_URL;
   const mq = { type: 'rabbitmq', url: '${env:GH_TEST_AMQP_URL}', timeout: '3s' };
   gw = await startGateway({

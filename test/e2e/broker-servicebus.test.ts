@@ -1,13 +1,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { startGateway, type TestGateway } from '../harness/gateway.js';
+import { writeApiKeyFile } from '../harness/api-keys.js';
 import { startServiceBusStandIn, type ServiceBusStandIn, type StoredMessage } from '../harness/servicebus-standin.js';
-import { formatApiKeyHash, generateApiKey } from '../../src/authn/apikey/format.js';
 
 // Azure Service Bus is a cloud service: these tests drive the REAL @azure/service-bus SDK (through the
 // gateway) against a local stand-in (test/harness/servicebus-standin.ts), an AMQP 1.0 endpoint that
@@ -19,17 +19,12 @@ let sb: ServiceBusStandIn;
 let gw: TestGateway;
 const keys: Record<string, string> = {};
 
-function mint(name: string, roles: string[], owner?: string): Record<string, unknown> {
-  const { id, key } = generateApiKey();
-  keys[name] = key;
-  return { id, name, roles, hash: formatApiKeyHash(key), ...(owner !== undefined ? { owner } : {}) };
-}
 
 before(async () => {
   sb = await startServiceBusStandIn({ queues: [ORDERS], topics: [INVOICES] });
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-servicebus-'));
   const keysFile = join(dir, 'keys.yaml');
-  writeFileSync(keysFile, `keys:\n${[mint('shop', ['writer'], 'team-a'), mint('loner', ['writer'])].map((e) => `  - ${JSON.stringify(e)}`).join('\n')}\n`);
+  Object.assign(keys, writeApiKeyFile(keysFile, [{ name: 'shop', roles: ['writer'], owner: 'team-a' }, { name: 'loner', roles: ['writer'] }]));
   process.env.GH_TEST_SB = sb.connectionString;
   process.env.GH_TEST_SB_WRONG = sb.connectionStringWith(randomBytes(32).toString('base64'));
   const bus = { type: 'servicebus', connectionString: '${env:GH_TEST_SB}', timeout: '3s' };

@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { startGateway, type TestGateway } from '../harness/gateway.js';
+import { writeApiKeyFile } from '../harness/api-keys.js';
 import { startSqsStandIn, type SqsStandIn } from '../harness/sqs-standin.js';
 import { startStsStandIn } from '../harness/aws-standin.js';
 import { startSigningKeys } from '../harness/provider-tokens.js';
 import { startOidcProvider } from '../harness/oidc-provider.js';
-import { formatApiKeyHash, generateApiKey } from '../../src/authn/apikey/format.js';
 
 // SQS is a cloud service: these tests run the gateway's real AWS SDK client against a local
 // SQS stand-in (test/harness/sqs-standin.ts) that speaks the SDK's AWS JSON 1.0 protocol, verifies
@@ -21,11 +21,6 @@ let sqs: SqsStandIn;
 let gw: TestGateway;
 const keys: Record<string, string> = {};
 
-function mint(name: string, roles: string[]): Record<string, unknown> {
-  const { id, key } = generateApiKey();
-  keys[name] = key;
-  return { id, name, roles, hash: formatApiKeyHash(key) };
-}
 
 before(async () => {
   sqs = await startSqsStandIn(REGION);
@@ -38,7 +33,7 @@ before(async () => {
   process.env.GH_TEST_SQS_WRONG_SECRET = randomBytes(30).toString('base64');
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-sqs-'));
   const keysFile = join(dir, 'keys.yaml');
-  writeFileSync(keysFile, `keys:\n${[mint('shop', ['writer']), mint('other-shop', ['writer'])].map((e) => `  - ${JSON.stringify(e)}`).join('\n')}\n`);
+  Object.assign(keys, writeApiKeyFile(keysFile, [{ name: 'shop', roles: ['writer'] }, { name: 'other-shop', roles: ['writer'] }]));
   const upstream = (extra: Record<string, unknown>, secretRef = '${env:GH_TEST_SQS_SECRET}'): Record<string, unknown> => ({
     type: 'sqs', region: REGION, endpoint: sqs.url, timeout: '3s',
     credentials: { static: { accessKeyId: ACCESS_KEY, secretAccessKey: secretRef } }, ...extra,

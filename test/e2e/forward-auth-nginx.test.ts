@@ -7,8 +7,8 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatApiKeyHash, generateApiKey } from '../../src/authn/apikey/format.js';
 import { findBinary, freePort, startFrontProxy, stopFrontProxy } from '../harness/front-proxy.js';
+import { writeApiKeyFile } from '../harness/api-keys.js';
 import { startGateway, type TestGateway } from '../harness/gateway.js';
 import { rawRequest } from '../harness/http.js';
 import { startUpstream, type TestUpstream } from '../harness/upstream.js';
@@ -25,11 +25,6 @@ let base = '';
 let dir = '';
 const keys: Record<string, string> = {};
 
-function mint(name: string, roles: string[]): string {
-  const { id, key } = generateApiKey();
-  keys[name] = key;
-  return `  - ${JSON.stringify({ id, name, roles, hash: formatApiKeyHash(key) })}`;
-}
 
 function nginxConfig(port: number, gatehouse: string, upstream: string): string {
   return `daemon off;
@@ -79,7 +74,7 @@ before(async () => {
   }
   dir = mkdtempSync(join(tmpdir(), 'gh-nginx-'));
   const keysFile = join(dir, 'keys.yaml');
-  writeFileSync(keysFile, `keys:\n${[mint('reader-co', ['reader']), mint('admin-co', ['admin'])].join('\n')}\n`);
+  Object.assign(keys, writeApiKeyFile(keysFile, [{ name: 'reader-co', roles: ['reader'] }, { name: 'admin-co', roles: ['admin'] }]));
   app = await startUpstream();
   unused = await startUpstream();
   gw = await startGateway({

@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeJwt } from 'jose';
 import { startGateway, type TestGateway } from '../harness/gateway.js';
+import { writeApiKeyFile } from '../harness/api-keys.js';
 import { startUpstream, type TestUpstream } from '../harness/upstream.js';
 import { startSigningKeys, type SigningKeys } from '../harness/provider-tokens.js';
-import { formatApiKeyHash, generateApiKey } from '../../src/authn/apikey/format.js';
 
 const ISSUER = 'https://callers.example';
 let upstream: TestUpstream;
@@ -52,15 +52,10 @@ const envoy = (method: string, uri: string, extra: OutgoingHttpHeaders = {}): Pr
   host: 'app.example', 'content-length': '0', 'x-forwarded-proto': 'https', ...extra,
 });
 
-function mint(name: string, roles: string[]): string {
-  const { id, key } = generateApiKey();
-  keys[name] = key;
-  return `  - ${JSON.stringify({ id, name, roles, hash: formatApiKeyHash(key) })}`;
-}
 
 before(async () => {
   const keysFile = join(dir, 'keys.yaml');
-  writeFileSync(keysFile, `keys:\n${[mint('reader-co', ['reader']), mint('writer-co', ['reader', 'writer']), mint('admin-co', ['admin'])].join('\n')}\n`);
+  Object.assign(keys, writeApiKeyFile(keysFile, [{ name: 'reader-co', roles: ['reader'] }, { name: 'writer-co', roles: ['reader', 'writer'] }, { name: 'admin-co', roles: ['admin'] }]));
   writeFileSync(join(dir, 'backend-key'), `${BACKEND_KEY}\n`);
   writeFileSync(join(dir, 'client-secret'), 'oauth-client-secret\n');
   tokenServer = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: OAUTH_TOKEN, token_type: 'Bearer', expires_in: 3600 })));

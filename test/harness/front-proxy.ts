@@ -3,6 +3,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import { delimiter, join } from 'node:path';
+import assert from 'node:assert/strict';
+import type { TestGateway } from './gateway.js';
+import { rawRequest } from './http.js';
+import type { TestUpstream } from './upstream.js';
 
 /** The first of `candidates` (absolute paths) or of `name` on PATH that exists; undefined when none does. */
 export function findBinary(name: string, candidates: readonly string[] = []): string | undefined {
@@ -46,4 +50,24 @@ export async function stopFrontProxy(child: ChildProcess | undefined, signal: No
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill(signal);
   await exited;
+}
+
+/**
+ * The allowed case through a front proxy doing forward-auth: `GET /orders/7?expand=lines` with the
+ * reader's key reaches `app` with the identity headers the proxy copied from Gatehouse's answer,
+ * Gatehouse itself forwards nothing (`unused` saw nothing), and its audit line is a forward-auth
+ * decision for the original path. Returns that audit line for proxy-specific checks.
+ */
+export async function expectAllowedThrough(base: string, readerKey: string, gw: TestGateway, app: TestUpstream, unused: TestUpstream): Promise<Record<string, unknown> | undefined> {
+  const res = await rawRequest(base, 'GET', '/orders/7?expand=lines', { 'x-api-key': readerKey });
+  assert.equal(res.status, 200, res.body);
+  const seen = app.seen.at(-1)!;
+  assert.equal(seen.url, '/orders/7?expand=lines');
+  assert.equal(seen.headers['x-gatehouse-subject'], 'reader-co');
+  assert.equal(seen.headers['x-gatehouse-roles'], 'reader');
+  assert.match(String(seen.headers['x-gatehouse-assertion']), /^eyJ[\w-]+\.[\w-]+\.[\w-]+$/);
+  const line = await gw.auditLine((l) => l.forward_auth === true && l.route === 'orders' && l.status === 200);
+  assert.equal(line?.path, '/orders/7');
+  assert.equal(unused.seen.length, 0, 'Gatehouse itself forwards nothing');
+  return line;
 }

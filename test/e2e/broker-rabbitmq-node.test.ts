@@ -1,14 +1,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type GetMessage } from 'amqplib';
 import { startGateway, type TestGateway } from '../harness/gateway.js';
-import { rabbitMqServer, startRabbitMq, type TestRabbitMq } from '../harness/rabbitmq.js';
-import { formatApiKeyHash, generateApiKey } from '../../src/authn/apikey/format.js';
+import { type TestRabbitMq, startOwnRabbitMq } from '../harness/rabbitmq.js';
+import { writeApiKeyFile } from '../harness/api-keys.js';
 import { brokerConnection } from '../../src/upstream/broker/broker.js';
 
 // What a RabbitMQ node of the test's own lets a test do to the broker without touching the
@@ -25,13 +25,8 @@ let gw: TestGateway;
 let apiKey: string;
 
 before(async () => {
-  const script = rabbitMqServer();
-  if (script === undefined) {
-    if (process.env.CI === 'true') throw new Error('rabbitmq-server is not installed');
-    console.error('\n!!! SKIPPING the RabbitMQ node tests: rabbitmq-server is not installed\n');
-    return;
-  }
-  mq = await startRabbitMq(script);
+  mq = await startOwnRabbitMq('the RabbitMQ node tests');
+  if (mq === undefined) return;
   const admin = await connect(mq.url);
   const ch = await admin.createChannel();
   await ch.assertQueue(QUEUE, { durable: true });
@@ -41,11 +36,9 @@ before(async () => {
   await ch.bindQueue(DEAD, DLX, DEAD);
   await ch.assertQueue(ORDERS, { durable: true, deadLetterExchange: DLX, deadLetterRoutingKey: DEAD });
   await admin.close();
-  const { id, key } = generateApiKey();
-  apiKey = key;
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-node-keys-'));
   const keysFile = join(dir, 'keys.yaml');
-  writeFileSync(keysFile, `keys:\n  - ${JSON.stringify({ id, name: 'loader', roles: ['writer'], hash: formatApiKeyHash(key) })}\n`);
+  apiKey = writeApiKeyFile(keysFile, [{ name: 'loader', roles: ['writer'] }]).loader!;
   process.env.GH_TEST_NODE_AMQP_URL = mq.url;
   const mqUpstream = { type: 'rabbitmq', url: '${env:GH_TEST_NODE_AMQP_URL}', timeout: '3s' };
   const route = (name: string, upstream: Record<string, unknown>): Record<string, unknown> => (

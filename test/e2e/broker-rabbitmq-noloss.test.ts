@@ -1,14 +1,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect } from 'amqplib';
 import { startGateway, type TestGateway } from '../harness/gateway.js';
-import { rabbitMqServer, startRabbitMq, type TestRabbitMq } from '../harness/rabbitmq.js';
-import { formatApiKeyHash, generateApiKey } from '../../src/authn/apikey/format.js';
+import { type TestRabbitMq, startOwnRabbitMq } from '../harness/rabbitmq.js';
+import { writeApiKeyFile } from '../harness/api-keys.js';
 import type { Identity } from '../../src/identity/identity.js';
 import { brokerConnection } from '../../src/upstream/broker/broker.js';
 import { messageIdFor } from '../../src/upstream/broker/message.js';
@@ -34,13 +34,8 @@ let gw: TestGateway;
 let apiKey: string;
 
 before(async () => {
-  const script = rabbitMqServer();
-  if (script === undefined) {
-    if (process.env.CI === 'true') throw new Error('rabbitmq-server is not installed');
-    console.error('\n!!! SKIPPING the RabbitMQ no-loss test: rabbitmq-server is not installed\n');
-    return;
-  }
-  mq = await startRabbitMq(script);
+  mq = await startOwnRabbitMq('the RabbitMQ no-loss test');
+  if (mq === undefined) return;
   console.log(`RabbitMQ test node started in ${mq.startMs} ms`);
   const admin = await connect(mq.url);
   const ch = await admin.createChannel();
@@ -51,11 +46,9 @@ before(async () => {
   // is about messages published to a queue that was there before, as in production.
   await mq.shutdown();
   await mq.start();
-  const { id, key } = generateApiKey();
-  apiKey = key;
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-noloss-'));
   const keysFile = join(dir, 'keys.yaml');
-  writeFileSync(keysFile, `keys:\n  - ${JSON.stringify({ id, name: 'loader', roles: ['writer'], hash: formatApiKeyHash(key) })}\n`);
+  apiKey = writeApiKeyFile(keysFile, [{ name: 'loader', roles: ['writer'] }]).loader!;
   process.env.GH_TEST_NOLOSS_AMQP_URL = mq.url;
   gw = await startGateway({
     log: { level: 'error' }, // the outage's connection warnings are counted below, not printed

@@ -164,3 +164,17 @@ export async function startRabbitMq(script: string): Promise<TestRabbitMq> {
     },
   };
 }
+
+/**
+ * A RabbitMQ node of the test's own, or undefined (after a loud skip message) when rabbitmq-server
+ * is not installed; in CI its absence fails the suite. `what` names the suite in the message.
+ */
+export async function startOwnRabbitMq(what: string): Promise<TestRabbitMq | undefined> {
+  const script = rabbitMqServer();
+  if (script === undefined) {
+    if (process.env.CI === 'true') throw new Error('rabbitmq-server is not installed');
+    console.error(`\n!!! SKIPPING ${what}: rabbitmq-server is not installed\n`);
+    return undefined;
+  }
+  return startRabbitMq(script);
+}

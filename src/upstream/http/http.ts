@@ -11,6 +11,7 @@ import type { ConfigIssue } from '../../config/issue.js';
 import type { ShowValue } from '../../config/validate.js';
 import { UpstreamPools } from './pools.js';
 import { BodyMeter } from './body-meter.js';
+import { planBody } from './body-plan.js';
 import { ForwardCall, upstreamRequested } from './forward-call.js';
 import { compileTarget, upstreamPath } from './target.js';
 import { upstreamTlsIssues, upstreamTlsMaterial } from './tls.js';
@@ -20,7 +21,6 @@ import { resilientSender } from './resilient.js';
 type HttpUpstreamConfig = Static<typeof HttpUpstreamSchema>;
 
 /** Methods whose empty buffered body is still sent as `content-length: 0`. */
-const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 
 /** SNI must be a DNS name: IP literals (and bracketed IPv6) get none, as Node does by default. */
 function nameForSni(hostname: string): string | undefined {
@@ -76,21 +76,11 @@ export function createHttpUpstream(cfg: HttpUpstreamConfig, resources: UpstreamR
     const maxBodyBytes = ctx.route!.maxBodyBytes;
     let meter: BodyMeter | undefined;
     let body: Dispatcher.DispatchOptions['body'] = null;
-    if (out.body !== undefined) {
-      // Read (and bounded) by an earlier stage: sent as is.
-      delete out.headers['transfer-encoding'];
-      out.headers['content-length'] = String(out.body.length);
-      if (out.body.length > 0 || BODY_METHODS.has(out.method)) body = out.body;
-    } else {
-      const declared = ctx.headers['content-length'];
-      if (declared !== undefined && Number(declared) > maxBodyBytes) {
-        exchange.discardBody();
-        return Promise.resolve({ code: 'body_too_large', detail: `request body exceeds ${maxBodyBytes} bytes` });
-      }
-      const hasBody = declared === undefined ? ctx.headers['transfer-encoding'] !== undefined : declared !== '0';
-      // The meter only calls back once piped, after `call` exists.
-      if (hasBody) body = meter = new BodyMeter(maxBodyBytes, () => call.stop('body_too_large'));
-    }
+    const plan = planBody(ctx);
+    if (typeof plan !== 'string') return Promise.resolve(plan);
+    if (plan === 'buffered') body = out.body!;
+    // The meter only calls back once piped, after `call` exists.
+    else if (plan === 'stream') body = meter = new BodyMeter(maxBodyBytes, () => call.stop('body_too_large'));
     const call = new ForwardCall(ctx, meter, maxBodyBytes, out.body?.length ?? 0);
     const opts: Dispatcher.DispatchOptions & { servername?: string } = {
       path: out.path, method: out.method as Dispatcher.HttpMethod, headers: out.headers, body,

@@ -11,6 +11,7 @@ import type { ErrorCode, Refusal } from '../../errors.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import type { StageResult } from '../../pipeline/stage.js';
 import { BodyMeter } from './body-meter.js';
+import { planBody } from './body-plan.js';
 import { ForwardCall, upstreamRequested, type AttemptHooks } from './forward-call.js';
 import type { RetryBudget } from './retry-budget.js';
 import type { Target, TargetSet } from './target-set.js';
@@ -20,7 +21,6 @@ const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT'
 /** Failures worth another target; a timeout is not (it already took its whole allowance). */
 const RETRYABLE: ReadonlySet<ErrorCode> = new Set(['upstream_unreachable', 'upstream_error']);
 /** Methods whose empty buffered body is still sent as `content-length: 0`. */
-const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 const NO_HOOKS: AttemptHooks = Object.freeze({ onStart() {} });
 
 const UNAVAILABLE: Refusal = Object.freeze({
@@ -44,20 +44,10 @@ export function resilientSender(set: TargetSet, retry: RetryPolicy, servername: 
     if (exchange.closed) return ForwardCall.CLIENT_ABORTED;
     const out = ctx.outbound!;
     const maxBodyBytes = ctx.route!.maxBodyBytes;
-    let buffered: Buffer | null = null;
-    let streamed = false;
-    if (out.body !== undefined) {
-      delete out.headers['transfer-encoding'];
-      out.headers['content-length'] = String(out.body.length);
-      if (out.body.length > 0 || BODY_METHODS.has(out.method)) buffered = out.body;
-    } else {
-      const declared = ctx.headers['content-length'];
-      if (declared !== undefined && Number(declared) > maxBodyBytes) {
-        exchange.discardBody();
-        return { code: 'body_too_large', detail: `request body exceeds ${maxBodyBytes} bytes` };
-      }
-      streamed = declared === undefined ? ctx.headers['transfer-encoding'] !== undefined : declared !== '0';
-    }
+    const plan = planBody(ctx);
+    if (typeof plan !== 'string') return plan;
+    const buffered = plan === 'buffered' ? out.body! : null;
+    const streamed = plan === 'stream';
     const opts: Options = {
       path: out.path, method: out.method as Dispatcher.HttpMethod, headers: out.headers, body: buffered,
       ...(servername !== undefined ? { servername } : {}),

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { connect, type ChannelModel, type Channel, type GetMessage } from 'amqplib';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { startGateway, type TestGateway } from '../harness/gateway.js';
+import { takeMessage } from '../harness/rabbitmq.js';
 import { writeApiKeyFile } from '../harness/api-keys.js';
 
 // Real RabbitMQ (AMQP_URL, default the machine's broker): publish through the gateway, read the
@@ -63,15 +64,7 @@ async function post(path: string, body: string, headers: Record<string, string> 
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
-/** The next message of `queue`, waiting briefly for it. */
-async function take(queue: string): Promise<GetMessage | false> {
-  for (let i = 0; i < 40; i++) {
-    const m = await ch.get(queue, { noAck: true });
-    if (m !== false) return m;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return false;
-}
+const take = (queue: string): Promise<GetMessage | false> => takeMessage(ch, queue);
 
 test('an accepted request is one confirmed message with the verified identity, CloudEvents attributes and a verifiable assertion', async (t) => {
   if (skip()) return t.skip('no RabbitMQ');

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { connect, type Channel, type ChannelModel, type GetMessage } from 'amqplib';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { EXAMPLES_DIR, startExample } from '../harness/examples.js';
+import { takeMessage } from '../harness/rabbitmq.js';
 import type { TestGateway } from '../harness/gateway.js';
 import { randomUUID } from 'node:crypto';
 import { entra, okta, startSigningKeys, type SigningKeys } from '../harness/provider-tokens.js';
@@ -37,14 +38,7 @@ describe('examples/http-to-rabbitmq.yaml', () => {
     return { status: res.status, json: (await res.json()) as Record<string, unknown> };
   }
 
-  async function take(queue: string): Promise<GetMessage | false> {
-    for (let i = 0; i < 40; i++) {
-      const m = await ch.get(queue, { noAck: true });
-      if (m !== false) return m;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    return false;
-  }
+  const take = (queue: string): Promise<GetMessage | false> => takeMessage(ch, queue);
 
   before(async () => {
     try {

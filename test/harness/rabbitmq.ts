@@ -4,7 +4,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connect } from 'amqplib';
+import { connect, type Channel, type GetMessage } from 'amqplib';
 
 /**
  * A throwaway RabbitMQ node of its own (own node name, ports, data and log directories), beside any
@@ -177,4 +177,14 @@ export async function startOwnRabbitMq(what: string): Promise<TestRabbitMq | und
     return undefined;
   }
   return startRabbitMq(script);
+}
+
+/** The next message of `queue` on `ch` (acknowledged as taken), waiting up to a second for one; false when none came. */
+export async function takeMessage(ch: Channel, queue: string): Promise<GetMessage | false> {
+  for (let i = 0; i < 40; i++) {
+    const m = await ch.get(queue, { noAck: true });
+    if (m !== false) return m;
+    await sleep(25);
+  }
+  return false;
 }

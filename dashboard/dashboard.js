@@ -179,6 +179,7 @@ async function post(form, onError) {
 
 function initLogin() {
   const form = $('login');
+  if (form === null) return;   // the dashboard signs in with SSO only
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     void post(form, (message) => { $('message').textContent = message; });
@@ -188,6 +189,7 @@ function initLogin() {
 function initDashboard() {
   for (const b of document.querySelectorAll('#tabs button')) b.addEventListener('click', () => { location.hash = b.dataset.tab; });
   $('logout').addEventListener('submit', (e) => { e.preventDefault(); void post($('logout'), () => location.assign('/dashboard/login')); });
+  void api('session').then((s) => { $('who').textContent = s.subject === undefined ? 'token' : s.subject; }).catch(() => {});
   window.addEventListener('hashchange', () => show(currentTab()));
   $('sim').addEventListener('submit', (e) => void simulate(e));
   $('audit-filter').addEventListener('input', () => void refreshAudit());

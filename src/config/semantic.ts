@@ -10,6 +10,7 @@ import { at, indices, keysOf, runChecks, Soundness, type Check } from './checks.
 import { presetIssues } from './preset-check.js';
 import { loginIssues, sessionReferenceIssues } from '../authn/session/check.js';
 import { limitChecks } from '../limits/check.js';
+import { dashboardIssues } from '../admin/dashboard/check.js';
 import { upstreamIssues } from '../upstream/registry.js';
 import { websocketIssues } from '../upstream/websocket/check.js';
 import { oauth2RouteIssues } from '../outbound/credentials/oauth2/check.js';
@@ -117,6 +118,7 @@ function semanticChecks(raw: Config, p: Presenter, soundness: Soundness): Check<
     });
   }
   checks.push(clientAuthIssues);
+  checks.push(dashboardIssues);
   for (const i of indices(at(raw, 'routes'))) checks.push((c) => mtlsIssues(c, i));
   checks.push(...limitChecks(raw, soundness));
   return checks;

@@ -201,7 +201,7 @@ export async function runCluster(loaded: LoadedConfig, log: Logger, options: { p
   const fleet = new Fleet(count, init, log, caughtUp);
   const dashboard = loaded.config.admin!.dashboard;
   const admin = await startAdmin(loaded.config.admin!.host, options.adminPort ?? loaded.config.admin!.port, clusterAdminSource(fleet, signer),
-    dashboard ? createDashboardHandler({ token: dashboard.token, source: clusterDashboardSource(() => fleet.live(), ask), log }) : undefined);
+    dashboard ? createDashboardHandler({ config: dashboard, providers: loaded.config.providers, source: clusterDashboardSource(() => fleet.live(), ask), log }) : undefined);
   const port = await fleet.start().catch(async (err: unknown) => { await admin.close(); throw err; });
   log.info({ port, admin: admin.port, workers: count, routes, pids: fleet.live().map((w) => w.process.pid) }, 'gatehouse listening');
 

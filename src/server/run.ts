@@ -110,7 +110,7 @@ export async function runGateway(configFile: string, log: Logger, options: RunOp
   const tracing = startTracing(initial.config.tracing);
   const listener: Listener = await startListener(listenCfg, createGateway(ref, (err) => log.error({ err }, 'request failed'), tracing));
   const admin: AdminServer | undefined = worker ? undefined : await startAdmin(adminCfg.host, adminCfg.port, runtimeAdminSource(ref, metrics),
-    dashboardCfg && dashboard ? createDashboardHandler({ token: dashboardCfg.token, source: dashboard, log }) : undefined);
+    dashboardCfg && dashboard ? createDashboardHandler({ config: dashboardCfg, providers: initial.config.providers, source: dashboard, log }) : undefined);
   await started;
   log.info({ port: listener.port, admin: admin?.port, routes: runtime.routes.length, ready: runtime.readiness() }, 'gatehouse listening');
 

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { Duration, Size, Strict } from '../config/types.js';
+import { DashboardSchema } from '../admin/dashboard/schema.js';
 
 const Tls = Strict({
   cert: Type.String({ minLength: 1, description: 'PEM certificate chain (usually `${file:/path/cert.pem}`).' }),
@@ -48,7 +49,5 @@ export const ForwardAuthSchema = Strict({
 export const AdminSchema = Strict({
   host: Type.String({ default: '127.0.0.1', description: 'Address to bind the admin listener.' }),
   port: Type.Integer({ minimum: 0, maximum: 65535, default: 9090, description: 'Admin port: `/healthz`, `/readyz`, `/.well-known/jwks.json`.' }),
-  dashboard: Type.Optional(Strict({
-    token: Type.String({ minLength: 16, secret: true, description: 'The dashboard\'s login token (a secret reference: `${env:GATEHOUSE_DASHBOARD_TOKEN}`), at least 16 characters. Entered on the login page, or sent as `Authorization: Bearer <token>` to the JSON APIs.' }),
-  }, 'A read-only dashboard at `/dashboard` on the admin port (live traffic, routes, providers, a policy simulator, the audit tail), behind its own login; see docs/dashboard.md. Absent: no dashboard.')),
+  dashboard: Type.Optional(DashboardSchema),
 }, 'The admin listener (health and readiness). Keep it off the public network.');

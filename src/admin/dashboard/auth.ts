@@ -1,14 +1,19 @@
 /**
- * The dashboard's own authentication: one configured token, entered once on the login page (which
- * opens a session held here, in memory) or sent as a bearer token by API clients.
+ * The dashboard's own authentication: sessions held here, in memory, opened by the login page (the
+ * configured token) or by a sign-in with the OpenID provider (sso.ts); API clients may instead send
+ * the token as a bearer token.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { LRUCache } from 'lru-cache';
+import { parseCookies } from '../../authn/session/cookies.js';
 
+/** The session cookie on a plain-HTTP admin origin (`Path=/dashboard`). */
 export const SESSION_COOKIE = 'gatehouse_dashboard';
-const SESSION_TTL_MS = 8 * 60 * 60 * 1000;
+/** The session cookie on an HTTPS admin origin (`__Host-`: `Secure`, `Path=/`, no `Domain`). */
+export const SECURE_SESSION_COOKIE = '__Host-gh_dashboard';
+export const SESSION_TTL_SEC = 8 * 60 * 60;
 const MAX_SESSIONS = 1000;
 /** Login attempts (and failed bearer tokens) allowed per second, over every client. */
 const ATTEMPTS_PER_SECOND = 5;
@@ -18,20 +23,36 @@ const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').dig
 /** How a request authenticated to the dashboard, if it did. */
 export type Credential = 'session' | 'bearer' | 'wrong_bearer' | 'none';
 
+/** Who a session belongs to: the token's holder, or a signed-in user of the SSO provider. */
+export interface SessionInfo {
+  readonly via: 'token' | 'sso';
+  readonly subject?: string;
+}
+
+/** Whether the admin listener spoke TLS on this request. */
+export const isTls = (req: IncomingMessage): boolean => (req.socket as Partial<TLSSocket>).encrypted === true;
+
 /** The token, the open sessions and the attempt budget of one dashboard. */
 export class DashboardAuth {
-  readonly #token: Buffer;
-  readonly #sessions = new LRUCache<string, true>({ max: MAX_SESSIONS, ttl: SESSION_TTL_MS });
+  readonly #token: Buffer | undefined;
+  readonly #externalUrl: string | undefined;
+  readonly #sessions = new LRUCache<string, SessionInfo>({ max: MAX_SESSIONS, ttl: SESSION_TTL_SEC * 1000 });
   #second = 0;
   #attempts = 0;
 
-  constructor(token: string) {
-    this.#token = digest(token);
+  /** `token` absent: only SSO opens sessions; `externalUrl`: the admin origin as browsers see it. */
+  constructor(token: string | undefined, externalUrl?: string) {
+    this.#token = token === undefined ? undefined : digest(token);
+    this.#externalUrl = externalUrl?.toLowerCase();
+  }
+
+  get hasToken(): boolean {
+    return this.#token !== undefined;
   }
 
   /** Whether `candidate` is the token: equal-length SHA-256 digests compared in constant time. */
   check(candidate: string): boolean {
-    return timingSafeEqual(digest(candidate), this.#token);
+    return this.#token !== undefined && timingSafeEqual(digest(candidate), this.#token);
   }
 
   /** Counts an attempt; false once this second's attempts are used up. */
@@ -41,16 +62,22 @@ export class DashboardAuth {
     return ++this.#attempts <= ATTEMPTS_PER_SECOND;
   }
 
-  /** A new session: a random 32-byte id, valid for SESSION_TTL_MS. */
-  open(): string {
+  /** A new session: a random 32-byte id, valid for SESSION_TTL_SEC. */
+  open(info: SessionInfo): string {
     const id = randomBytes(32).toString('base64url');
-    this.#sessions.set(id, true);
+    this.#sessions.set(id, info);
     return id;
   }
 
   close(req: IncomingMessage): void {
-    const id = cookie(req, SESSION_COOKIE);
+    const id = this.#cookie(req);
     if (id !== undefined) this.#sessions.delete(id);
+  }
+
+  /** The request's session, if it has one. */
+  session(req: IncomingMessage): SessionInfo | undefined {
+    const id = this.#cookie(req);
+    return id === undefined ? undefined : this.#sessions.get(id);
   }
 
   /** The request's session cookie or bearer token, checked. */
@@ -60,34 +87,42 @@ export class DashboardAuth {
       const m = /^Bearer +(\S+)\s*$/i.exec(auth);
       return m && this.check(m[1]!) ? 'bearer' : 'wrong_bearer';
     }
-    const id = cookie(req, SESSION_COOKIE);
-    return id !== undefined && this.#sessions.get(id) === true ? 'session' : 'none';
+    return this.session(req) !== undefined ? 'session' : 'none';
   }
 
-  /** The Set-Cookie value of a session (`Secure` when the admin listener is HTTPS). */
-  static cookieFor(id: string, secure: boolean): string {
-    return `${SESSION_COOKIE}=${id}; HttpOnly; SameSite=Strict; Path=/dashboard; Max-Age=${SESSION_TTL_MS / 1000}${secure ? '; Secure' : ''}`;
+  /** Whether browsers reach the admin listener over HTTPS (its own TLS, or `externalUrl`). */
+  secure(req: IncomingMessage): boolean {
+    return isTls(req) || this.#externalUrl?.startsWith('https:') === true;
   }
-}
 
-/** One cookie's value from the Cookie header. */
-function cookie(req: IncomingMessage, name: string): string | undefined {
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const i = part.indexOf('=');
-    if (i > 0 && part.slice(0, i).trim() === name) return part.slice(i + 1).trim();
+  /** The admin origin as the browser sees it. */
+  origin(req: IncomingMessage): string {
+    return this.#externalUrl ?? `${isTls(req) ? 'https' : 'http'}://${(req.headers.host ?? '').toLowerCase()}`;
   }
-  return undefined;
-}
 
-/** Whether the admin listener spoke TLS on this request. */
-export const isTls = (req: IncomingMessage): boolean => (req.socket as Partial<TLSSocket>).encrypted === true;
+  /** The Set-Cookie value of a session (`__Host-` and `Secure` on an HTTPS origin). */
+  sessionCookie(req: IncomingMessage, id: string, maxAgeSec = SESSION_TTL_SEC): string {
+    const attrs = `HttpOnly; SameSite=Strict; Max-Age=${maxAgeSec}`;
+    return this.secure(req) ? `${SECURE_SESSION_COOKIE}=${id}; Path=/; Secure; ${attrs}` : `${SESSION_COOKIE}=${id}; Path=/dashboard; ${attrs}`;
+  }
 
-/**
- * CSRF: a state-changing request must come from the admin origin itself. A browser always sends
- * `Origin` on a POST; without one the request is accepted only when it carries the bearer token.
- */
-export function sameOrigin(req: IncomingMessage, credential: Credential): boolean {
-  const origin = req.headers.origin;
-  if (origin === undefined) return credential === 'bearer';
-  return req.headers.host !== undefined && origin === `${isTls(req) ? 'https' : 'http'}://${req.headers.host}`;
+  /** The Set-Cookie value deleting the session cookie. */
+  clearCookie(req: IncomingMessage): string {
+    return this.sessionCookie(req, '', 0);
+  }
+
+  /**
+   * CSRF: a state-changing request must come from the admin origin itself. A browser always sends
+   * `Origin` on a POST; without one the request is accepted only when it carries the bearer token.
+   */
+  sameOrigin(req: IncomingMessage, credential: Credential): boolean {
+    const origin = req.headers.origin;
+    if (origin === undefined) return credential === 'bearer';
+    return req.headers.host !== undefined && origin.toLowerCase() === this.origin(req);
+  }
+
+  #cookie(req: IncomingMessage): string | undefined {
+    const value = parseCookies(req.headers.cookie).get(this.secure(req) ? SECURE_SESSION_COOKIE : SESSION_COOKIE);
+    return value === undefined || value === '' ? undefined : value;
+  }
 }

@@ -36,8 +36,11 @@ export interface RelyingParty {
 
 const LOOPBACK = /^(127(\.\d{1,3}){3}|localhost|\[::1\])$/i;
 
+/** The client settings a relying party uses (a provider's `login` block, or the dashboard's `sso`). */
+export type ClientSettings = Pick<LoginConfig, 'clientId' | 'clientSecret' | 'clientAuth' | 'privateKey' | 'keyId' | 'scopes' | 'prompt'>;
+
 /** How the gateway authenticates at the token endpoint (the key of `private_key_jwt` is imported once). */
-async function clientAuth(login: LoginConfig): Promise<oidc.ClientAuth> {
+async function clientAuth(login: ClientSettings): Promise<oidc.ClientAuth> {
   if (login.clientAuth === 'private_key_jwt') {
     if (login.privateKey === undefined) throw new Error('login: private_key_jwt needs privateKey');
     return oidc.PrivateKeyJwt(await loadClientKey(login.privateKey, login.keyId));
@@ -57,8 +60,8 @@ function tokenSet(t: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelp
   };
 }
 
-/** A relying party for `issuer` with the `login` block's client. */
-export function createRelyingParty(issuer: string, login: LoginConfig, timeoutMs: number): RelyingParty {
+/** A relying party for `issuer` with the client of a `login` block (or of the dashboard's `sso`). */
+export function createRelyingParty(issuer: string, login: ClientSettings, timeoutMs: number): RelyingParty {
   let config: oidc.Configuration | undefined;
   let discovering: Promise<oidc.Configuration> | undefined;
   const url = new URL(issuer);

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
 import { startGateway, type TestGateway } from './gateway.js';
 import { startOidcProvider, type OidcProviderOptions, type TestOidcProvider } from './oidc-provider.js';
 import { startUpstream, type TestUpstream } from './upstream.js';
@@ -45,6 +46,10 @@ export interface SsoEnvOptions {
   readonly backchannel?: boolean;
   /** Top-level config sections over the defaults (e.g. `forwardAuth`). */
   readonly config?: Record<string, unknown>;
+  /** More redirect URIs of the web client (another listener's callback). */
+  readonly redirectUris?: readonly string[];
+  /** The gateway's logger (default: silent). */
+  readonly log?: Logger;
 }
 
 /** 200 group object ids, as Entra ID puts them in tokens (its limit before the groups overage claim). */
@@ -69,7 +74,7 @@ export async function startSsoEnv(opts: SsoEnvOptions = {}): Promise<SsoEnv> {
     ...opts.op,
     clients: [{
       client_id: WEB_CLIENT_ID, client_secret: WEB_CLIENT_SECRET, grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'],
-      redirect_uris: [`${origin}/.gatehouse/callback`], post_logout_redirect_uris: [`${origin}/signed-out`], token_endpoint_auth_method: 'client_secret_basic',
+      redirect_uris: [`${origin}/.gatehouse/callback`, ...(opts.redirectUris ?? [])], post_logout_redirect_uris: [`${origin}/signed-out`], token_endpoint_auth_method: 'client_secret_basic',
       scope: 'openid profile email offline_access',
       ...(opts.backchannel === true ? { backchannel_logout_uri: `${origin}/.gatehouse/backchannel-logout`, backchannel_logout_session_required: true } : {}),
       ...opts.webClient,
@@ -97,7 +102,7 @@ export async function startSsoEnv(opts: SsoEnvOptions = {}): Promise<SsoEnv> {
     },
     routes,
     ...opts.config,
-  });
+  }, opts.log ? { log: opts.log } : {});
   return {
     op, upstream, gw, origin,
     async stop() { await gw.stop(); await upstream.close(); await op.stop(); },

@@ -1,0 +1,67 @@
+/**
+ * The dashboard signing in with SSO: the browser sign-in environment (a real interactive OpenID
+ * Provider, a gateway whose provider `idp` has a login block for the public listener) plus the
+ * dashboard on a known admin port with `admin.dashboard.sso`, and the gateway's log lines.
+ */
+import pino from 'pino';
+import { freePort, startSsoEnv, type SsoEnv } from './sso.js';
+
+export const DASHBOARD_CLIENT_ID = 'gatehouse-dashboard';
+export const DASHBOARD_CLIENT_SECRET = 'gatehouse-dashboard-secret-not-for-production';
+
+export interface DashboardSsoEnv extends SsoEnv {
+  /** The admin origin as the browser reaches it (`externalUrl`). */
+  readonly admin: string;
+  /** The gateway's log lines so far. */
+  readonly logs: Record<string, unknown>[];
+}
+
+export interface DashboardSsoOptions {
+  /** The dashboard signs in with its own client (`sso.clientId`); otherwise with the `idp` login client. */
+  readonly ownClient?: boolean;
+  /** The admin origin's host name as browsers use it (default 127.0.0.1). */
+  readonly host?: string;
+  /** More `admin.dashboard` settings (e.g. `token`). */
+  readonly dashboard?: Record<string, unknown>;
+}
+
+/** Accounts: everyone is `staff`; `alice` is also in `gatehouse-admins`, whom the dashboard allows. */
+const account = (login: string): Record<string, unknown> => ({
+  name: `User ${login}`, email: `${login}@example.test`,
+  groups: login === 'alice' ? ['staff', 'gatehouse-admins'] : ['staff'], roles: ['reader'],
+});
+
+/** Start the OP, upstream and gateway with the dashboard's SSO sign-in. */
+export async function startDashboardSso(opts: DashboardSsoOptions = {}): Promise<DashboardSsoEnv> {
+  const adminPort = await freePort();
+  const admin = `http://${opts.host ?? '127.0.0.1'}:${adminPort}`;
+  const callback = `${admin}/dashboard/sso/callback`;
+  const logs: Record<string, unknown>[] = [];
+  const log = pino({ level: 'info' }, { write: (line: string) => { logs.push(JSON.parse(line) as Record<string, unknown>); } });
+  process.env.GH_TEST_DASHBOARD_SECRET = DASHBOARD_CLIENT_SECRET;
+  const own = opts.ownClient === true;
+  const env = await startSsoEnv({
+    log,
+    op: {
+      account,
+      clients: own ? [{
+        client_id: DASHBOARD_CLIENT_ID, client_secret: DASHBOARD_CLIENT_SECRET, grant_types: ['authorization_code'], response_types: ['code'],
+        redirect_uris: [callback], token_endpoint_auth_method: 'client_secret_basic', scope: 'openid profile email',
+      }] : [],
+    },
+    ...(own ? {} : { redirectUris: [callback] }),
+    config: {
+      admin: {
+        port: adminPort,
+        dashboard: {
+          sso: {
+            provider: 'idp', externalUrl: admin, allow: [{ name: 'admins', groups: ['gatehouse-admins'] }],
+            ...(own ? { clientId: DASHBOARD_CLIENT_ID, clientSecret: '${env:GH_TEST_DASHBOARD_SECRET}' } : {}),
+          },
+          ...opts.dashboard,
+        },
+      },
+    },
+  });
+  return { ...env, admin, logs, stop: env.stop };
+}

@@ -10,8 +10,10 @@ export const DASHBOARD_CLIENT_ID = 'gatehouse-dashboard';
 export const DASHBOARD_CLIENT_SECRET = 'gatehouse-dashboard-secret-not-for-production';
 
 export interface DashboardSsoEnv extends SsoEnv {
-  /** The admin origin as the browser reaches it (`externalUrl`). */
+  /** The admin listener's own origin. */
   readonly admin: string;
+  /** The origin browsers are told to use (`externalUrl`). */
+  readonly external: string;
   /** The gateway's log lines so far. */
   readonly logs: Record<string, unknown>[];
 }
@@ -21,6 +23,8 @@ export interface DashboardSsoOptions {
   readonly ownClient?: boolean;
   /** The admin origin's host name as browsers use it (default 127.0.0.1). */
   readonly host?: string;
+  /** `sso.externalUrl` (default: the admin origin itself), e.g. the https:// origin of a proxy in front. */
+  readonly externalUrl?: string;
   /** More `admin.dashboard` settings (e.g. `token`). */
   readonly dashboard?: Record<string, unknown>;
 }
@@ -35,7 +39,8 @@ const account = (login: string): Record<string, unknown> => ({
 export async function startDashboardSso(opts: DashboardSsoOptions = {}): Promise<DashboardSsoEnv> {
   const adminPort = await freePort();
   const admin = `http://${opts.host ?? '127.0.0.1'}:${adminPort}`;
-  const callback = `${admin}/dashboard/sso/callback`;
+  const external = opts.externalUrl ?? admin;
+  const callback = `${external}/dashboard/sso/callback`;
   const logs: Record<string, unknown>[] = [];
   const log = pino({ level: 'info' }, { write: (line: string) => { logs.push(JSON.parse(line) as Record<string, unknown>); } });
   process.env.GH_TEST_DASHBOARD_SECRET = DASHBOARD_CLIENT_SECRET;
@@ -55,7 +60,7 @@ export async function startDashboardSso(opts: DashboardSsoOptions = {}): Promise
         port: adminPort,
         dashboard: {
           sso: {
-            provider: 'idp', externalUrl: admin, allow: [{ name: 'admins', groups: ['gatehouse-admins'] }],
+            provider: 'idp', externalUrl: external, allow: [{ name: 'admins', groups: ['gatehouse-admins'] }],
             ...(own ? { clientId: DASHBOARD_CLIENT_ID, clientSecret: '${env:GH_TEST_DASHBOARD_SECRET}' } : {}),
           },
           ...opts.dashboard,
@@ -63,5 +68,5 @@ export async function startDashboardSso(opts: DashboardSsoOptions = {}): Promise
       },
     },
   });
-  return { ...env, admin, logs, stop: env.stop };
+  return { ...env, admin, external, logs, stop: env.stop };
 }

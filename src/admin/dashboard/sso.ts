@@ -101,8 +101,9 @@ export function createDashboardSso(sso: DashboardSsoConfig, providerName: string
     try {
       claims = (await rp.exchange(new URL(`${p.redirectUri}?${query.toString()}`), { state, nonce: p.nonce, verifier: p.verifier })).claims;
     } catch (err) {
-      const error = err instanceof oidc.AuthorizationResponseError || err instanceof oidc.ResponseBodyError ? err.error : err instanceof Error ? err.name : 'error';
-      return refused(req, 401, 'login_failed', 'The identity provider did not complete the sign-in.', { error });
+      // The provider's error code, or openid-client's check that failed (its messages name the claim, never a token).
+      const error = err instanceof oidc.AuthorizationResponseError || err instanceof oidc.ResponseBodyError ? err.error : (err as { code?: string }).code;
+      return refused(req, 401, 'login_failed', 'The identity provider did not complete the sign-in.', { error, detail: err instanceof Error ? err.message.slice(0, 200) : undefined });
     }
     const bad = claims === undefined ? { detail: 'no ID token' } : rules?.checkClaims?.(claims);
     const identity = claims === undefined || bad !== undefined ? undefined : identityFromClaims(providerName, claims, mapping, 'session');

@@ -131,20 +131,15 @@ export class RedisStore implements LimitStore {
   #flush = (): void => {
     const batch = this.#pending;
     this.#pending = [];
-    const groups = this.#groups(batch);
-    let open = groups.length;
-    // A cluster retries redirections and CLUSTERDOWN/TRYAGAIN by itself, each after a delay: bound the whole wait.
-    const timer = this.#cluster === undefined ? undefined : setTimeout(() => this.#fail(batch, new Error(`timeout after ${this.#timeoutMs} ms`)), this.#timeoutMs);
-    const settled = (): void => {
-      if (--open === 0) clearTimeout(timer);
-    };
-    for (const group of groups) {
+    for (const group of this.#groups(batch)) {
+      // A cluster retries redirections and CLUSTERDOWN/TRYAGAIN by itself, each after a delay: bound the wait.
+      const timer = this.#cluster === undefined ? undefined : setTimeout(() => this.#fail(group, new Error(`timeout after ${this.#timeoutMs} ms`)), this.#timeoutMs);
       this.#send(group).then((replies) => {
-        settled();
+        clearTimeout(timer);
         this.#deliver(group, replies);
       }, (err: unknown) => {
-        settled();
-        this.#fail(group.map((item) => item.call), err);
+        clearTimeout(timer);
+        this.#fail(group, err);
       });
     }
   };
@@ -173,6 +168,12 @@ export class RedisStore implements LimitStore {
     for (const item of group) void this.#issue(pipeline, item);
     const replies = await pipeline.exec();
     if (replies === null) throw new Error('no reply');
+    // ioredis drops a script's EVAL fallback when it retries a cluster pipeline (after CLUSTERDOWN,
+    // TRYAGAIN or MOVED): a NOSCRIPT reply then is ours to resend, once, as a plain command.
+    await Promise.all(replies.map(async ([err], i) => {
+      if (err === null || !err.message.startsWith('NOSCRIPT')) return;
+      replies[i] = await this.#issue(this.#client as unknown as LimitCommands, group[i]!).then((r): [null, unknown] => [null, r], (e: Error): [Error, null] => [e, null]);
+    }));
     return replies;
   }
 
@@ -200,9 +201,9 @@ export class RedisStore implements LimitStore {
     else this.#failed(failure);
   }
 
-  #fail(calls: readonly Pending[], err: unknown): void {
+  #fail(group: readonly Item[], err: unknown): void {
     const unavailable = this.#unavailable(err);
-    for (const call of calls) {
+    for (const { call } of group) {
       if (call.done) continue;
       call.done = true;
       call.reject(unavailable);

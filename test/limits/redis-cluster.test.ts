@@ -1,9 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { RedisStore } from '../../src/limits/redis-store.js';
-import { StoreUnavailableError, type LimitCheck, type RateSpec } from '../../src/limits/store.js';
+import type { LimitCheck, RateSpec } from '../../src/limits/store.js';
 import { redisTag } from '../../src/limits/storage-key.js';
 import { startCluster, type TestCluster } from '../harness/redis-cluster.js';
 import { runStoreContract } from './store-contract.js';
@@ -15,11 +14,6 @@ let started: Promise<TestCluster> | undefined;
 /** One cluster for the file, started on first use. */
 const cluster = (): Promise<TestCluster> => (started ??= startCluster());
 after(async () => { if (started) await (await started.catch(() => undefined))?.stop(); });
-
-/** Fails instead of hanging: a generous guard, not a measure of speed. */
-function noHang<T>(p: Promise<T>): Promise<T> {
-  return Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('check() hung')), 5000).unref())]);
-}
 
 const slow = (id: string, burst: number): RateSpec => ({ kind: 'rate', id, count: 1, periodMs: 60_000, burst });
 const keyOf = (check: LimitCheck): string => `${prefix}${redisTag(check.spec.id, check.key)}:r`;

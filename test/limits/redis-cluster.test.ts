@@ -2,8 +2,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { RedisStore } from '../../src/limits/redis-store.js';
-import type { LimitCheck, RateSpec } from '../../src/limits/store.js';
+import { StoreUnavailableError, type LimitCheck, type RateSpec } from '../../src/limits/store.js';
 import { redisTag } from '../../src/limits/storage-key.js';
+import { freePort } from '../harness/redis.js';
 import { startCluster, type TestCluster } from '../harness/redis-cluster.js';
 import { runStoreContract } from './store-contract.js';
 import { redisClusterAvailable } from './redis-env.js';
@@ -83,6 +84,26 @@ describe('RedisStore on a real three-master Redis Cluster', { skip: !available }
       assert.equal(allowed, 50);
     } finally {
       await leased.close();
+    }
+  });
+});
+
+describe('RedisStore on a cluster whose seed nodes are all down', { skip: !available }, () => {
+  it('fails fast with StoreUnavailableError, reports down once, never shows the password, closes', async () => {
+    const port = await freePort();
+    const events: [string, string | undefined][] = [];
+    const store = new RedisStore({ nodes: [`redis://:cl-s3cret@127.0.0.1:${port}`], timeoutMs: 200, onStateChange: (state, err) => events.push([state, err?.message]) });
+    try {
+      const check: LimitCheck = { spec: slow('down', 5), key: 'k' };
+      for (let i = 0; i < 5; i++) {
+        const err = await Promise.race([store.check([check]).then(() => undefined, (e: unknown) => e), new Promise((r) => setTimeout(() => r('hung'), 5000).unref())]);
+        assert.ok(err instanceof StoreUnavailableError, String(err));
+        assert.ok(!err.message.includes('cl-s3cret'));
+      }
+      assert.equal(events.filter(([s]) => s === 'down').length, 1);
+      assert.ok(events.every(([, m]) => !m?.includes('cl-s3cret')));
+    } finally {
+      await store.close();
     }
   });
 });

@@ -22,6 +22,8 @@ export interface TestCluster {
   client(port: number): Redis;
   /** SIGKILL one node (its data is gone; no persistence). */
   kill(port: number): Promise<void>;
+  /** SIGKILL the master on `port`, then run `round` again and again until the cluster is healthy (its replica promoted). */
+  failOver(port: number, round: () => Promise<void>): Promise<void>;
   /** Resolves when every live node says cluster_state:ok and every slot is served by a live master. */
   waitHealthy(timeoutMs?: number): Promise<void>;
   /** Kills every node and removes the temp dir (idempotent). */
@@ -113,6 +115,17 @@ export async function startCluster(opts: { fullCoverage?: boolean } = {}): Promi
       const node = nodes.find((n) => n.port === port)!;
       node.alive = false;
       await kill(node.child);
+    },
+    async failOver(port, round) {
+      await cluster.kill(port);
+      const healthy = cluster.waitHealthy();
+      let done = false;
+      healthy.then(() => { done = true; }, () => { done = true; });
+      while (!done) {
+        await round();
+        await sleep(20);
+      }
+      await healthy;
     },
     async waitHealthy(timeoutMs = HEALTHY_TIMEOUT_MS) {
       const deadline = Date.now() + timeoutMs;

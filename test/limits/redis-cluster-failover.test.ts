@@ -49,14 +49,10 @@ test('a master SIGKILLed under load: its callers fail fast, the others keep work
     admin.disconnect();
     assert.deepEqual(events, ['up']);
 
-    await cluster.kill(victim);
-    const healthy = cluster.waitHealthy();
-    let done = false;
-    healthy.then(() => { done = true; }, () => { done = true; });
     let refused = 0;
     let servedElsewhere = 0;
     // Every caller once per round, each round in one batch, until the cluster has promoted the replica.
-    while (!done) {
+    await cluster.failOver(victim, async () => {
       const round = await Promise.all(callers.map((key) => noHang(store.check([{ spec: load, key }])).then(() => undefined, (err: unknown) => err)));
       round.forEach((err, i) => {
         const key = callers[i]!;
@@ -70,9 +66,7 @@ test('a master SIGKILLed under load: its callers fail fast, the others keep work
           servedElsewhere++;
         }
       });
-      await sleep(20);
-    }
-    await healthy;
+    });
     assert.ok(refused > 0, 'the victim\'s callers were refused during the outage');
     assert.ok(servedElsewhere > 0);
     assert.equal(events.at(-1), 'down');
@@ -114,20 +108,14 @@ test('full coverage (Redis\'s default): every caller fails fast while the cluste
     })));
     assert.deepEqual(await round(), callers.map(() => undefined));
     const [victim] = await cluster.masters();
-    await cluster.kill(victim!);
-    const healthy = cluster.waitHealthy();
-    let done = false;
-    healthy.then(() => { done = true; }, () => { done = true; });
     let failed = 0;
-    while (!done) {
+    await cluster.failOver(victim!, async () => {
       for (const err of await round()) {
         if (err === undefined) continue;
         assert.ok(err instanceof StoreUnavailableError, String(err));
         failed++;
       }
-      await sleep(20);
-    }
-    await healthy;
+    });
     assert.ok(failed > 0, 'the outage was seen');
     // Back: within a bounded wait, a whole round succeeds (scripts load again on every master, the promoted one too).
     const deadline = Date.now() + 15_000;

@@ -4,7 +4,7 @@ import type { ConfigIssue } from '../config/issue.js';
 import { toPointer } from '../config/pointer.js';
 import type { Config } from '../config/schema.js';
 import { parseRate, periodMs } from '../config/units.js';
-import type { LimitSchema } from './schema.js';
+import type { LimitSchema, LimitsSettingsSchema } from './schema.js';
 
 type LimitConfig = Static<typeof LimitSchema>;
 
@@ -71,6 +71,25 @@ function limitListChecks(raw: unknown, path: string, soundness: Soundness, get: 
   });
 }
 
+/** `url` xor `cluster`; cluster nodes are redis(s) URLs with a host and port, all of one scheme. */
+function redisIssues(redis: Static<typeof LimitsSettingsSchema>['redis']): ConfigIssue[] {
+  if (redis === undefined) return [];
+  if ((redis.url === undefined) === (redis.cluster === undefined)) {
+    return [{ path: '/limits/redis', message: 'give exactly one of `url` (one Redis server) or `cluster: { nodes: [...] }` (a Redis Cluster)' }];
+  }
+  const nodes = redis.cluster?.nodes ?? [];
+  const issues: ConfigIssue[] = [];
+  const schemes = new Set<string>();
+  nodes.forEach((node, i) => {
+    const url = URL.canParse(node) ? new URL(node) : undefined;
+    if (url === undefined || !/^rediss?:$/.test(url.protocol) || url.hostname === '' || url.port === '') {
+      issues.push({ path: `/limits/redis/cluster/nodes/${i}`, message: `expected a node URL such as redis://10.0.0.1:6379 or rediss://10.0.0.1:6380 (scheme, host and port)` });
+    } else schemes.add(url.protocol);
+  });
+  if (schemes.size > 1) issues.push({ path: '/limits/redis/cluster/nodes', message: 'mixed redis:// and rediss:// nodes: every node of one cluster is reached the same way (TLS for all or for none)' });
+  return issues;
+}
+
 /** Checks on limits and plans that the schema cannot express (run by config/semantic.ts, see config/checks.ts). */
 export function limitChecks(raw: Config, soundness: Soundness): Check<Config>[] {
   const checks: Check<Config>[] = [];
@@ -83,8 +102,8 @@ export function limitChecks(raw: Config, soundness: Soundness): Check<Config>[] 
     ? [{ path: '/plans', message: 'only one plan can be `default: true`' }]
     : []));
   checks.push((c) => (c.limits?.store === 'redis' && !c.limits.redis
-    ? [{ path: '/limits/redis', message: 'missing required key "redis": `store: redis` needs `redis: { url: ... }`' }]
-    : []));
+    ? [{ path: '/limits/redis', message: 'missing required key "redis": `store: redis` needs `redis: { url: ... }` or `redis: { cluster: { nodes: [...] } }`' }]
+    : redisIssues(c.limits?.redis)));
   for (const i of indices(at(raw, 'routes'))) {
     checks.push(...limitListChecks(at(raw, 'routes', String(i), 'limits'), `/routes/${i}/limits`, soundness, (c) => c.routes[i]!.limits));
     checks.push((c) => {

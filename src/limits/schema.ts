@@ -33,7 +33,13 @@ export const PlanSchema = Strict({
 export const LimitsSettingsSchema = Strict({
   store: Type.Union([Type.Literal('memory'), Type.Literal('redis')], { default: 'memory', description: '`memory`: one process. `redis`: one shared budget across every gateway replica.' }),
   redis: Type.Optional(Strict({
-    url: Type.String({ minLength: 1, description: 'e.g. `redis://127.0.0.1:6379` or `${env:REDIS_URL}`.' }),
+    url: Type.Optional(Type.String({ minLength: 1, description: 'One Redis server (or a proxy in front of many): e.g. `redis://127.0.0.1:6379`, `rediss://…` for TLS, or `${env:REDIS_URL}`. Give either `url` or `cluster`.' })),
+    cluster: Type.Optional(Strict({
+      nodes: Type.Array(Type.String({ minLength: 1 }), {
+        minItems: 1,
+        description: 'Seed nodes of a Redis Cluster, e.g. `[redis://10.0.0.1:6379, redis://10.0.0.2:6379]`: the client learns every master and replica from any one that answers, follows MOVED/ASK and re-reads the slot map after a failover. All nodes share one scheme (`rediss://` for TLS) and one user/password (write the password as a reference: `redis://:${env:REDIS_PASSWORD}@10.0.0.1:6379`).',
+      }),
+    }, 'Redis Cluster instead of one server: limit state is spread over the masters by caller key (each caller\'s keys share one slot).')),
     prefix: Type.String({ default: 'gatehouse:', description: 'Key prefix.' }),
     timeout: Duration('Per-check timeout; past it the store counts as unavailable.', '250ms'),
     leaseTokens: Type.Integer({

@@ -14,9 +14,9 @@ export async function buildStores(config: Config, connect: boolean): Promise<Lim
   // Loaded only when configured: the Redis client costs ~8 MB of memory in every process otherwise.
   const { RedisStore } = await import('./redis-store.js');
   const primary = new RedisStore({
-    url: redis.url, prefix: redis.prefix, timeoutMs: parseDuration(redis.timeout), leaseTokens: redis.leaseTokens,
+    ...(redis.cluster ? { nodes: redis.cluster.nodes } : { url: redis.url! }), prefix: redis.prefix, timeoutMs: parseDuration(redis.timeout), leaseTokens: redis.leaseTokens,
     onStateChange(state, err, first) {
-      if (storeChanged.hasSubscribers) storeChanged.publish({ store: 'redis', state, first, error: err?.message, fail: settings.fail });
+      if (storeChanged.hasSubscribers) storeChanged.publish({ store: redis.cluster ? 'redis-cluster' : 'redis', state, first, error: err?.message, fail: settings.fail });
     },
   });
   return { primary, fallback };

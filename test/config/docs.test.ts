@@ -54,7 +54,7 @@ describe('generated docs are up to date', () => {
 // end-to-end test runs (test/e2e/examples-*.test.ts); anything else is marked `# fragment`.
 
 /** Values for the `${env:}` references the examples use (a new one fails here until it is added). */
-const EXAMPLE_ENV = { TENANT_ID: '4b0911a0-929b-4715-944b-c03745165b3a', API_CLIENT_ID: '6e74172b-be56-4843-9ff4-e66a39bb12e3', REDIS_URL: 'redis://127.0.0.1:6379', AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672', HONEYCOMB_API_KEY: 'placeholder', GATEHOUSE_DASHBOARD_TOKEN: 'an-example-dashboard-token', SERVICEBUS_CONNECTION_STRING: 'Endpoint=sb://shop.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=placeholder',
+const EXAMPLE_ENV = { TENANT_ID: '4b0911a0-929b-4715-944b-c03745165b3a', API_CLIENT_ID: '6e74172b-be56-4843-9ff4-e66a39bb12e3', REDIS_URL: 'redis://127.0.0.1:6379', REDIS_PASSWORD: 'placeholder', AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672', HONEYCOMB_API_KEY: 'placeholder', GATEHOUSE_DASHBOARD_TOKEN: 'an-example-dashboard-token', SERVICEBUS_CONNECTION_STRING: 'Endpoint=sb://shop.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=placeholder',
   DASHBOARD_CLIENT_SECRET: 'placeholder-dashboard-client-secret',
   OIDC_CLIENT_SECRET: 'placeholder-client-secret', SESSION_KEY: 'placeholder-session-key-0123456789abcdef', SESSION_KEY_OLD: 'placeholder-old-session-key-0123456789abcdef' };
 

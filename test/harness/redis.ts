@@ -26,7 +26,8 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-async function waitForPing(port: number, child: ChildProcess): Promise<void> {
+/** Resolves when the server on `port` answers PING; rejects if `child` exits or it takes too long. */
+export async function waitForPing(port: number, child: ChildProcess): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`redis-server exited with code ${child.exitCode}`);
@@ -45,8 +46,9 @@ async function waitForPing(port: number, child: ChildProcess): Promise<void> {
   throw new Error(`redis-server did not answer PING on port ${port} within ${START_TIMEOUT_MS} ms`);
 }
 
-function spawnRedis(port: number): ChildProcess {
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'];
+/** A redis-server child without persistence on `port` (killed if the test process exits); `extra` adds options. */
+export function spawnRedis(port: number, extra: readonly string[] = []): ChildProcess {
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', ...extra];
   const child = spawn(process.env.REDIS_SERVER ?? 'redis-server', args, { stdio: 'ignore' });
   child.on('error', () => undefined); // surfaces as a failed PING (e.g. ENOENT)
   live.add(child);
@@ -54,7 +56,8 @@ function spawnRedis(port: number): ChildProcess {
   return child;
 }
 
-async function kill(child: ChildProcess): Promise<void> {
+/** SIGKILL the child and wait for it to exit (idempotent). */
+export async function kill(child: ChildProcess): Promise<void> {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill('SIGKILL');

@@ -38,3 +38,25 @@ describe('limit periods have a floor', () => {
     assert.equal(config.routes[0]?.limits?.length, 5);
   });
 });
+
+describe('limits.redis: one server or a cluster', () => {
+  const withRedis = (redis: string): string => `limits: { store: redis, redis: ${redis} }\n${withLimits('{ name: a, key: [ip], rate: 10/s }')}`;
+
+  it('accepts `url`, and `cluster.nodes` with references for the password', () => {
+    const { config } = loadConfigText(withRedis('{ cluster: { nodes: ["rediss://:${env:PW}@10.0.0.1:6380", "rediss://:${env:PW}@10.0.0.2:6380"] } }'), FILE, { PW: 'x' });
+    assert.deepEqual(config.limits?.redis?.cluster?.nodes.length, 2);
+    assert.equal(loadConfigText(withRedis('{ url: "redis://127.0.0.1:6379" }'), FILE, {}).config.limits?.redis?.url, 'redis://127.0.0.1:6379');
+  });
+
+  it('refuses both or neither of `url` and `cluster`', () => {
+    issueAt(loadError(withRedis('{ url: "redis://a:6379", cluster: { nodes: ["redis://b:6379"] } }')), '/limits/redis', 'exactly one of `url`');
+    issueAt(loadError(withRedis('{ prefix: "x:" }')), '/limits/redis', 'exactly one of `url`');
+  });
+
+  it('refuses a node that is not a redis(s) URL with a port, and nodes of mixed schemes', () => {
+    issueAt(loadError(withRedis('{ cluster: { nodes: ["10.0.0.1:6379"] } }')), '/limits/redis/cluster/nodes/0', 'expected a node URL');
+    issueAt(loadError(withRedis('{ cluster: { nodes: ["redis://10.0.0.1"] } }')), '/limits/redis/cluster/nodes/0', 'scheme, host and port');
+    issueAt(loadError(withRedis('{ cluster: { nodes: ["redis://a:6379", "rediss://b:6380"] } }')), '/limits/redis/cluster/nodes', 'mixed redis:// and rediss://');
+    issueAt(loadError(withRedis('{ cluster: { nodes: [] } }')), '/limits/redis/cluster/nodes', '');
+  });
+});

@@ -35,3 +35,9 @@ export function redisServerAvailable(): boolean {
   const bin = process.env.REDIS_SERVER ?? 'redis-server';
   return gate(spawnSync(bin, ['--version']).status === 0, `the ${bin} binary`);
 }
+
+/** Whether `redis-server` and `redis-cli` (for `--cluster create`) can be run (see `gate`). */
+export function redisClusterAvailable(): boolean {
+  const cli = process.env.REDIS_CLI ?? 'redis-cli';
+  return redisServerAvailable() && gate(spawnSync(cli, ['--version']).status === 0, `the ${cli} binary`);
+}

@@ -36,9 +36,8 @@ export class H2Sessions {
       settings: { maxConcurrentStreams: limits.maxConcurrentStreams, maxHeaderListSize: limits.maxHeaderListSize },
       // Node's own budget for streams refused over maxConcurrentStreams before it drops the connection.
       maxSessionRejectedStreams: 100,
-    }, handler);
+    }, (req, res) => this.#request(req, res, handler));
     this.server.on('session', (session) => this.#track(session));
-    this.server.on('stream', (stream) => this.#stream(stream));
   }
 
   /** Streams open on every connection (requests in flight). */
@@ -104,22 +103,41 @@ export class H2Sessions {
     else arm();
   }
 
-  #stream(stream: ServerHttp2Stream): void {
-    this.#streams++;
+  /** A request node emitted: refused when its head is too large, else timed and handed on. */
+  #request(req: Http2ServerRequest, res: Http2ServerResponse, handler: H2Handler): void {
+    const stream = req.stream;
+    // A stream the client reset before node emitted it (rapid reset) has no session any more: nothing to serve.
+    if (stream.destroyed || stream.session === undefined) return;
     stream.on('error', () => { /* the stream is destroyed; the request sees it closed */ });
+    // Node applies SETTINGS_MAX_HEADER_LIST_SIZE only once the client acknowledged it: the first
+    // requests of a connection are measured here (RFC 9113 §6.5.2: name + value + 32 per field).
+    if (headerListSize(req.rawHeaders) > this.limits.maxHeaderListSize) return refuse(stream, 431);
+    this.#streams++;
     const timer = setTimeout(() => {
       // state.remoteClose: the client sent END_STREAM (the whole request arrived).
       if (stream.destroyed || stream.state.remoteClose === 1) return;
-      resetByGateway.add(stream);
-      if (!stream.headersSent) stream.respond({ ':status': 408, 'content-length': '0' }, { endStream: true });
-      stream.close(constants.NGHTTP2_NO_ERROR);
+      refuse(stream, 408);
     }, this.limits.requestMs);
     timer.unref();
     stream.once('close', () => {
       this.#streams--;
       clearTimeout(timer);
     });
+    handler(req, res);
   }
+}
+
+function headerListSize(raw: readonly string[]): number {
+  let size = 0;
+  for (let i = 0; i < raw.length; i += 2) size += raw[i]!.length + raw[i + 1]!.length + 32;
+  return size;
+}
+
+/** Answer `status` without a body if nothing went out yet, and stop the client's body (RST_STREAM NO_ERROR). */
+function refuse(stream: ServerHttp2Stream, status: number): void {
+  resetByGateway.add(stream);
+  if (!stream.headersSent) stream.respond({ ':status': status, 'content-length': '0' }, { endStream: true });
+  stream.close(constants.NGHTTP2_NO_ERROR);
 }
 
 /** The HTTP/2 connection preface (RFC 9113 §3.4) that a prior-knowledge client sends first. */

@@ -3,9 +3,9 @@ import http2, { type ClientHttp2Session, type IncomingHttpHeaders, type Outgoing
 export interface H2Response { status: number; headers: IncomingHttpHeaders; body: Buffer; text: string; json<T = Record<string, unknown>>(): T }
 
 /** Open an HTTP/2 session (`https://` with the test CA, or `http://` for h2c with prior knowledge). */
-export function h2Connect(base: string, ca?: string): Promise<ClientHttp2Session> {
+export function h2Connect(base: string, ca?: string, client?: { cert: string; key: string }): Promise<ClientHttp2Session> {
   return new Promise((resolve, reject) => {
-    const session = http2.connect(base, ca === undefined ? {} : { ca, servername: 'localhost' }, () => resolve(session));
+    const session = http2.connect(base, ca === undefined ? {} : { ca, servername: 'localhost', ...client }, () => resolve(session));
     // A session error after connect reaches its streams (their requests reject): not an uncaught error.
     session.on('error', reject);
   });

@@ -16,10 +16,13 @@ export function h2Request(session: ClientHttp2Session, path: string, headers: Ou
   return new Promise((resolve, reject) => {
     const stream = session.request({ ':method': body === undefined ? 'GET' : 'POST', ':path': path, ...headers }, { endStream: body === undefined });
     const chunks: Buffer[] = [];
-    let head: IncomingHttpHeaders = {};
+    let head: IncomingHttpHeaders | undefined;
     stream.on('response', (h) => { head = h; });
     stream.on('data', (c: Buffer) => chunks.push(c));
+    // A stream cut with its connection ends without a response: that is no answer.
+    stream.on('close', () => reject(new Error(`stream closed without a complete response (rst ${stream.rstCode})`)));
     stream.on('end', () => {
+      if (head === undefined) return reject(new Error('stream ended without a response'));
       const buf = Buffer.concat(chunks);
       const text = buf.toString('utf8');
       resolve({ status: Number(head[':status']), headers: head, body: buf, text, json: () => JSON.parse(text) });

@@ -49,7 +49,8 @@ export class H2Exchange implements Exchange {
     // req.socket is a proxy; the session's socket is the real one (a TLSSocket on an h2 listener).
     const socket = req.stream.session!.socket as TLSSocket;
     this.method = req.method;
-    this.url = req.url;
+    // A CONNECT has no :path; routing refuses the empty target.
+    this.url = (req.url as string | undefined) ?? '';
     const { headers, raw } = plainHeaders(req);
     this.headers = headers;
     this.rawHeaders = raw;
@@ -61,7 +62,8 @@ export class H2Exchange implements Exchange {
   }
 
   get body(): Readable { return this.req; }
-  get requestComplete(): boolean { return this.req.readableEnded; }
+  // The client ended the stream (state.remoteClose), whether or not the body was read.
+  get requestComplete(): boolean { return !this.bodyFollows || this.req.readableEnded || this.stream.state.remoteClose === 1; }
   get headersSent(): boolean { return this.res.headersSent; }
   get closed(): boolean { return this.stream.destroyed; }
 

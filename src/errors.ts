@@ -13,6 +13,7 @@ export const ERRORS = {
   path_invalid_character: { status: 400, title: 'Forbidden character in the path' },
   invalid_request_target: { status: 400, title: 'Request target is not a valid origin-form or absolute-form URI' },
   header_duplicated: { status: 400, title: 'A header that must appear once appears more than once' },
+  authority_mismatch: { status: 400, title: 'The Host header names another authority than the HTTP/2 :authority' },
   upgrade_not_supported: { status: 400, title: 'Protocol upgrade (WebSocket) is not supported on this route' },
   websocket_handshake_invalid: { status: 400, title: 'The WebSocket handshake is not a valid one (GET, version 13, a 16-byte key)' },
   // forward-auth endpoint

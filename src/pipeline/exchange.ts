@@ -40,6 +40,11 @@ export interface Exchange {
   readonly encrypted: boolean;
   /** Present on TLS connections. */
   readonly tls: ClientTls | undefined;
+  /**
+   * HTTP/2 only: the `:authority` pseudo-header as received (`headers.host` carries it when the client
+   * sent no `Host`; routing refuses a `Host` that names another authority).
+   */
+  readonly authority?: string | undefined;
   /** Present when the client asked for a WebSocket (the listener held the handshake open). */
   readonly upgrade?: WebSocketUpgrade | undefined;
 
@@ -47,6 +52,11 @@ export interface Exchange {
   readonly body: Readable;
   /** The whole request, body included, has been received. */
   readonly requestComplete: boolean;
+  /**
+   * HTTP/2 only: whether a body follows the head (the client did not end the stream with its
+   * HEADERS), which `content-length` need not say; on HTTP/1.1 the framing headers say it.
+   */
+  readonly bodyFollows?: boolean | undefined;
   /** Read the whole body once, bounded by `limit` (past it: GatehouseError body_too_large). */
   readBody(limit: number): Promise<Buffer>;
   /** The body will not be read to its end: close the connection after the response instead of parsing the rest. */

@@ -71,10 +71,27 @@ function rawPathOf(url: string): string {
   return q === -1 ? url.slice(start) : url.slice(start, q);
 }
 
+const AUTHORITY: Refusal = Object.freeze({ code: 'authority_mismatch', detail: 'the Host header names another authority than :authority' });
+
+/** The port of a Host/:authority value, '' when none is given. */
+function portOf(value: string): string {
+  const colon = value.lastIndexOf(':');
+  return colon === -1 || colon < value.lastIndexOf(']') ? '' : value.slice(colon + 1);
+}
+
+/** HTTP/2 (RFC 9113 §8.3.1): a Host that identifies another entity than :authority makes the request malformed. */
+function authorityMismatch(authority: string | undefined, host: string | undefined): boolean {
+  if (authority === undefined || host === undefined || host === authority) return false;
+  if (normalizeHost(host) !== normalizeHost(authority)) return true;
+  const [a, b] = [portOf(authority.trim()), portOf(host.trim())];
+  return a !== '' && b !== '' && a !== b;
+}
+
 /** Route `ctx`: the matched route (also set on ctx), or the refusal (404, 405, 400 for a bad target). */
 export function routeRequest<R extends RoutableRoute>(table: RouteTable<R>, ctx: RequestContext): R | Refusal {
   const twice = duplicated(ctx.rawHeaders);
   if (twice !== undefined) return twice;
+  if (authorityMismatch(ctx.exchange.authority, ctx.headers.host)) return AUTHORITY;
   const target = parseTarget(ctx.url);
   if (!target.ok) return target;
   ctx.path = ctx.record.path = target.path;

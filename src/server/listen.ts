@@ -6,6 +6,8 @@ import type { Duplex } from 'node:stream';
 import type { Config } from '../config/schema.js';
 import type { Exchange } from '../pipeline/exchange.js';
 import { NodeExchange } from './node-exchange.js';
+import { H2Exchange } from './h2-exchange.js';
+import { divertHttp2, H2Sessions, type H2Handler, type H2Limits } from './h2-server.js';
 import { UpgradeTracker } from './node-upgrade.js';
 import { parseDuration, parseSize } from '../config/units.js';
 
@@ -68,6 +70,18 @@ export function tlsServerOptions(tls: TlsConfig): https.ServerOptions {
   return { cert: tls.cert, key: tls.key, ca: tls.clientCa, requestCert: true, rejectUnauthorized: mode === 'required' };
 }
 
+/** The HTTP/2 limits of `listen`: its own, and the listener's header, time and idle limits. */
+function http2Limits(listen: NonNullable<Config['listen']>): H2Limits {
+  return {
+    maxConcurrentStreams: listen.http2.maxConcurrentStreams,
+    maxHeaderListSize: parseSize(listen.maxHeaderSize),
+    maxResets: listen.http2.maxResets,
+    resetWindowMs: parseDuration(listen.http2.resetWindow),
+    idleMs: parseDuration(listen.idleTimeout),
+    requestMs: parseDuration(listen.requestTimeout),
+  };
+}
+
 /** Bind the public listener with the configured head/body/time limits (HTTP, or HTTPS when `tls` is set). */
 export async function startListener(listen: NonNullable<Config['listen']>, handler: (exchange: Exchange) => void): Promise<Listener> {
   const options = {
@@ -89,8 +103,16 @@ export async function startListener(listen: NonNullable<Config['listen']>, handl
     if (draining) res.setHeader('connection', 'close');
     handler(new NodeExchange(req, res));
   };
-  const secure = listen.tls ? https.createServer({ ...options, ...tlsServerOptions(listen.tls) }, counted) : undefined;
+  const h2 = listen.tls ? listen.http2.enabled : listen.http2.h2c;
+  const secure = listen.tls ? https.createServer({ ...options, ...tlsServerOptions(listen.tls), ...(h2 ? { ALPNProtocols: ['h2', 'http/1.1'] } : {}) }, counted) : undefined;
   const server: Server = secure ?? http.createServer(options, counted);
+  const countedH2: H2Handler = (req, res) => {
+    active++;
+    res.on('close', done);
+    handler(new H2Exchange(req, res));
+  };
+  const sessions = h2 ? new H2Sessions(http2Limits(listen), countedH2) : undefined;
+  if (sessions) divertHttp2(server, sessions, secure !== undefined, options.headersTimeout);
   const upgrades = new UpgradeTracker();
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     // A draining listener takes no new WebSocket: the client should reconnect elsewhere.
@@ -132,6 +154,7 @@ export async function startListener(listen: NonNullable<Config['listen']>, handl
     async drain(graceMs) {
       draining = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      sessions?.goAway();
       server.closeIdleConnections();
       const deadline = Date.now() + graceMs;
       while (active + upgrades.live > 0 && Date.now() < deadline) {
@@ -145,6 +168,7 @@ export async function startListener(listen: NonNullable<Config['listen']>, handl
         while (upgrades.live > 0 && Date.now() < closing) await new Promise((r) => setTimeout(r, 20));
         upgrades.destroyAll();
       }
+      sessions?.destroyAll();
       server.closeAllConnections();
       await closed;
       return { forced };

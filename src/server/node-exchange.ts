@@ -8,7 +8,8 @@ import type { ClientTls, Exchange } from '../pipeline/exchange.js';
 // The client certificate cannot change on a connection: read it once per socket, not per request.
 const tlsBySocket = new WeakMap<TLSSocket, ClientTls>();
 
-function clientTls(socket: TLSSocket): ClientTls | undefined {
+/** The client certificate facts of a TLS socket (read once per socket), undefined on cleartext. */
+export function clientTls(socket: TLSSocket): ClientTls | undefined {
   if (socket.encrypted !== true) return undefined;
   let tls = tlsBySocket.get(socket);
   if (tls === undefined) {
@@ -16,6 +17,27 @@ function clientTls(socket: TLSSocket): ClientTls | undefined {
     tlsBySocket.set(socket, tls);
   }
   return tls;
+}
+
+/** Read a request body once, bounded by `limit` (past it: GatehouseError body_too_large); shared by the HTTP/1.1 and HTTP/2 exchanges. */
+export function readBounded(req: Readable, headers: IncomingHttpHeaders, limit: number): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const declared = headers['content-length'];
+    if (declared !== undefined && Number(declared) > limit) return reject(new GatehouseError('body_too_large', `request body exceeds ${limit} bytes`));
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.pause();
+        reject(new GatehouseError('body_too_large', `request body exceeds ${limit} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.once('end', () => resolve(Buffer.concat(chunks, size)));
+    req.once('error', reject);
+  });
 }
 
 export class NodeExchange implements Exchange {
@@ -44,26 +66,7 @@ export class NodeExchange implements Exchange {
   // A body fully read by a stage leaves req destroyed but complete: not a client that went away.
   get closed(): boolean { return this.res.destroyed || (this.req.destroyed && !this.req.complete); }
 
-  readBody(limit: number): Promise<Buffer> {
-    const req = this.req;
-    return new Promise<Buffer>((resolve, reject) => {
-      const declared = req.headers['content-length'];
-      if (declared !== undefined && Number(declared) > limit) return reject(new GatehouseError('body_too_large', `request body exceeds ${limit} bytes`));
-      const chunks: Buffer[] = [];
-      let size = 0;
-      req.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > limit) {
-          req.pause();
-          reject(new GatehouseError('body_too_large', `request body exceeds ${limit} bytes`));
-          return;
-        }
-        chunks.push(chunk);
-      });
-      req.once('end', () => resolve(Buffer.concat(chunks, size)));
-      req.once('error', reject);
-    });
-  }
+  readBody(limit: number): Promise<Buffer> { return readBounded(this.req, this.headers, limit); }
 
   discardBody(): void {
     // Ask Node to close the connection after the response instead of parsing the unread body

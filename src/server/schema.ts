@@ -11,10 +11,19 @@ const Tls = Strict({
   })),
 }, 'Serve HTTPS with this certificate and key (and, with `clientCa`, verify client certificates).');
 
+const Http2 = Type.Object({
+  enabled: Type.Boolean({ default: true, description: 'On a TLS listener, offer HTTP/2 by ALPN (`h2`, then `http/1.1` for clients that do not speak it: WebSocket upgrades always arrive that way). `false`: HTTP/1.1 only. Has no effect without `tls` (see `h2c`).' }),
+  h2c: Type.Boolean({ default: false, description: 'On a cleartext listener, also accept HTTP/2 with prior knowledge (RFC 9113 §3.3): a connection that opens with the HTTP/2 preface is served as HTTP/2, any other as HTTP/1.1, on the same port. Only behind a trusted hop (a load balancer speaking h2c); off by default.' }),
+  maxConcurrentStreams: Type.Integer({ minimum: 1, maximum: 10000, default: 100, description: 'Streams (requests) one HTTP/2 connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS); more are refused with REFUSED_STREAM. The header list limit is `maxHeaderSize` (SETTINGS_MAX_HEADER_LIST_SIZE).' }),
+  maxResets: Type.Integer({ minimum: 1, default: 200, description: 'Rapid-reset protection (CVE-2023-44487): a connection whose client resets more than this many streams within `resetWindow` gets GOAWAY (ENHANCE_YOUR_CALM) and is closed.' }),
+  resetWindow: Duration('The window in which `maxResets` counts the client\'s stream resets.', '10s'),
+}, { additionalProperties: false, default: {}, description: 'HTTP/2 on the public listener: over TLS by ALPN, or cleartext (h2c) with prior knowledge. Header, body and time limits are the listener\'s own (`maxHeaderSize`, `maxBodySize`, `requestTimeout`, `idleTimeout`). See docs/http2.md.' });
+
 export const ListenSchema = Strict({
   host: Type.String({ default: '0.0.0.0', description: 'Address to bind.' }),
   port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'Port to bind (0 picks a free port).' }),
   tls: Type.Optional(Tls),
+  http2: Http2,
   maxHeaderSize: Size('Largest request head (request line and headers) accepted; larger heads get 431.', '16kb'),
   maxBodySize: Size('Default largest request body; a route can set its own `maxBodySize`. Larger bodies get 413.', '10mb'),
   headersTimeout: Duration('Time a client has to send the whole request head.', '10s'),

@@ -23,6 +23,6 @@ export function planBody(ctx: RequestContext): 'none' | 'buffered' | 'stream' | 
     ctx.exchange.discardBody();
     return { code: 'body_too_large', detail: `request body exceeds ${maxBodyBytes} bytes` };
   }
-  const hasBody = declared === undefined ? ctx.headers['transfer-encoding'] !== undefined : declared !== '0';
+  const hasBody = declared === undefined ? ctx.headers['transfer-encoding'] !== undefined || ctx.exchange.bodyFollows === true : declared !== '0';
   return hasBody ? 'stream' : 'none';
 }

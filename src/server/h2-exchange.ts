@@ -10,7 +10,7 @@ import { constants, type Http2ServerRequest, type Http2ServerResponse, type Serv
 import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { ClientTls, Exchange } from '../pipeline/exchange.js';
-import { clientTls, readBounded } from './node-exchange.js';
+import { clientTls, readBounded, sendWhole } from './node-exchange.js';
 
 /** Streams the gateway itself reset (not counted against the client's reset budget). */
 export const resetByGateway = new WeakSet<ServerHttp2Stream>();
@@ -77,14 +77,7 @@ export class H2Exchange implements Exchange {
     else this.stream.once('finish', stop);
   }
 
-  send(status: number, headers: OutgoingHttpHeaders, body: string): number {
-    if (this.method === 'HEAD') {
-      this.res.writeHead(status, headers).end();
-      return 0;
-    }
-    this.res.writeHead(status, headers).end(body);
-    return typeof headers['content-length'] === 'number' ? headers['content-length'] : Buffer.byteLength(body);
-  }
+  send(status: number, headers: OutgoingHttpHeaders, body: string): number { return sendWhole(this.res, this.method, status, headers, body); }
 
   // HTTP/2 has no reason phrase: the status message is not sent.
   writeHead(status: number, _statusMessage: string | undefined, headers: OutgoingHttpHeaders): void {

@@ -40,6 +40,21 @@ export function readBounded(req: Readable, headers: IncomingHttpHeaders, limit: 
   });
 }
 
+/** A response that writes its head in one call and can end with a body (node:http's and node:http2's compat one). */
+interface WholeResponse {
+  writeHead(status: number, headers: OutgoingHttpHeaders): { end(): unknown; end(body: string): unknown };
+}
+
+/** Write a whole response (the head alone for HEAD); the body bytes sent. Shared by the HTTP/1.1 and HTTP/2 exchanges. */
+export function sendWhole(res: WholeResponse, method: string, status: number, headers: OutgoingHttpHeaders, body: string): number {
+  if (method === 'HEAD') {
+    res.writeHead(status, headers).end();
+    return 0;
+  }
+  res.writeHead(status, headers).end(body);
+  return typeof headers['content-length'] === 'number' ? headers['content-length'] : Buffer.byteLength(body);
+}
+
 export class NodeExchange implements Exchange {
   readonly method: string;
   readonly url: string;
@@ -75,14 +90,7 @@ export class NodeExchange implements Exchange {
     if (!this.res.headersSent && !this.res.destroyed) this.res.setHeader('connection', 'close');
   }
 
-  send(status: number, headers: OutgoingHttpHeaders, body: string): number {
-    if (this.req.method === 'HEAD') {
-      this.res.writeHead(status, headers).end();
-      return 0;
-    }
-    this.res.writeHead(status, headers).end(body);
-    return typeof headers['content-length'] === 'number' ? headers['content-length'] : Buffer.byteLength(body);
-  }
+  send(status: number, headers: OutgoingHttpHeaders, body: string): number { return sendWhole(this.res, this.method, status, headers, body); }
 
   writeHead(status: number, statusMessage: string | undefined, headers: OutgoingHttpHeaders): void {
     // One headers object to writeHead: Node's fast path (no setHeader per header). Anything set

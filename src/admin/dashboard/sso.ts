@@ -53,13 +53,15 @@ type OidcConfig = Static<typeof OidcProviderSchema>;
 
 /** The client the dashboard signs in with: its own (`sso.clientId`), else the provider's `login` client. */
 export function ssoClient(sso: DashboardSsoConfig, provider: OidcConfig): ClientSettings | undefined {
-  const scopes = sso.scopes ?? ['openid', 'profile', 'email'];
-  if (sso.clientId !== undefined) {
-    return { clientId: sso.clientId, clientSecret: sso.clientSecret, clientAuth: sso.clientAuth ?? 'client_secret_basic', privateKey: sso.privateKey, keyId: sso.keyId, scopes, prompt: undefined };
-  }
-  const login = provider.login;
-  if (login === undefined) return undefined;
-  return { clientId: login.clientId, clientSecret: login.clientSecret, clientAuth: login.clientAuth ?? 'client_secret_basic', privateKey: login.privateKey, keyId: login.keyId, scopes, prompt: login.prompt };
+  const own = sso.clientId !== undefined;
+  const from = own ? sso : provider.login;
+  if (from === undefined) return undefined;
+  return {
+    clientId: from.clientId!, clientSecret: from.clientSecret, clientAuth: from.clientAuth ?? 'client_secret_basic', privateKey: from.privateKey, keyId: from.keyId,
+    scopes: sso.scopes ?? ['openid', 'profile', 'email'],
+    // The provider's `prompt` belongs to its login client; the dashboard's own client has none.
+    prompt: own ? undefined : provider.login?.prompt,
+  };
 }
 
 /** A return path after sign-in: a page of the dashboard, nothing else. */
@@ -92,8 +94,8 @@ export function createDashboardSso(sso: DashboardSsoConfig, providerName: string
 
   /** Why `identity` may not see the dashboard, or undefined when a rule allows it. */
   const denial = (identity: Identity): string | undefined => {
-    const why = allow.map((r) => `${r.name}: ${r.failure(identity) ?? 'matched'}`);
-    return allow.some((r) => r.failure(identity) === undefined) ? undefined : why.join('; ');
+    const failures = allow.map((r) => r.failure(identity));
+    return failures.includes(undefined) ? undefined : failures.map((f, i) => `${allow[i]!.name}: ${f}`).join('; ');
   };
 
   async function complete(req: IncomingMessage, query: URLSearchParams, state: string, p: Pending): Promise<SsoResult> {

@@ -7,14 +7,14 @@
 // `https://servicebus.azure.net` to the identity the namespace trusts. Both are cloud services.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { makeTestPki } from '../harness/tls.js';
 import { startServiceBusStandIn, type ServiceBusStandIn } from '../harness/servicebus-standin.js';
 import { startManagedIdentityStandIn, type ManagedIdentityStandIn } from '../harness/managed-identity-standin.js';
 import { spawnCli } from '../harness/run-cli.js';
-import { writeConfig } from '../harness/gateway.js';
+import { readAuditFile, writeConfig } from '../harness/gateway.js';
 
 const READY = /"port":(\d+)[^\n]*gatehouse listening/;
 const OTHER = '00000000-0000-0000-0000-00000000a11e';
@@ -58,9 +58,7 @@ after(async () => {
 /** The first audit line matching `pred`, waiting up to 2 s for the file sink. */
 async function auditLine(pred: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown> | undefined> {
   for (let i = 0; i < 80; i++) {
-    let text = '';
-    try { text = readFileSync(auditFile, 'utf8'); } catch { /* not written yet */ }
-    const hit = text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).find(pred);
+    const hit = readAuditFile(auditFile).find(pred);
     if (hit !== undefined) return hit;
     await new Promise((r) => setTimeout(r, 25));
   }

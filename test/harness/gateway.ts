@@ -31,8 +31,7 @@ export async function startGateway(config: Record<string, unknown>, opts: { log?
   const configFile = join(dir, 'gatehouse.yaml');
   writeFileSync(configFile, JSON.stringify(full, null, 2));
   const gateway = await runGateway(configFile, opts.log ?? pino({ level: 'silent' }));
-  const read = (): Record<string, unknown>[] =>
-    existsSync(auditFile) ? readFileSync(auditFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) : [];
+  const read = (): Record<string, unknown>[] => readAuditFile(auditFile);
   return {
     url: `http://127.0.0.1:${gateway.port}`,
     adminUrl: `http://127.0.0.1:${gateway.adminPort}`,
@@ -58,6 +57,13 @@ export async function startGateway(config: Record<string, unknown>, opts: { log?
     },
     async stop() { await gateway.stop(); },
   };
+}
+
+/** The whole records of an audit file so far: the sink may be mid-write, and a torn last line is not yet a record. */
+export function readAuditFile(file: string): Record<string, unknown>[] {
+  if (!existsSync(file)) return [];
+  const text = readFileSync(file, 'utf8');
+  return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 /** Write a config to a temp file and return its path. */

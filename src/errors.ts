@@ -81,6 +81,8 @@ export const ERRORS = {
   upstream_timeout: { status: 504, title: 'Upstream did not answer in time' },
   upstream_unavailable: { status: 503, title: 'Every target of the upstream is down, ejected or has its circuit open' },
   upstream_websocket_refused: { status: 502, title: 'Upstream refused the WebSocket upgrade' },
+  grpc_timeout_invalid: { status: 400, title: 'The grpc-timeout header is not 1 to 8 digits and a unit (H, M, S, m, u, n)' },
+  grpc_deadline_exceeded: { status: 504, title: 'The gRPC call\'s deadline (grpc-timeout) passed before the upstream answered' },
   // broker upstreams: nothing was confirmed when one of these is answered (a retry with the same idempotency key is de-duplicated)
   destination_not_found: { status: 404, title: 'No such destination on this route' },
   broker_unavailable: { status: 503, title: 'The message broker cannot be reached or went away before confirming; retry with the same idempotency key' },

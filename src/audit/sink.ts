@@ -118,7 +118,7 @@ export function formatAuditLine(r: RequestRecord, redact: (query: string) => str
     `"error_detail":${optional(r.errorDetail)},` +
     `"bytes_in":${r.bytesIn},"bytes_out":${r.bytesOut},"duration_ms":${ms(r.durationMs)},"upstream_ms":${r.upstreamMs === undefined ? 'null' : ms(r.upstreamMs)}` +
     `${r.upstreamRetries === undefined ? '' : `,"upstream_target":${optional(r.upstreamTarget)},"upstream_retries":${r.upstreamRetries}`}` +
-    `${r.message === undefined ? '' : `,"message":${messageJson(r.message)}`}${r.websocket === undefined ? '' : `,"websocket":${websocketJson(r.websocket)}`}${r.forwardAuth ? ',"forward_auth":true' : ''}}\n`;
+    `${r.message === undefined ? '' : `,"message":${messageJson(r.message)}`}${r.websocket === undefined ? '' : `,"websocket":${websocketJson(r.websocket)}`}${r.grpcStatus === undefined ? '' : `,"grpc_status":${r.grpcStatus}`}${r.forwardAuth ? ',"forward_auth":true' : ''}}\n`;
 }
 
 /** A batch goes to the writer when it is this full (sonic-boom's own write size) or every FLUSH_MS. */

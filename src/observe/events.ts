@@ -50,6 +50,8 @@ export interface RequestRecord {
   message?: { destination: string; id: string; brokerId?: string | undefined; duplicate?: boolean | undefined; confirmMs?: number | undefined } | undefined;
   /** A proxied WebSocket, filled in when it closed (the record is published then): messages each way, the close code and who closed first. */
   websocket?: { messagesIn: number; messagesOut: number; closeCode: number; closedBy: 'client' | 'upstream' | 'gateway' } | undefined;
+  /** A gRPC call's status: the upstream's `grpc-status`, or the one the gateway answered a refusal with. */
+  grpcStatus?: number | undefined;
   /** A forward-auth decision (pipeline/forward-auth.ts): the request was decided for a proxy, never forwarded. */
   forwardAuth?: true | undefined;
   /** A sampled request's trace (tracing builds its spans from it); not audited. */

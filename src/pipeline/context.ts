@@ -95,7 +95,7 @@ export class RequestContext {
     this.record = {
       time: this.time, requestId: this.requestId, traceparent: this.traceparent, method: this.method, path: '', query: '', host: this.client.host,
       clientAddress: this.client.address, route: undefined, identity: undefined, authn: SKIPPED, decision: undefined, limit: undefined,
-      upstream: undefined, credentials: undefined, upstreamPath: undefined, upstreamTarget: undefined, upstreamRetries: undefined, upstreamStatus: undefined, status: 0, error: undefined, errorDetail: undefined, bytesIn: 0, bytesOut: 0, durationMs: 0, upstreamMs: undefined, message: undefined, websocket: undefined, forwardAuth: undefined, trace: this.trace,
+      upstream: undefined, credentials: undefined, upstreamPath: undefined, upstreamTarget: undefined, upstreamRetries: undefined, upstreamStatus: undefined, status: 0, error: undefined, errorDetail: undefined, bytesIn: 0, bytesOut: 0, durationMs: 0, upstreamMs: undefined, message: undefined, websocket: undefined, grpcStatus: undefined, forwardAuth: undefined, trace: this.trace,
     };
   }
 

@@ -66,13 +66,17 @@ export interface Exchange {
   readonly headersSent: boolean;
   /** The client is gone, or the response was destroyed. */
   readonly closed: boolean;
-  /** A complete response (problem bodies, JWKS); a HEAD request gets the headers only. Returns the body bytes sent. */
+  /**
+   * A complete response (problem bodies, JWKS); a HEAD request gets the headers only. Returns the body
+   * bytes sent. Without a body, HTTP/2 sends one HEADERS frame that ends the stream.
+   */
   send(status: number, headers: OutgoingHttpHeaders, body: string): number;
   /** Start a streamed response; throws when a header cannot be sent (nothing went out then). */
   writeHead(status: number, statusMessage: string | undefined, headers: OutgoingHttpHeaders): void;
   /** false: the client is slower than us; wait for `onDrain`. */
   write(chunk: Uint8Array): boolean;
-  end(): void;
+  /** Finish the response, with `trailers` after the body (gRPC's status; HTTP/1.1 sends them on a chunked response only). */
+  end(trailers?: OutgoingHttpHeaders): void;
   /** Cut the connection (a truncated response must not look complete). */
   destroy(): void;
   onDrain(fn: () => void): void;

@@ -2,13 +2,16 @@
  * The one module that turns a refusal into a response: an RFC 9457 problem body with the stable
  * code and the request id, the refusal's headers and the route's authentication challenge. Only
  * the code's title and a caller-safe detail are shown; internal details stay in the audit record.
- * Browsers on sign-in routes get an HTML page instead, and a login refusal is a redirect.
+ * Browsers on sign-in routes get an HTML page instead, and a login refusal is a redirect; a gRPC
+ * client gets a gRPC status in trailers (HTTP 200 on the wire, as gRPC requires; the audit record
+ * keeps the refusal's HTTP status).
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import { ERRORS, type Refusal } from '../errors.js';
 import { prefersHtml } from '../authn/session/browser.js';
 import type { RequestContext } from './context.js';
 import { errorPage, HTML_HEADERS, redirectBody } from './html.js';
+import { grpcTrailers, isGrpc } from './grpc.js';
 
 /** Base of the `type` URI of problem bodies; docs/errors.md documents every code. */
 export const PROBLEM_TYPE_BASE = 'urn:gatehouse:error:';
@@ -53,6 +56,8 @@ export function renderRefusal(ctx: RequestContext, refusal: Refusal): void {
     const cookies = refusal.headers?.['set-cookie'];
     return renderRedirect(ctx, location, typeof cookies === 'string' ? [cookies] : cookies ?? []);
   }
+  // A forward-auth decision answers the proxy, which speaks HTTP to us whatever its client speaks.
+  if (ctx.record.forwardAuth !== true && isGrpc(ctx.headers)) return renderGrpcRefusal(ctx, refusal);
   const html = ctx.route?.browser === true && prefersHtml(ctx.headers);
   const body = html ? errorPage(status, title, code, ctx.requestId, refusal.detail) : problemBody(ctx, refusal, status, title);
   const headers: OutgoingHttpHeaders = {
@@ -65,4 +70,16 @@ export function renderRefusal(ctx: RequestContext, refusal: Refusal): void {
   const challenge = ctx.route?.challenge(refusal);
   if (challenge !== undefined) headers['www-authenticate'] = challenge;
   record.bytesOut = exchange.send(status, headers, body);
+}
+
+/** Headers (`content-type: application/grpc`, the gateway's own, the challenge) then the status in trailers. */
+function renderGrpcRefusal(ctx: RequestContext, refusal: Refusal): void {
+  const headers: OutgoingHttpHeaders = { 'content-type': 'application/grpc', 'cache-control': 'no-store', ...ctx.responseHeaders, ...refusal.headers };
+  const challenge = ctx.route?.challenge(refusal);
+  if (challenge !== undefined) headers['www-authenticate'] = challenge;
+  const trailers = grpcTrailers(refusal.code, refusal.detail);
+  ctx.record.grpcStatus = Number(trailers['grpc-status']);
+  ctx.exchange.writeHead(200, undefined, headers);
+  ctx.exchange.end(trailers);
+  ctx.record.bytesOut = 0;
 }

@@ -77,7 +77,15 @@ export class H2Exchange implements Exchange {
     else this.stream.once('finish', stop);
   }
 
-  send(status: number, headers: OutgoingHttpHeaders, body: string): number { return sendWhole(this.res, this.method, status, headers, body); }
+  send(status: number, headers: OutgoingHttpHeaders, body: string): number {
+    if (body !== '' && this.method !== 'HEAD') return sendWhole(this.res, this.method, status, headers, body);
+    // No body: one HEADERS frame that ends the stream (gRPC's Trailers-Only needs exactly that), not
+    // HEADERS and an empty DATA frame; headers set before writing are sent with END_STREAM.
+    for (const name in headers) this.res.setHeader(name, headers[name]!);
+    this.res.statusCode = status;
+    this.res.end();
+    return 0;
+  }
 
   // HTTP/2 has no reason phrase: the status message is not sent.
   writeHead(status: number, _statusMessage: string | undefined, headers: OutgoingHttpHeaders): void {
@@ -85,7 +93,10 @@ export class H2Exchange implements Exchange {
   }
 
   write(chunk: Uint8Array): boolean { return this.res.write(chunk); }
-  end(): void { this.res.end(); }
+  end(trailers?: OutgoingHttpHeaders): void {
+    if (trailers !== undefined) this.res.addTrailers(trailers);
+    this.res.end();
+  }
   destroy(): void {
     resetByGateway.add(this.stream);
     this.stream.close(constants.NGHTTP2_INTERNAL_ERROR);

@@ -99,7 +99,10 @@ export class NodeExchange implements Exchange {
   }
 
   write(chunk: Uint8Array): boolean { return this.res.write(chunk); }
-  end(): void { this.res.end(); }
+  end(trailers?: OutgoingHttpHeaders): void {
+    if (trailers !== undefined) this.res.addTrailers(trailers);
+    this.res.end();
+  }
   destroy(): void { this.res.destroy(); }
   onDrain(fn: () => void): void { this.res.once('drain', fn); }
   offDrain(fn: () => void): void { this.res.off('drain', fn); }

@@ -8,6 +8,7 @@ import type { Exchange } from '../../pipeline/exchange.js';
 import type { StageResult } from '../../pipeline/stage.js';
 import { connectionTokens, HOP_BY_HOP } from '../../outbound/headers.js';
 import { classifyFailure } from './failure.js';
+import { grpcTrailers } from '../../pipeline/grpc.js';
 
 /** Response headers never relayed; the upstream's Connection header may name more. */
 const HOP: ReadonlySet<string> = new Set(HOP_BY_HOP);
@@ -20,6 +21,9 @@ export const upstreamResponded = channel('gatehouse:upstream:response');
 class Stop extends Error {}
 
 const ABORTED: Refusal = Object.freeze({ code: 'client_aborted', detail: 'client closed the connection' });
+const DEADLINE: Refusal = Object.freeze({ code: 'grpc_deadline_exceeded', detail: 'the upstream did not finish before the call\'s grpc-timeout' });
+
+type StopReason = 'body_too_large' | 'client_aborted' | 'grpc_deadline_exceeded';
 
 /** What the request body passes through on its way upstream (bytes counted, limit enforced). */
 interface Meter {
@@ -47,9 +51,12 @@ export class ForwardCall implements Dispatcher.DispatchHandler {
   readonly done: Promise<StageResult>;
   #resolve!: (result: StageResult) => void;
   #controller: Dispatcher.DispatchController | undefined;
-  #stopped: 'body_too_large' | 'client_aborted' | undefined;
+  #stopped: StopReason | undefined;
+  #deadline: NodeJS.Timeout | undefined;
   #started = false;
   #responded = false;
+  /** A gRPC Trailers-Only answer (grpc-status in the headers): its head goes out with the end, in one frame. */
+  #headOnly: { status: number; headers: Record<string, string | string[]> } | undefined;
   #settled = false;
   #waitingDrain = false;
   #bytesOut = 0;
@@ -61,7 +68,8 @@ export class ForwardCall implements Dispatcher.DispatchHandler {
   readonly #bufferedBytes: number;
   readonly #attempt: AttemptHooks | undefined;
 
-  constructor(ctx: RequestContext, meter: Meter | undefined, maxBodyBytes: number, bufferedBytes: number, attempt?: AttemptHooks) {
+  /** `deadlineAt`: a gRPC call's deadline (performance.now() instant): past it the call is stopped. */
+  constructor(ctx: RequestContext, meter: Meter | undefined, maxBodyBytes: number, bufferedBytes: number, attempt?: AttemptHooks, deadlineAt?: number) {
     this.done = new Promise((resolve) => (this.#resolve = resolve));
     this.#ctx = ctx;
     this.#exchange = ctx.exchange;
@@ -70,10 +78,11 @@ export class ForwardCall implements Dispatcher.DispatchHandler {
     this.#bufferedBytes = bufferedBytes;
     this.#attempt = attempt;
     this.#exchange.onClose(this.#onClientClose);
+    if (deadlineAt !== undefined) this.#deadline = setTimeout(this.#onDeadline, Math.max(0, deadlineAt - this.#t0));
   }
 
   /** Abort the upstream request for a reason of ours; the outcome arrives through onResponseError. */
-  stop(reason: 'body_too_large' | 'client_aborted'): void {
+  stop(reason: StopReason): void {
     if (this.#settled || this.#stopped) return;
     this.#stopped = reason;
     // Before undici has a socket there is no controller; erroring the body (if any) makes undici
@@ -104,6 +113,11 @@ export class ForwardCall implements Dispatcher.DispatchHandler {
     // The gateway's own headers (request id, rate limits) win over the upstream's.
     const extra = ctx.responseHeaders;
     for (const name in extra) out[name] = extra[name]!;
+    if (headers['grpc-status'] !== undefined) {
+      this.#grpcStatus(headers['grpc-status']);
+      this.#headOnly = { status, headers: out };
+      return this.#responseStarted(status);
+    }
     try {
       this.#exchange.writeHead(status, statusMessage || undefined, out);
     } catch (err) {
@@ -111,6 +125,11 @@ export class ForwardCall implements Dispatcher.DispatchHandler {
       controller.abort(err as Error);
       return;
     }
+    this.#responseStarted(status);
+  }
+
+  #responseStarted(status: number): void {
+    const ctx = this.#ctx;
     this.#responded = true;
     ctx.record.status = status;
     // The client gets the upstream's answer as is; the audit line and metrics say it was a failure.
@@ -118,8 +137,22 @@ export class ForwardCall implements Dispatcher.DispatchHandler {
     if (upstreamResponded.hasSubscribers) upstreamResponded.publish({ ctx, status });
   }
 
+  /** The deferred head of a Trailers-Only answer: alone and ending the response, or before what follows. */
+  #flushHead(alone: boolean): void {
+    const head = this.#headOnly!;
+    this.#headOnly = undefined;
+    try {
+      if (alone) this.#exchange.send(head.status, head.headers, '');
+      else this.#exchange.writeHead(head.status, undefined, head.headers);
+    } catch {
+      // A header Node refuses to send: the client must not take a cut answer for a whole one.
+      this.#exchange.destroy();
+    }
+  }
+
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     this.#bytesOut += chunk.length;
+    if (this.#headOnly !== undefined) this.#flushHead(false);
     if (this.#exchange.write(chunk) || this.#waitingDrain) return;
     // The client reads slower than the upstream sends: stop reading the upstream until it drains.
     controller.pause();
@@ -127,16 +160,34 @@ export class ForwardCall implements Dispatcher.DispatchHandler {
     this.#exchange.onDrain(this.#onDrain);
   }
 
-  onResponseEnd(): void {
-    this.#exchange.end();
+  onResponseEnd(controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
+    // An upstream's trailers (gRPC's grpc-status) are relayed; most responses have none. undici 7
+    // hands an HTTP/2 stream's trailers over as an object where it expects a raw list, and then
+    // passes `{}` here: the object is still on the controller.
+    const raw = (controller as { rawTrailers?: unknown }).rawTrailers;
+    const all = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? raw as IncomingHttpHeaders : trailers;
+    let any = false;
+    for (const _ in all) { any = true; break; }
+    if (any) this.#grpcStatus(all['grpc-status']);
+    if (this.#headOnly !== undefined && !any) this.#flushHead(true);
+    else {
+      if (this.#headOnly !== undefined) this.#flushHead(false);
+      this.#exchange.end(any ? endToEnd(all) : undefined);
+    }
     this.#settle(undefined);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | undefined, err: Error): void {
     // Headers are out: cutting the connection makes the client see a truncated transfer rather
-    // than a silently short body.
-    if (this.#responded) this.#exchange.destroy();
-    if (this.#stopped === 'body_too_large') this.#settle({ code: 'body_too_large', detail: `request body exceeds ${this.#maxBodyBytes} bytes` });
+    // than a silently short body. A gRPC call past its deadline ends with that status instead.
+    if (this.#responded && this.#stopped === 'grpc_deadline_exceeded') {
+      const trailers = grpcTrailers(DEADLINE.code, DEADLINE.detail);
+      this.#grpcStatus(trailers['grpc-status'] as string);
+      this.#exchange.end(trailers);
+    }
+    else if (this.#responded) this.#exchange.destroy();
+    if (this.#stopped === 'grpc_deadline_exceeded') this.#settle(DEADLINE);
+    else if (this.#stopped === 'body_too_large') this.#settle({ code: 'body_too_large', detail: `request body exceeds ${this.#maxBodyBytes} bytes` });
     else if (this.#stopped === 'client_aborted') this.#settle(ABORTED);
     else this.#settle(classifyFailure(err, this.#started));
   }
@@ -146,6 +197,16 @@ export class ForwardCall implements Dispatcher.DispatchHandler {
     this.#controller?.resume();
   };
 
+  #grpcStatus(value: string | string[] | undefined): void {
+    const n = Number(value);
+    if (typeof value === 'string' && Number.isInteger(n) && n >= 0) this.#ctx.record.grpcStatus = n;
+  }
+
+  #onDeadline = (): void => {
+    this.#deadline = undefined;
+    this.stop('grpc_deadline_exceeded');
+  };
+
   #onClientClose = (): void => {
     if (!this.#settled) this.stop('client_aborted');
   };
@@ -153,6 +214,7 @@ export class ForwardCall implements Dispatcher.DispatchHandler {
   #settle(failure: Refusal | undefined): void {
     if (this.#settled) return;
     this.#settled = true;
+    if (this.#deadline !== undefined) clearTimeout(this.#deadline);
     const exchange = this.#exchange;
     const record = this.#ctx.record;
     exchange.offClose(this.#onClientClose);

@@ -17,6 +17,7 @@ import { compileTarget, upstreamPath } from './target.js';
 import { upstreamTlsIssues, upstreamTlsMaterial } from './tls.js';
 import { compileTargets, isResilient, targetIssues } from './targets.js';
 import { resilientSender } from './resilient.js';
+import { grpcDeadline } from '../../pipeline/grpc.js';
 
 type HttpUpstreamConfig = Static<typeof HttpUpstreamSchema>;
 
@@ -36,6 +37,10 @@ function originCap(resources: UpstreamResources, origin: string, max: number | u
   if (cap === undefined) caps.set(origin, new InFlight(max));
   else cap.lower(max);
   return caps.get(origin);
+}
+
+function wantsTrailers(te: string | string[] | undefined): boolean {
+  return te !== undefined && String(te).split(',').some((t) => t.trim().toLowerCase() === 'trailers');
 }
 
 function label(url: URL): string {
@@ -62,7 +67,7 @@ export function createHttpUpstream(cfg: HttpUpstreamConfig, resources: UpstreamR
   const material = tls ? upstreamTlsMaterial(cfg) : undefined;
   const poolFor = (origin: string) => pools.get({
     origin, connections: cfg.connections, headersTimeoutMs: target.headersTimeoutMs, bodyTimeoutMs: target.bodyTimeoutMs,
-    connectTimeoutMs: target.connectTimeoutMs, ...(material !== undefined ? { tls: material } : {}), ...(servername !== undefined ? { servername } : {}),
+    connectTimeoutMs: target.connectTimeoutMs, http2: cfg.http2, ...(material !== undefined ? { tls: material } : {}), ...(servername !== undefined ? { servername } : {}),
   });
   const host = target.url.host;
   // Several targets (or a resilience setting): the balancing, retrying sender; otherwise the one pool below.
@@ -76,12 +81,17 @@ export function createHttpUpstream(cfg: HttpUpstreamConfig, resources: UpstreamR
     const maxBodyBytes = ctx.route!.maxBodyBytes;
     let meter: BodyMeter | undefined;
     let body: Dispatcher.DispatchOptions['body'] = null;
+    const deadlineAt = grpcDeadline(ctx.headers, ctx.start, out.headers);
+    if (typeof deadlineAt === 'object') {
+      if (!exchange.requestComplete) exchange.discardBody();
+      return Promise.resolve(deadlineAt);
+    }
     const plan = planBody(ctx);
     if (typeof plan !== 'string') return Promise.resolve(plan);
     if (plan === 'buffered') body = out.body!;
     // The meter only calls back once piped, after `call` exists.
     else if (plan === 'stream') body = meter = new BodyMeter(maxBodyBytes, () => call.stop('body_too_large'));
-    const call = new ForwardCall(ctx, meter, maxBodyBytes, out.body?.length ?? 0);
+    const call = new ForwardCall(ctx, meter, maxBodyBytes, out.body?.length ?? 0, undefined, deadlineAt);
     const opts: Dispatcher.DispatchOptions & { servername?: string } = {
       path: out.path, method: out.method as Dispatcher.HttpMethod, headers: out.headers, body,
       // Without this undici would derive SNI (and the certificate check) from the Host header.
@@ -101,6 +111,8 @@ export function createHttpUpstream(cfg: HttpUpstreamConfig, resources: UpstreamR
     cap: originCap(resources, target.url.origin, cfg.maxInFlight),
     prepare(ctx, headers): OutboundRequest {
       headers.host = cfg.preserveHost && ctx.client.host !== '' ? ctx.client.host : host;
+      // The one TE HTTP/2 allows, which gRPC servers look for; hop-by-hop, so it was not copied.
+      if (cfg.http2 && wantsTrailers(ctx.headers.te)) headers.te = 'trailers';
       return { method: ctx.method, path: upstreamPath(target, ctx.path, ctx.query), headers, body: ctx.body };
     },
     send: several === undefined ? send : resilientSender(several.set, several.retry, servername),

@@ -12,6 +12,8 @@ export interface PoolSettings {
   /** Pinned CA, client certificate and key, lowest version (an `https://` origin only). */
   readonly tls?: UpstreamTlsMaterial;
   readonly servername?: string;
+  /** HTTP/2: offered by ALPN to an `https://` origin (HTTP/1.1 if it declines), with prior knowledge (h2c) to an `http://` one. */
+  readonly http2?: boolean;
 }
 
 /**
@@ -48,16 +50,19 @@ export class UpstreamPools {
 
   /** The pool for these settings, created on first use. */
   get(s: PoolSettings): Pool {
-    const key = JSON.stringify([s.origin, s.connections, s.headersTimeoutMs, s.bodyTimeoutMs, s.connectTimeoutMs, tlsDigest(s.tls), s.servername ?? null]);
+    const key = JSON.stringify([s.origin, s.connections, s.headersTimeoutMs, s.bodyTimeoutMs, s.connectTimeoutMs, tlsDigest(s.tls), s.servername ?? null, s.http2 === true]);
     let pool = this.#pools.get(key);
     if (pool === undefined) {
       const t = s.tls;
+      const h2 = s.http2 === true;
       pool = new Pool(s.origin, {
+        ...(h2 ? { allowH2: true } : {}),
         connections: s.connections,
         headersTimeout: s.headersTimeoutMs,
         bodyTimeout: s.bodyTimeoutMs,
         connect: keepTlsErrors(buildConnector({
           timeout: s.connectTimeoutMs,
+          ...(h2 ? { allowH2: true, useH2c: s.origin.startsWith('http:') } : {}),
           ...(t?.ca !== undefined ? { ca: t.ca } : {}),
           ...(t?.cert !== undefined && t.key !== undefined ? { cert: t.cert, key: t.key } : {}),
           ...(t?.passphrase !== undefined ? { passphrase: t.passphrase } : {}),

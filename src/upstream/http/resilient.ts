@@ -12,6 +12,7 @@ import type { RequestContext } from '../../pipeline/context.js';
 import type { StageResult } from '../../pipeline/stage.js';
 import { BodyMeter } from './body-meter.js';
 import { planBody } from './body-plan.js';
+import { grpcDeadline } from '../../pipeline/grpc.js';
 import { ForwardCall, upstreamRequested, type AttemptHooks } from './forward-call.js';
 import type { RetryBudget } from './retry-budget.js';
 import type { Target, TargetSet } from './target-set.js';
@@ -44,6 +45,8 @@ export function resilientSender(set: TargetSet, retry: RetryPolicy, servername: 
     if (exchange.closed) return ForwardCall.CLIENT_ABORTED;
     const out = ctx.outbound!;
     const maxBodyBytes = ctx.route!.maxBodyBytes;
+    const deadlineAt = grpcDeadline(ctx.headers, ctx.start, out.headers);
+    if (typeof deadlineAt === 'object') return finish(ctx, deadlineAt);
     const plan = planBody(ctx);
     if (typeof plan !== 'string') return plan;
     const buffered = plan === 'buffered' ? out.body! : null;
@@ -64,7 +67,7 @@ export function resilientSender(set: TargetSet, retry: RetryPolicy, servername: 
       if (target === undefined) return finish(ctx, last ?? UNAVAILABLE);
       record.upstreamTarget = target.label;
       record.upstreamStatus = undefined;
-      const { result, started } = await attempt(ctx, target, opts, streamed, maxBodyBytes);
+      const { result, started } = await attempt(ctx, target, opts, streamed, maxBodyBytes, deadlineAt);
       judge(set, target, result, record.upstreamStatus);
       if (result === undefined) return undefined;
       // Never once response headers arrived (a header Node refused to relay aborts after them).
@@ -79,14 +82,14 @@ export function resilientSender(set: TargetSet, retry: RetryPolicy, servername: 
 }
 
 /** One attempt on one target; a streamed body is piped only once a connection is made. */
-async function attempt(ctx: RequestContext, target: Target, opts: Options, streamed: boolean, maxBodyBytes: number): Promise<{ result: StageResult; started: boolean }> {
+async function attempt(ctx: RequestContext, target: Target, opts: Options, streamed: boolean, maxBodyBytes: number, deadlineAt: number | undefined): Promise<{ result: StageResult; started: boolean }> {
   let meter: BodyMeter | undefined;
   let hooks = NO_HOOKS;
   if (streamed) {
     const m = (meter = new BodyMeter(maxBodyBytes, () => call.stop('body_too_large')));
     hooks = { onStart: () => ctx.exchange.body.pipe(m) };
   }
-  const call: ForwardCall = new ForwardCall(ctx, meter, maxBodyBytes, opts.body === null ? 0 : (opts.body as Buffer).length, hooks);
+  const call: ForwardCall = new ForwardCall(ctx, meter, maxBodyBytes, opts.body === null ? 0 : (opts.body as Buffer).length, hooks, deadlineAt);
   if (upstreamRequested.hasSubscribers) upstreamRequested.publish({ ctx, origin: target.label, path: opts.path });
   target.inFlight++;
   try {
@@ -97,10 +100,10 @@ async function attempt(ctx: RequestContext, target: Target, opts: Options, strea
   }
 }
 
-/** What an attempt says of its target: a 5xx or a failure counts against it, the client leaving does not. */
+/** What an attempt says of its target: a 5xx or a failure counts against it; the client leaving, its body and its deadline do not. */
 function judge(set: TargetSet, target: Target, result: StageResult, status: number | undefined): void {
   if (status !== undefined) return status >= 500 ? set.failed(target, performance.now()) : set.succeeded(target);
-  if (result === undefined || result.code === 'client_aborted' || result.code === 'body_too_large') return set.neutral(target);
+  if (result === undefined || result.code === 'client_aborted' || result.code === 'body_too_large' || result.code === 'grpc_deadline_exceeded') return set.neutral(target);
   set.failed(target, performance.now());
 }
 

@@ -24,6 +24,7 @@ export const HttpUpstreamSchema = Strict({
   bodyTimeout: Duration('Longest silence while streaming the response body (the response is cut on expiry).', '60s'),
   connections: Type.Integer({ minimum: 1, default: 128, description: 'Most keep-alive connections per upstream.' }),
   maxInFlight: Type.Optional(Type.Integer({ minimum: 1, description: 'Most requests in flight to this upstream origin across all routes that use it, per gateway process; beyond it 503 `concurrency_limited`.' })),
+  http2: Type.Boolean({ default: false, description: 'Speak HTTP/2 to the upstream: offered by ALPN to an `https://` upstream (HTTP/1.1 when it declines), cleartext with prior knowledge (h2c) to an `http://` one, which must speak HTTP/2 then. Needed for gRPC upstreams (trailers); see docs/grpc.md.' }),
   preserveHost: Type.Boolean({ default: false, description: 'Send the inbound `Host` to the upstream instead of the upstream URL host.' }),
   ...ResilienceFields,
   ...OutboundFields,

@@ -117,6 +117,10 @@ test('Traefik: allowed with the identity headers and no body; denied and unauthe
   const anonymous = await traefik('GET', '/orders/7');
   assert.equal(anonymous.status, 401);
   assert.equal(JSON.parse(anonymous.body).code, 'token_missing');
+  // A gRPC call described to us is still answered to the proxy in HTTP (it renders gRPC for its client).
+  const grpcCall = await traefik('POST', '/orders/7', { 'content-type': 'application/grpc' });
+  assert.equal(grpcCall.status, 401);
+  assert.equal(JSON.parse(grpcCall.body).code, 'token_missing');
   assert.equal((await traefik('POST', '/orders/7', { 'x-api-key': keys['writer-co']! })).status, 200, 'the method decides the route');
   assert.equal(upstream.seen.length, 0, 'no upstream is ever called');
 });

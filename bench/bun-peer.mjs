@@ -3,6 +3,7 @@
 //   bun bench/bun-peer.mjs serve      Bun.serve + fetch (Bun's own server and client: the fast path)
 //   bun bench/bun-peer.mjs node-http  node:http on Bun + the real undici Pool (what Gatehouse on Bun runs)
 // env (from the harness): PORT UPSTREAM_URL.
+/* global Bun, Headers, fetch, Response */
 import http from 'node:http';
 
 const { PORT, UPSTREAM_URL } = process.env;

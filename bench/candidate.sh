@@ -23,7 +23,9 @@
 #                       every request misses the cache (FIFO over a cycle longer than the cache = no hits).
 #                       MISS_ALG=rs256|es256 (default rs256) picks the key.
 #   GATEHOUSE_RUNTIME   dist (default when dist/cli/main.js exists; build with `npx tsc -p tsconfig.build.json`)
-#                       or tsx (runs src/ through tsx: slower start, same steady state).
+#                       or tsx (runs src/ through tsx: slower start, same steady state),
+#                       or bun (the built dist/ on the Bun runtime, binary $BUN, default `bun` on PATH:
+#                       node:http on Bun + the real undici; see bench/README.md "Bun engine").
 #   GATEHOUSE_DIR       the Gatehouse checkout to run (default: the one this script is in).
 #   NODE_EXTRA          extra node flags, e.g. NODE_EXTRA="--cpu-prof --cpu-prof-dir=/tmp/prof".
 #   AUDIT_PATH          default $RUN_DIR/audit.log (grows ~0.5 kB per request).
@@ -90,5 +92,6 @@ fi
 case $GATEHOUSE_RUNTIME in
   dist) exec node ${NODE_EXTRA:-} "$GATEHOUSE_DIR/bin/gatehouse.js" start -c "$CONFIG" ;;
   tsx)  cd "$GATEHOUSE_DIR" && exec node ${NODE_EXTRA:-} --import tsx "$GATEHOUSE_DIR/test/harness/cli.ts" start -c "$CONFIG" ;;
-  *) echo "candidate.sh: GATEHOUSE_RUNTIME must be dist or tsx" >&2; exit 2 ;;
+  bun)  exec "${BUN:-bun}" "$GATEHOUSE_DIR/bin/gatehouse.js" start -c "$CONFIG" ;;
+  *) echo "candidate.sh: GATEHOUSE_RUNTIME must be dist, tsx or bun" >&2; exit 2 ;;
 esac

@@ -66,6 +66,8 @@ export function tlsServerOptions(tls: TlsConfig): https.ServerOptions {
   const mode = clientAuthMode(tls);
   if (mode === 'none') return { cert: tls.cert, key: tls.key };
   if (tls.clientCa === undefined) throw new Error(`listen.tls.clientAuth: ${mode} needs listen.tls.clientCa (the CAs that issue client certificates)`);
+  // Fail closed rather than serve mTLS routes that could never see a certificate.
+  if (process.versions.bun !== undefined) throw new Error(`listen.tls.clientAuth: ${mode} is not available on Bun (its node:https does not expose the client certificate); run Gatehouse on Node for client certificates`);
   // optional: the handshake accepts any client and records the verdict (socket.authorized) for the mtls authenticator.
   return { cert: tls.cert, key: tls.key, ca: tls.clientCa, requestCert: true, rejectUnauthorized: mode === 'required' };
 }

@@ -1,19 +1,23 @@
 /** The node:http engine's Exchange: the only place past the listener that touches req and res. */
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
+import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { GatehouseError } from '../errors.js';
 import type { ClientTls, Exchange } from '../pipeline/exchange.js';
 
 // The client certificate cannot change on a connection: read it once per socket, not per request.
 const tlsBySocket = new WeakMap<TLSSocket, ClientTls>();
+const NO_CERTIFICATE = Object.freeze({}) as PeerCertificate;
 
 /** The client certificate facts of a TLS socket (read once per socket), undefined on cleartext. */
 export function clientTls(socket: TLSSocket): ClientTls | undefined {
   if (socket.encrypted !== true) return undefined;
   let tls = tlsBySocket.get(socket);
   if (tls === undefined) {
-    tls = { authorized: socket.authorized, ...(socket.authorizationError ? { authorizationError: String(socket.authorizationError) } : {}), peerCertificate: socket.getPeerCertificate(true) };
+    // Bun's node:https socket has no getPeerCertificate: nothing to read there (and startListener
+    // refuses client-certificate listeners on Bun, so no certificate is ever taken for absent).
+    const peerCertificate = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate(true) : NO_CERTIFICATE;
+    tls = { authorized: socket.authorized, ...(socket.authorizationError ? { authorizationError: String(socket.authorizationError) } : {}), peerCertificate };
     tlsBySocket.set(socket, tls);
   }
   return tls;

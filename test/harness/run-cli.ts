@@ -4,10 +4,21 @@ import { fileURLToPath } from 'node:url';
 const CLI = fileURLToPath(new URL('./cli.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
+/**
+ * The runtime the CLI child runs on: Node through tsx (the default), or Bun running the sources
+ * itself when GATEHOUSE_ENGINE_BIN names a bun binary (the Bun engine's evidence runs: the tests and
+ * their clients stay on Node, only the gateway is on Bun); `env` may name one for a single call.
+ */
+function runtime(env: NodeJS.ProcessEnv): [string, string[]] {
+  const bin = env.GATEHOUSE_ENGINE_BIN ?? process.env.GATEHOUSE_ENGINE_BIN;
+  return bin ? [bin, []] : [process.execPath, ['--import', 'tsx']];
+}
+
 /** Run a CLI command to completion. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env } });
+    const [bin, preload] = runtime(env);
+    const child = spawn(bin, [...preload, CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
@@ -19,7 +30,8 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ c
 /** Start a long-running CLI command and wait (up to `timeoutMs`) until a line of stderr matches `ready`. */
 export function spawnCli(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}, timeoutMs = 30000): Promise<{ child: ChildProcess; match: RegExpMatchArray; stderr: () => string; exited: Promise<number | null> }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env } });
+    const [bin, preload] = runtime(env);
+    const child = spawn(bin, [...preload, CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env } });
     let stderr = '';
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`CLI did not become ready: ${stderr}`)); }, timeoutMs);

@@ -1,4 +1,4 @@
-import { buildConnector, Pool } from 'undici';
+import { buildConnector, Pool } from './undici.js';
 import { tlsDigest, type UpstreamTlsMaterial } from './tls.js';
 import { TLS_CLOSED_UNANSWERED } from './failure.js';
 

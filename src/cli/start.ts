@@ -5,6 +5,7 @@ import { workerCount } from '../config/semantic.js';
 import { createLogger } from '../observe/log.js';
 import { runCluster, runClusterWorker } from '../server/cluster.js';
 import { runGateway } from '../server/run.js';
+import { engineRefusal } from '../server/engine.js';
 import { startSampleUpstream } from './sample-server.js';
 import { configPath, reportError, SAMPLE_UPSTREAM_PORT } from './common.js';
 
@@ -22,6 +23,11 @@ export async function startCommand(args: string[]): Promise<number> {
     },
   });
   const log = createLogger();
+  const refused = engineRefusal(process.versions, process.env);
+  if (refused !== undefined) {
+    log.error(refused);
+    return 2;
+  }
   const file = configPath(values.config);
   // The embedded default needs its sample upstream; an explicit config can ask for it too.
   const samplePort = values['sample-upstream'] ?? (values.config ? undefined : String(SAMPLE_UPSTREAM_PORT));

@@ -192,3 +192,13 @@ test('on Bun a client-certificate listener refuses to start (its node:https expo
   assert.equal(run.code, 1);
   assert.match(run.stderr, /clientAuth: required is not available on Bun/);
 });
+
+test('on Bun the gateway refuses to start unless the evaluation opt-in is set', { skip: BUN === undefined ? 'no bun binary on PATH' : false }, async () => {
+  const file = writeConfig(JSON.stringify({
+    listen: { port: 0, host: '127.0.0.1' }, admin: { port: 0 }, audit: { sink: 'off' },
+    routes: [{ name: 'all', match: { path: '/*' }, public: true, upstream: { url: 'http://127.0.0.1:1' } }],
+  }));
+  const run = await runCli(['start', '-c', file], { GATEHOUSE_ENGINE_BIN: BUN, GATEHOUSE_ALLOW_BUN: '' });
+  assert.equal(run.code, 2);
+  assert.match(run.stderr, /not supported on Bun .*GATEHOUSE_ALLOW_BUN=1/);
+});

@@ -14,11 +14,17 @@ function runtime(env: NodeJS.ProcessEnv): [string, string[]] {
   return bin ? [bin, []] : [process.execPath, ['--import', 'tsx']];
 }
 
+/** The child's environment: on Bun the evaluation opt-in (src/server/engine.ts) unless the call sets it. */
+function childEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const onBun = Boolean(env.GATEHOUSE_ENGINE_BIN ?? process.env.GATEHOUSE_ENGINE_BIN);
+  return { ...process.env, ...(onBun ? { GATEHOUSE_ALLOW_BUN: '1' } : {}), ...env };
+}
+
 /** Run a CLI command to completion. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const [bin, preload] = runtime(env);
-    const child = spawn(bin, [...preload, CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env } });
+    const child = spawn(bin, [...preload, CLI, ...args], { cwd: ROOT, env: childEnv(env) });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
@@ -31,7 +37,7 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ c
 export function spawnCli(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}, timeoutMs = 30000): Promise<{ child: ChildProcess; match: RegExpMatchArray; stderr: () => string; exited: Promise<number | null> }> {
   return new Promise((resolve, reject) => {
     const [bin, preload] = runtime(env);
-    const child = spawn(bin, [...preload, CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env } });
+    const child = spawn(bin, [...preload, CLI, ...args], { cwd: ROOT, env: childEnv(env) });
     let stderr = '';
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`CLI did not become ready: ${stderr}`)); }, timeoutMs);

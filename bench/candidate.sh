@@ -92,6 +92,6 @@ fi
 case $GATEHOUSE_RUNTIME in
   dist) exec node ${NODE_EXTRA:-} "$GATEHOUSE_DIR/bin/gatehouse.js" start -c "$CONFIG" ;;
   tsx)  cd "$GATEHOUSE_DIR" && exec node ${NODE_EXTRA:-} --import tsx "$GATEHOUSE_DIR/test/harness/cli.ts" start -c "$CONFIG" ;;
-  bun)  exec "${BUN:-bun}" "$GATEHOUSE_DIR/bin/gatehouse.js" start -c "$CONFIG" ;;
+  bun)  GATEHOUSE_ALLOW_BUN=1 exec "${BUN:-bun}" "$GATEHOUSE_DIR/bin/gatehouse.js" start -c "$CONFIG" ;;  # the evaluation opt-in (src/server/engine.ts)
   *) echo "candidate.sh: GATEHOUSE_RUNTIME must be dist, tsx or bun" >&2; exit 2 ;;
 esac

@@ -1,6 +1,7 @@
 /**
- * JWT bearer-token provider: route the token on its unverified issuer and header, verify it
- * synchronously with the fast-jwt verifier of its key, map claims, cache successes.
+ * JWT bearer-token provider: pick the key by the token's unverified header, verify it synchronously
+ * with the fast-jwt verifier of that key (which alone parses the claims of a held key's token), judge
+ * the issuer (first, on every refusal), map claims, cache successes.
  */
 import type { JWTPayload } from 'jose';
 import type { Static } from '@sinclair/typebox';

@@ -61,6 +61,14 @@ describe('cache-miss path', () => {
     assert.equal(provider.stats.verifications, before + 1);
   });
 
+  it('keeps a new key\'s header shared after a flood of foreign headers (oldest dropped first)', async () => {
+    for (let i = 0; i < 200; i++) decodeToken(`${Buffer.from(JSON.stringify({ alg: 'RS256', kid: `junk-${i}` })).toString('base64url')}.e30.`);
+    const a = await sign(next, srv.issuer, { jti: 'n1' });
+    const b = await sign(next, srv.issuer, { jti: 'n2' });
+    assert.equal(decodeToken(a)!.header, decodeToken(b)!.header);
+    assert.equal(Object.isFrozen(decodeToken(a)!.header), true, 'a shared header cannot be changed by one request');
+  });
+
   it('keeps the issuer first: a foreign iss is issuer_unknown whatever else is wrong', async () => {
     const foreign = 'https://evil.example';
     // Signed by the trusted key (a held kid): the verifier accepts the signature, the issuer is refused.

@@ -21,8 +21,9 @@ export const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 /**
  * Decoded headers by their encoded segment: every token of one key carries the same header bytes, so
- * a miss does not parse it again. Only headers of plain values are kept (they are frozen and shared);
- * the map stops growing at HEADER_MEMO entries, so foreign headers cannot grow it.
+ * a miss does not parse it again. Only headers of plain values are kept (they are frozen and shared).
+ * At most HEADER_MEMO are held, the oldest dropped first: foreign headers cannot grow the map, and a
+ * flood of them only costs what decoding every header did.
  */
 const HEADER_MEMO = 64;
 const MAX_MEMO_SEGMENT = 512;
@@ -34,7 +35,10 @@ function header(token: string, segment: string): ProtectedHeaderParameters {
   const known = headers.get(segment);
   if (known !== undefined) return known;
   const h = decodeProtectedHeader(token);
-  if (segment.length <= MAX_MEMO_SEGMENT && headers.size < HEADER_MEMO && plain(h)) headers.set(segment, Object.freeze(h));
+  if (segment.length <= MAX_MEMO_SEGMENT && plain(h)) {
+    if (headers.size >= HEADER_MEMO) headers.delete(headers.keys().next().value!);
+    headers.set(segment, Object.freeze(h));
+  }
   return h;
 }
 

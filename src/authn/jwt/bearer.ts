@@ -63,7 +63,7 @@ function fromCookie(header: string | undefined, name: string): Found {
 
 /** The issuer and tenant a refused token claims (unverified; strings only). */
 function unverifiedClaims(d: DecodedToken): UnverifiedClaims {
-  const { iss, tid, tenant } = d.payload as { iss?: unknown; tid?: unknown; tenant?: unknown };
+  const { iss, tid, tenant } = (d.claims() ?? {}) as { iss?: unknown; tid?: unknown; tenant?: unknown };
   const t = typeof tid === 'string' ? tid : typeof tenant === 'string' ? tenant : undefined;
   return { ...(typeof iss === 'string' ? { issuer: iss } : {}), ...(t !== undefined ? { tenant: t } : {}) };
 }
@@ -109,16 +109,19 @@ export function createBearerAuthenticator(providers: readonly JwtProvider[], sou
   const only = providers.length === 1 ? providers[0] : undefined;
   const unknownIssuer: AuthnOutcome = Object.freeze({ ok: false, refusal: Object.freeze({ code: 'issuer_unknown' }) });
 
-  /** The provider by the token's unverified `iss` (decoded once, here). */
+  /** The provider by the token's unverified `iss` (decoded once, here, when there is more than one). */
   function pick(d: DecodedToken): JwtProvider | AuthnOutcome {
     if (only !== undefined) return only;
-    const iss = d.payload.iss;
+    const claims = d.claims();
+    if (claims === undefined) return malformed;
+    const iss = claims.iss;
     if (typeof iss !== 'string') return unknownIssuer;
     return byIssuer.get(iss) ?? templates.find((p) => p.issuerPattern!.test(iss)) ?? unknownIssuer;
   }
 
+  // A token whose claims do not decode is refused as malformed, by no provider (as when it is picked).
   const named = (provider: JwtProvider, result: VerifyResult, d: DecodedToken): AuthnOutcome =>
-    (result.ok ? result : { ok: false, refusal: result.refusal, provider: provider.name, unverified: unverifiedClaims(d) });
+    (result.ok ? result : d.claims() === undefined ? malformed : { ok: false, refusal: result.refusal, provider: provider.name, unverified: unverifiedClaims(d) });
 
   /** The token's provider and its decoded form, an outcome that needs no key, or ABSENT. */
   function locate(req: AuthnRequest): { provider: JwtProvider; d: DecodedToken } | AuthnOutcome | typeof ABSENT {
@@ -136,6 +139,7 @@ export function createBearerAuthenticator(providers: readonly JwtProvider[], sou
     const d = decodeToken(found);
     if (d === undefined) return malformed;
     const provider = pick(d);
+    if (provider === malformed) return malformed;
     return 'verify' in provider ? { provider, d } : { ...provider, unverified: unverifiedClaims(d) } as AuthnOutcome;
   }
 

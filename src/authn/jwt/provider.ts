@@ -1,6 +1,7 @@
 /**
- * JWT bearer-token provider: route the token on its unverified issuer and header, verify it
- * synchronously with the fast-jwt verifier of its key, map claims, cache successes.
+ * JWT bearer-token provider: pick the key by the token's unverified header, verify it synchronously
+ * with the fast-jwt verifier of that key (which alone parses the claims of a held key's token), judge
+ * the issuer (first, on every refusal), map claims, cache successes.
  */
 import type { JWTPayload } from 'jose';
 import type { Static } from '@sinclair/typebox';
@@ -155,36 +156,54 @@ export function createJwtProvider(opts: JwtProviderOptions): JwtProvider {
   }
 
   /** Signature and claims, by the key's fast-jwt verifier; the refusal code when they do not hold. */
-  function check(token: string, unverified: JWTPayload, key: VerifyingKey): JWTPayload | ErrorCode {
+  function check(d: DecodedToken, key: VerifyingKey): JWTPayload | ErrorCode {
     try {
-      return key.verify(token);
+      return key.verify(d.token);
     } catch (err) {
-      const code = verifierRefusal(err, token, unverified, policy, Date.now());
+      const code = verifierRefusal(err, d.token, d.claims() ?? {}, policy, Date.now());
       if (code === undefined) throw err;
       return code;
     }
   }
 
-  /** Verify `d`; with `refetched`, an unknown kid is refused instead of fetched. */
+  /** The refusal an issuer earns: none for an accepted `iss`; claims that do not decode are malformed. */
+  function issuerRefusal(claims: JWTPayload | undefined): VerifyResult | undefined {
+    if (claims === undefined) return refuse('token_malformed');
+    const wrong = typeof claims.iss === 'string' ? acceptIssuer(claims.iss) : UNKNOWN_ISSUER;
+    return wrong === undefined ? undefined : fail(wrong);
+  }
+
+  /**
+   * A refusal, with the issuer's first: a foreign issuer's token is refused as such, whatever else is
+   * wrong with it (the unverified claims are decoded here, on the refusal path only).
+   */
+  const refused = (d: DecodedToken, result: VerifyResult): VerifyResult => issuerRefusal(d.claims()) ?? result;
+
+  /**
+   * Verify `d`; with `refetched`, an unknown kid is refused instead of fetched. With a held key, the
+   * claims are parsed once, by the verifier; the issuer is then judged on the verified claims (the same
+   * bytes), which answers as judging it first did.
+   */
   function verifyNow(d: DecodedToken, refetched = false): VerifyResult | typeof PENDING {
-    const { header, payload: unverified } = d;
+    const { header } = d;
     if (!refetched) verifications++;
-    // A foreign issuer's token is refused before key lookup, so it cannot trigger unknown-kid refetches.
-    const wrongIssuer = typeof unverified.iss === 'string' ? acceptIssuer(unverified.iss) : UNKNOWN_ISSUER;
-    if (wrongIssuer !== undefined) return fail(wrongIssuer);
     // The key is looked up by alg; everything else about the header is the verifier's to judge.
-    if (typeof header.alg !== 'string' || header.alg === '') return refuse('token_malformed');
-    if (!algorithms.has(header.alg)) return refuse('algorithm_not_allowed');
+    if (typeof header.alg !== 'string' || header.alg === '') return refused(d, refuse('token_malformed'));
+    if (!algorithms.has(header.alg)) return refused(d, refuse('algorithm_not_allowed'));
     const key = keys.lookup({ kid: header.kid, alg: header.alg });
     if (key === REFETCH) {
-      if (!refetched) return PENDING;
-      return refuse('unknown_key');
+      // A foreign issuer's token is refused before an unknown kid of it can trigger a refetch.
+      const wrong = issuerRefusal(d.claims());
+      if (wrong !== undefined) return wrong;
+      return refetched ? refuse('unknown_key') : PENDING;
     }
-    if (typeof key === 'string') return refuse(key);
-    const payload = check(d.token, unverified, key);
-    if (typeof payload === 'string') return refuse(payload);
-    const bad = issuedAt(payload) ?? rules.checkClaims?.(payload);
-    if (bad !== undefined) return fail(bad);
+    if (typeof key === 'string') return refused(d, refuse(key));
+    const payload = check(d, key);
+    if (typeof payload === 'string') return refused(d, refuse(payload));
+    const bad = issuerRefusal(payload);
+    if (bad !== undefined) return bad;
+    const claimBad = issuedAt(payload) ?? rules.checkClaims?.(payload);
+    if (claimBad !== undefined) return fail(claimBad);
     const identity = identityFromClaims(name, payload, claims, 'jwt');
     if (identity === undefined) return refuse('claim_invalid');
     const result: VerifyResult = Object.freeze({ ok: true, identity });

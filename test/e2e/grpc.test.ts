@@ -11,6 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import { makeTestPki } from '../harness/tls.js';
 import { startGateway, type TestGateway } from '../harness/gateway.js';
 import { echoClient, startGrpcUpstream, unary, type EchoReply, type GrpcUpstream } from '../harness/grpc.js';
+import { startOtlpReceiver, type OtlpReceiver } from '../harness/otlp-receiver.js';
 
 let pki: ReturnType<typeof makeTestPki>;
 let up: GrpcUpstream;
@@ -19,6 +20,7 @@ let gw: TestGateway;
 let tlsGw: TestGateway;
 let client: ReturnType<typeof echoClient>;
 let deadPort: number;
+let receiver: OtlpReceiver;
 
 const token = (sub: string, roles: string[] = ['reader']): Promise<string> => gw.gateway.ref.current.devIssuer!.sign({ sub, roles });
 const bearer = async (sub: string, roles?: string[]): Promise<Record<string, string>> => ({ authorization: `Bearer ${await token(sub, roles)}` });
@@ -36,6 +38,7 @@ before(async () => {
   up = await startGrpcUpstream();
   tlsUp = await startGrpcUpstream({ cert: pki.certPem, key: pki.keyPem });
   deadPort = await closedPort();
+  receiver = await startOtlpReceiver();
   const echoRoute = (url: string, extra: Record<string, unknown> = {}) => ({
     name: 'echo', match: { path: '/gatehouse.test.Echo/*' }, authenticate: ['dev'], allow: [{ roles: ['reader'] }],
     limits: [{ name: 'per-caller', key: ['subject'], rate: '5/m' }], upstream: { url, http2: true, ...extra },
@@ -43,6 +46,7 @@ before(async () => {
   gw = await startGateway({
     dev: true,
     listen: { http2: { h2c: true } },
+    tracing: { endpoint: receiver.url },
     routes: [
       echoRoute(up.url),
       { name: 'down', match: { path: '/gatehouse.test.Down/*' }, public: true, upstream: { url: `http://127.0.0.1:${deadPort}`, http2: true } },
@@ -61,6 +65,7 @@ after(async () => {
   await tlsGw.stop();
   await up.close();
   await tlsUp.close();
+  await receiver.close();
   rmSync(pki.dir, { recursive: true, force: true });
 });
 
@@ -80,6 +85,13 @@ test("the service's own status, message and trailing metadata reach the client a
   const line = await gw.auditLine((l) => (l.identity as { subject?: string } | null)?.subject === 'bob');
   assert.equal(line?.upstream_status, 200);
   assert.equal(line?.grpc_status, grpc.status.NOT_FOUND);
+  // The trace says it too, in OpenTelemetry's RPC terms, on the request span and the upstream span.
+  const spans = await receiver.waitFor((all) => all.some((x) => x.attributes['gatehouse.request_id'] === line?.request_id));
+  const root = spans.find((x) => x.attributes['gatehouse.request_id'] === line?.request_id)!;
+  assert.equal(root.attributes['rpc.system'], 'grpc');
+  assert.equal(root.attributes['rpc.grpc.status_code'], grpc.status.NOT_FOUND);
+  const upstreamSpan = spans.find((x) => x.traceId === root.traceId && x.name === 'upstream');
+  assert.equal(upstreamSpan?.attributes['rpc.grpc.status_code'], grpc.status.NOT_FOUND);
 });
 
 test('no token: UNAUTHENTICATED with the stable code and the challenge; the audit line keeps the 401', async () => {

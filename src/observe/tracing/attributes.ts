@@ -31,8 +31,16 @@ export function requestAttributes(record: RequestRecord): Attributes {
   };
   put(a, 'gatehouse.route', record.route);
   put(a, 'error.type', record.error);
+  grpcAttributes(a, record);
   identityAttributes(a, record);
   return a;
+}
+
+/** A gRPC call's status (OpenTelemetry's RPC conventions), on the request span and the upstream span. */
+function grpcAttributes(a: Attributes, record: RequestRecord): void {
+  if (record.grpcStatus === undefined) return;
+  a['rpc.system'] = 'grpc';
+  a['rpc.grpc.status_code'] = record.grpcStatus;
 }
 
 export function stageAttributes(stage: string, record: RequestRecord): Attributes {
@@ -66,6 +74,7 @@ export function stageAttributes(stage: string, record: RequestRecord): Attribute
       put(a, 'url.path', record.upstreamPath);
       put(a, 'http.response.status_code', record.upstreamStatus);
       put(a, 'error.type', record.error);
+      grpcAttributes(a, record);
       if (record.message !== undefined) {
         a['messaging.destination.name'] = record.message.destination;
         a['messaging.message.id'] = record.message.id;

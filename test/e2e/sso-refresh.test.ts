@@ -11,8 +11,9 @@ import { parseCookies, readChunks } from '../../src/authn/session/cookies.js';
 import { browse, CookieJar, send, SESSION_KEYS, startSsoEnv, type SsoEnv } from '../harness/sso.js';
 
 let env: SsoEnv;
-// Tokens live 6 s and are refreshed when less than 5 s is left: a session is due for refresh after 1 s.
-before(async () => { env = await startSsoEnv({ op: { ttl: { AccessToken: 6, IdToken: 6 } }, login: { refreshBefore: '5s' } }); });
+// Tokens live 12 s and are refreshed when less than 9 s is left: a session is due for refresh after 3 s (room for a
+// loaded machine: the straggler below must come before the refreshed session is itself due).
+before(async () => { env = await startSsoEnv({ op: { ttl: { AccessToken: 12, IdToken: 12 } }, login: { refreshBefore: '9s' } }); });
 after(async () => { await env?.stop(); });
 
 const JSON_ACCEPT = { accept: 'application/json' };
@@ -32,7 +33,7 @@ test('parallel requests on a session due for refresh cause exactly one refresh a
   const jar = await signedIn();
   const cookie = jar.header(env.origin)!;
   const oldRt = (await sealer.open(valueOf(cookie)))!.rt;
-  await sleep(1500);
+  await sleep(3500);
   const before = env.op.refreshRequests;
   const responses = await Promise.all(Array.from({ length: 12 }, () => fetch(`${env.origin}/app/data`, { headers: { cookie, ...JSON_ACCEPT } })));
   for (const r of responses) {
@@ -51,7 +52,7 @@ test('parallel requests on a session due for refresh cause exactly one refresh a
   await late.arrayBuffer();
   assert.equal(env.op.refreshRequests - before, 1);
   // The new session refreshes again when its own tokens are due.
-  await sleep(1500);
+  await sleep(3500);
   const next = await fetch(`${env.origin}/app/data`, { headers: { cookie: fresh, ...JSON_ACCEPT } });
   assert.equal(next.status, 200);
   await next.arrayBuffer();
@@ -61,7 +62,7 @@ test('parallel requests on a session due for refresh cause exactly one refresh a
 test('a refused refresh ends the session: cookie cleared, 401 for APIs, a new sign-in for browsers', async () => {
   const jar = await signedIn();
   const cookie = jar.header(env.origin)!;
-  await sleep(1500);
+  await sleep(3500);
   env.op.intercept((req, res) => {
     if (req.url === '/token') {
       res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'invalid_grant', error_description: 'grant request is invalid' }));
@@ -87,7 +88,7 @@ test('a refused refresh ends the session: cookie cleared, 401 for APIs, a new si
 test('a provider that cannot answer a refresh fails closed with 503, keeping the session for later', async () => {
   const jar = await signedIn();
   const cookie = jar.header(env.origin)!;
-  await sleep(1500);
+  await sleep(3500);
   env.op.intercept((_req, res) => { res.socket?.destroy(); });
   try {
     const api = await fetch(`${env.origin}/app/data`, { headers: { cookie, ...JSON_ACCEPT } });

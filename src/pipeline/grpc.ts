@@ -78,10 +78,12 @@ export function grpcMessage(text: string): string {
   return out;
 }
 
-/** The trailers that end a call the gateway refused or cut: the status, its message and the stable code. */
-export function grpcTrailers(code: ErrorCode, detail: string | undefined): OutgoingHttpHeaders {
+/** The trailers that end a call the gateway refused or cut (the status, its message and the stable code); the status is recorded. */
+export function grpcTrailers(code: ErrorCode, detail: string | undefined, record: { grpcStatus?: number | undefined }): OutgoingHttpHeaders {
+  const status = grpcStatusOf(code);
+  record.grpcStatus = status;
   return {
-    'grpc-status': String(grpcStatusOf(code)),
+    'grpc-status': String(status),
     'grpc-message': grpcMessage(`${code}: ${detail ?? ERRORS[code].title}`),
   };
 }

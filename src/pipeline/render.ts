@@ -77,9 +77,7 @@ function renderGrpcRefusal(ctx: RequestContext, refusal: Refusal): void {
   const headers: OutgoingHttpHeaders = { 'content-type': 'application/grpc', 'cache-control': 'no-store', ...ctx.responseHeaders, ...refusal.headers };
   const challenge = ctx.route?.challenge(refusal);
   if (challenge !== undefined) headers['www-authenticate'] = challenge;
-  const trailers = grpcTrailers(refusal.code, refusal.detail);
-  ctx.record.grpcStatus = Number(trailers['grpc-status']);
   ctx.exchange.writeHead(200, undefined, headers);
-  ctx.exchange.end(trailers);
+  ctx.exchange.end(grpcTrailers(refusal.code, refusal.detail, ctx.record));
   ctx.record.bytesOut = 0;
 }

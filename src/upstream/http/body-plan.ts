@@ -2,6 +2,12 @@
 import type { Refusal } from '../../errors.js';
 import type { RequestContext } from '../../pipeline/context.js';
 
+/** The request ends with a refusal before anything was sent: the rest of the client's body will not be read. */
+export function refuseUnread(ctx: RequestContext, result: Refusal): Refusal {
+  if (!ctx.exchange.requestComplete) ctx.exchange.discardBody();
+  return result;
+}
+
 /** Methods whose empty buffered body is still sent (with `content-length: 0`). */
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 

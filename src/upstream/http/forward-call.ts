@@ -180,11 +180,7 @@ export class ForwardCall implements Dispatcher.DispatchHandler {
   onResponseError(_controller: Dispatcher.DispatchController | undefined, err: Error): void {
     // Headers are out: cutting the connection makes the client see a truncated transfer rather
     // than a silently short body. A gRPC call past its deadline ends with that status instead.
-    if (this.#responded && this.#stopped === 'grpc_deadline_exceeded') {
-      const trailers = grpcTrailers(DEADLINE.code, DEADLINE.detail);
-      this.#grpcStatus(trailers['grpc-status'] as string);
-      this.#exchange.end(trailers);
-    }
+    if (this.#responded && this.#stopped === 'grpc_deadline_exceeded') this.#exchange.end(grpcTrailers(DEADLINE.code, DEADLINE.detail, this.#ctx.record));
     else if (this.#responded) this.#exchange.destroy();
     if (this.#stopped === 'grpc_deadline_exceeded') this.#settle(DEADLINE);
     else if (this.#stopped === 'body_too_large') this.#settle({ code: 'body_too_large', detail: `request body exceeds ${this.#maxBodyBytes} bytes` });

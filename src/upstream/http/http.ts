@@ -11,7 +11,7 @@ import type { ConfigIssue } from '../../config/issue.js';
 import type { ShowValue } from '../../config/validate.js';
 import { UpstreamPools } from './pools.js';
 import { BodyMeter } from './body-meter.js';
-import { planBody } from './body-plan.js';
+import { planBody, refuseUnread } from './body-plan.js';
 import { ForwardCall, upstreamRequested } from './forward-call.js';
 import { compileTarget, upstreamPath } from './target.js';
 import { upstreamTlsIssues, upstreamTlsMaterial } from './tls.js';
@@ -82,10 +82,7 @@ export function createHttpUpstream(cfg: HttpUpstreamConfig, resources: UpstreamR
     let meter: BodyMeter | undefined;
     let body: Dispatcher.DispatchOptions['body'] = null;
     const deadlineAt = grpcDeadline(ctx.headers, ctx.start, out.headers);
-    if (typeof deadlineAt === 'object') {
-      if (!exchange.requestComplete) exchange.discardBody();
-      return Promise.resolve(deadlineAt);
-    }
+    if (typeof deadlineAt === 'object') return Promise.resolve(refuseUnread(ctx, deadlineAt));
     const plan = planBody(ctx);
     if (typeof plan !== 'string') return Promise.resolve(plan);
     if (plan === 'buffered') body = out.body!;

@@ -11,7 +11,7 @@ import type { ErrorCode, Refusal } from '../../errors.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import type { StageResult } from '../../pipeline/stage.js';
 import { BodyMeter } from './body-meter.js';
-import { planBody } from './body-plan.js';
+import { planBody, refuseUnread as finish } from './body-plan.js';
 import { grpcDeadline } from '../../pipeline/grpc.js';
 import { ForwardCall, upstreamRequested, type AttemptHooks } from './forward-call.js';
 import type { RetryBudget } from './retry-budget.js';
@@ -105,10 +105,4 @@ function judge(set: TargetSet, target: Target, result: StageResult, status: numb
   if (status !== undefined) return status >= 500 ? set.failed(target, performance.now()) : set.succeeded(target);
   if (result === undefined || result.code === 'client_aborted' || result.code === 'body_too_large' || result.code === 'grpc_deadline_exceeded') return set.neutral(target);
   set.failed(target, performance.now());
-}
-
-/** The request ends with a refusal: the rest of the client's body will not be read. */
-function finish(ctx: RequestContext, result: Refusal): Refusal {
-  if (!ctx.exchange.requestComplete) ctx.exchange.discardBody();
-  return result;
 }

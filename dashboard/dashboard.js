@@ -103,6 +103,12 @@ const rule = ({ name, ...conditions }) => {
   const text = Object.entries(conditions).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : typeof v === 'object' ? JSON.stringify(v) : v}`).join('; ') || 'any authenticated caller';
   return name ? `${name} (${text})` : text;
 };
+// An upstream with several targets: each target's state (health checks, ejection, circuit).
+const STATE = { up: 'up', down: 'down (health check)', ejected: 'ejected', circuit_open: 'circuit open', half_open: 'half-open (probing)' };
+const targetList = (targets) => (targets ?? []).map((x) => el('div', { class: `target ${x.state === 'up' ? 'ok' : 'bad'}`, 'data-target': x.target, 'data-state': x.state },
+  `${x.target}: ${STATE[x.state] ?? x.state}${x.ejectedUntil ? ` until ${new Date(x.ejectedUntil).toLocaleTimeString()}` : ''}${x.inFlight ? `, ${x.inFlight} in flight` : ''}${x.lastCheck ? `, last check ${x.lastCheck.ok ? 'passed' : 'failed'} ${new Date(x.lastCheck.at).toLocaleTimeString()}` : ''}`));
+const targetSummary = (targets) => (targets ? `${targets.filter((x) => x.state === 'up').length} of ${targets.length} targets up` : undefined);
+
 async function refreshConfig() {
   const [{ routes }, { providers }] = await Promise.all([api('routes'), api('providers')]);
   const traffic = new Map((lastStats?.routes ?? []).map((r) => [r.route, r]));
@@ -114,9 +120,9 @@ async function refreshConfig() {
       el('td', {}, r.public ? 'public' : r.authenticate.join(', ')),
       el('td', {}, r.public ? '–' : r.allow === null ? 'any authenticated caller' : r.allow.map(rule).join(' | ') || 'nobody'),
       el('td', {}, r.deny.map(rule).join(' | ') || '–'),
-      el('td', {}, r.upstream ? `${r.upstream.kind} ${r.upstream.label}` : '–'),
+      el('td', {}, r.upstream ? `${r.upstream.kind} ${r.upstream.label}` : '–', ...targetList(r.upstream?.targets)),
       el('td', {}, t ? `${t.requests} requests, ${t.refused} refused, mean ${ms(t.meanMs && Math.round(t.meanMs * 10) / 10)}` : '–'),
-      el('td', { class: t?.upstreamErrors ? 'bad' : '' }, health));
+      el('td', { class: t?.upstreamErrors || r.upstream?.targets?.some((x) => x.state !== 'up') ? 'bad' : '' }, targetSummary(r.upstream?.targets) ?? health));
   }));
   $('route-names').replaceChildren(...routes.map((r) => el('option', { value: r.name })));
   fill($('providers-table').tBodies[0], providers.map((p) => el('tr', { 'data-provider': p.name }, el('td', {}, p.name), el('td', {}, p.type),

@@ -18,6 +18,23 @@ export interface Upstream {
   send(ctx: RequestContext): Promise<StageResult>;
   /** Stop taking requests; release connections once in-flight requests finish. */
   close(): Promise<void>;
+  /** Each target's state now, for upstreams that balance over targets (the dashboard shows it). */
+  targets?(): TargetView[];
+}
+
+/** What the dashboard shows of one target: whether it takes requests now, and why not. */
+export interface TargetView {
+  readonly target: string;
+  /**
+   * `up`, or why not, the first that applies: `down` (health checks failed), `ejected` (outlier
+   * detection), `circuit_open` (cooling down), `half_open` (one probe request let through).
+   */
+  readonly state: 'up' | 'down' | 'ejected' | 'circuit_open' | 'half_open';
+  readonly inFlight: number;
+  readonly ejections: number;
+  /** When an ejection ends (ISO time), while it lasts. */
+  readonly ejectedUntil: string | null;
+  readonly lastCheck: { readonly at: string; readonly ok: boolean } | null;
 }
 
 /** An upstream kind (registry.ts): the schema of its config and the factory that builds it. */

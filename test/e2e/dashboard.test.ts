@@ -91,6 +91,12 @@ test('routes, providers and callers show the configuration and the traffic', { s
   assert.match(orders!, /roles: reader/);
   assert.match(orders!, /subject: mallory/);
   assert.match(orders!, new RegExp(String(f.upstream.port)));
+  // Several targets: the live one up, the dead one down by its health checks.
+  await page.waitForSelector(`#routes-table tr[data-route=replicas] .target[data-state=down]`);
+  const replicas = page.locator('#routes-table tr[data-route=replicas]');
+  assert.match((await replicas.textContent())!, /1 of 2 targets up/);
+  assert.match((await replicas.locator(`.target[data-target="${f.upstream.url}"]`).textContent())!, /: up, last check passed/);
+  assert.match((await replicas.locator('.target[data-state=down]').textContent())!, /down \(health check\), last check failed/);
   await shot('routes');
   await page.click('#tabs button[data-tab=providers]');
   await page.waitForSelector('#providers-table tr[data-provider=dev]');

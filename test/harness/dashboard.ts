@@ -1,6 +1,10 @@
-/** A real gateway with the dashboard on its admin port: a dev issuer, a public and a protected route to a real upstream. */
+/**
+ * A real gateway with the dashboard on its admin port: a dev issuer, a public and a protected route to a
+ * real upstream, and a public route balancing over that upstream and a dead address.
+ */
 import { startGateway, type TestGateway } from './gateway.js';
 import { startUpstream, type TestUpstream } from './upstream.js';
+import { freePort } from './redis.js';
 
 export const DASHBOARD_TOKEN = 'dashboard-test-token-0123456789';
 
@@ -15,6 +19,8 @@ export interface DashboardFixture {
 /** Start the fixture: upstream, gateway, and a token per kind of caller. */
 export async function startDashboardGateway(): Promise<DashboardFixture> {
   const upstream = await startUpstream();
+  // Route `replicas` balances over the upstream and an address nothing listens on, which its health checks mark down.
+  const dead = `http://127.0.0.1:${await freePort()}`;
   const gw = await startGateway({
     dev: true,
     admin: { dashboard: { token: DASHBOARD_TOKEN } },
@@ -25,6 +31,10 @@ export async function startDashboardGateway(): Promise<DashboardFixture> {
         allow: [{ name: 'readers', roles: ['reader'] }], deny: [{ name: 'no-mallory', subject: 'mallory' }],
         limits: [{ name: 'per-subject', key: ['subject'], rate: '100/s', burst: 100 }],
         upstream: { url: upstream.url },
+      },
+      {
+        name: 'replicas', match: { path: '/replicas/*' }, public: true,
+        upstream: { url: upstream.url, targets: [upstream.url, dead], healthCheck: { path: '/', interval: '50ms', timeout: '1s', unhealthyThreshold: 1 } },
       },
     ],
   });

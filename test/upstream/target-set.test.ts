@@ -62,6 +62,29 @@ describe('TargetSet', () => {
     assert.equal(a.breaker, 'closed');
     assert.equal(set.pick(undefined, 1261), a);
   });
+
+  it('views each target as pick would treat it: down before ejected before the circuit; ejections end at a wall time', () => {
+    const [a, b, c, d] = targets(4) as [Target, Target, Target, Target];
+    const set = new TargetSet([a, b, c, d], 'round-robin', { ...POLICY, maxEjected: 2, breakerFailures: 2 });
+    const state = (now: number): string[] => set.view(now, 1_000_000 + now).map((t) => t.state);
+    assert.deepEqual(state(0), ['up', 'up', 'up', 'up']);
+    a.up = false;
+    for (let i = 0; i < 3; i++) set.failed(a, 0);
+    for (let i = 0; i < 3; i++) set.failed(b, 0);
+    set.failed(c, 0); set.failed(c, 0);
+    assert.deepEqual(state(10), ['down', 'ejected', 'circuit_open', 'up']);
+    assert.equal(set.view(10, 5000)[1]!.ejectedUntil, new Date(5000 + 990).toISOString());
+    assert.equal(set.view(10, 5000)[0]!.ejectedUntil, new Date(5000 + 990).toISOString(), 'a down target may be ejected as well');
+    // Past the cooldown the circuit lets one probe through; taking it makes it half-open and in use.
+    assert.deepEqual(state(600).slice(2), ['half_open', 'up']);
+    assert.equal(set.pick([a, b, d], 600), c);
+    c.inFlight++;
+    assert.deepEqual(set.view(600, 0).map((t) => [t.state, t.inFlight]).slice(2), [['half_open', 1], ['up', 0]]);
+    // The ejection is over; the circuit the same failures opened has cooled down and waits for a probe.
+    assert.deepEqual(state(1100).slice(0, 2), ['down', 'half_open']);
+    set.succeeded(b);
+    assert.equal(state(1100)[1], 'up');
+  });
 });
 
 describe('RetryBudget', () => {

@@ -31,7 +31,7 @@ export function routesView(runtime: Runtime): unknown[] {
       allow: r.allow ?? null,
       deny: r.deny ?? [],
       limits: (r.limits ?? []).map((l) => l.name),
-      upstream: compiled ? { kind: compiled.upstream.kind, label: compiled.upstream.label } : null,
+      upstream: compiled ? { kind: compiled.upstream.kind, label: compiled.upstream.label, targets: compiled.upstream.targets?.() ?? null } : null,
     };
   });
 }

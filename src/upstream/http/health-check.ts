@@ -26,6 +26,7 @@ export function startHealthChecks(targets: readonly Target[], policy: HealthChec
       timers.delete(timer);
       void check(t, policy).then((ok) => {
         if (stopped) return;
+        t.lastCheck = { at: Date.now(), ok };
         if (ok) {
           streak.failed = 0;
           if (++streak.passed >= policy.healthyThreshold && !t.up) {

@@ -1,4 +1,5 @@
 /** The HTTP upstream: one origin behind a shared keep-alive pool, or several targets (resilient.ts); requests and responses stream through. */
+import { performance } from 'node:perf_hooks';
 import { isIP } from 'node:net';
 import type { Static } from '@sinclair/typebox';
 import type { Dispatcher } from 'undici';
@@ -114,5 +115,6 @@ export function createHttpUpstream(cfg: HttpUpstreamConfig, resources: UpstreamR
     },
     send: several === undefined ? send : resilientSender(several.set, several.retry, servername),
     close: () => Promise.resolve(),
+    ...(several !== undefined ? { targets: () => several.set.view(performance.now(), Date.now()) } : {}),
   };
 }

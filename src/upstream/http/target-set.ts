@@ -4,6 +4,7 @@
  */
 import { channel } from 'node:diagnostics_channel';
 import type { Dispatcher } from 'undici';
+import type { TargetView } from '../upstream.js';
 
 /** What happened to a target: `ejected`, `circuit_open`, `circuit_closed`, `health_down`, `health_up`. */
 export type TargetEvent = 'ejected' | 'circuit_open' | 'circuit_closed' | 'health_down' | 'health_up';
@@ -40,6 +41,8 @@ export class Target {
   openedAt = 0;
   /** A half-open probe is in flight. */
   probing = false;
+  /** The last active health check: when it ended (epoch ms) and whether it passed. */
+  lastCheck: { readonly at: number; readonly ok: boolean } | undefined;
 
   constructor(readonly label: string, readonly pool: Dispatcher) {}
 }
@@ -117,6 +120,20 @@ export class TargetSet {
   /** The attempt on `t` ended without saying anything of the target (the client left, the body was too large). */
   neutral(t: Target): void {
     if (t.breaker === 'half-open') t.probing = false;
+  }
+
+  /**
+   * Each target's state at `now` (the clock `pick` is given), for the dashboard. `wall` is the
+   * matching wall-clock time, to show when an ejection ends.
+   */
+  view(now: number, wall: number): TargetView[] {
+    return this.targets.map((t) => ({
+      target: t.label,
+      state: !t.up ? 'down' : t.ejectedUntil > now ? 'ejected' : t.breaker === 'closed' ? 'up' : t.breaker === 'open' && now - t.openedAt < this.policy.cooldownMs ? 'circuit_open' : 'half_open',
+      inFlight: t.inFlight, ejections: t.ejections,
+      ejectedUntil: t.ejectedUntil > now ? new Date(wall + t.ejectedUntil - now).toISOString() : null,
+      lastCheck: t.lastCheck === undefined ? null : { at: new Date(t.lastCheck.at).toISOString(), ok: t.lastCheck.ok },
+    }));
   }
 
   /** Targets ejected now. */

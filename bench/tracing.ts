@@ -1,7 +1,7 @@
-// The cost of tracing per request, in one run: three gateways (compiled, one process each) with the
+// The cost of tracing per request, in one run: four gateways (compiled, one process each) with the
 // same API-key route to the same upstream — tracing off, on with nothing sampled (ratio 0), and on
-// with every request sampled and exported over OTLP/HTTP to a receiver in this process (which
-// parses each export, as a collector would).
+// with every request sampled and exported over OTLP/HTTP, as protobuf (the default) and as JSON, to
+// a receiver in this process (which decodes each export, as a collector would).
 // Usage: npm run bench:tracing   (knobs: BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONNECTIONS)
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,7 +22,8 @@ writeFileSync(join(dir, 'keys.yaml'), `keys:\n  - ${JSON.stringify({ id, name: '
 const MODES: Record<string, { label: string; tracing?: Record<string, unknown> }> = {
   off: { label: 'tracing off (baseline)' },
   unsampled: { label: 'tracing on, ratio 0 (nothing sampled)', tracing: { endpoint: receiver.url, ratio: 0 } },
-  sampled: { label: 'tracing on, every request sampled and exported', tracing: { endpoint: receiver.url, ratio: 1 } },
+  sampled: { label: 'tracing on, every request sampled and exported (protobuf)', tracing: { endpoint: receiver.url, ratio: 1 } },
+  sampledJson: { label: 'tracing on, every request sampled and exported (JSON)', tracing: { endpoint: receiver.url, ratio: 1, protocol: 'http/json' } },
 };
 
 try {

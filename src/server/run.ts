@@ -107,7 +107,7 @@ export async function runGateway(configFile: string, log: Logger, options: RunOp
   const dashboard = collector ? localDashboardSource(ref, collector) : undefined;
   let draining = false;
   const started = runtime.start();
-  const tracing = startTracing(initial.config.tracing);
+  const tracing = startTracing(initial.config.tracing, process.env, (message) => log.warn(message));
   const listener: Listener = await startListener(listenCfg, createGateway(ref, (err) => log.error({ err }, 'request failed'), tracing));
   const admin: AdminServer | undefined = worker ? undefined : await startAdmin(adminCfg.host, adminCfg.port, runtimeAdminSource(ref, metrics),
     dashboardCfg && dashboard ? createDashboardHandler({ config: dashboardCfg, providers: initial.config.providers, source: dashboard, log }) : undefined);

@@ -8,6 +8,7 @@ import { startOtlpReceiver, type OtlpReceiver } from '../harness/otlp-receiver.j
 import { startUpstream, type TestUpstream } from '../harness/upstream.js';
 import { formatApiKeyHash, generateApiKey } from '../../src/authn/apikey/format.js';
 import { createServer, type AddressInfo } from 'node:net';
+import { protocolOf } from '../../src/observe/tracing/tracing.js';
 
 // OpenTelemetry tracing end to end: real gateways export over OTLP/HTTP (the SDK's exporter) to a real
 // receiver started here, and forward to a real upstream, which sees the trace context.
@@ -129,5 +130,57 @@ describe('sampling ratio 0 and a dead collector', () => {
     } finally {
       await dead.stop();
     }
+  });
+});
+
+describe('export encodings', () => {
+  // The spans of one request as a test compares them: the same whatever the encoding.
+  const shape = async (gw: TestGateway, trace: string): Promise<unknown[]> => {
+    const res = await fetch(`${gw.url}/orders/enc`, { headers: { 'x-api-key': key.key, traceparent: `00-${trace}-${INBOUND_SPAN}-01` } });
+    assert.equal(res.status, 200);
+    const spans = (await receiver.waitFor((s) => s.filter((x) => x.traceId === trace).length >= 5)).filter((s) => s.traceId === trace);
+    return spans.map((s) => [s.name, s.kind, s.status, s.parentSpanId === INBOUND_SPAN || spans.some((p) => p.spanId === s.parentSpanId), s.attributes['gatehouse.route'], s.attributes['http.response.status_code'] ?? null])
+      .sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+  };
+  const lastType = (): string => receiver.contentTypes.at(-1)!;
+
+  it('protobuf by default (OTLP\'s default), JSON when the config or OTEL_EXPORTER_OTLP_PROTOCOL asks; the same spans either way', async () => {
+    const protobufGw = await gateway({ endpoint: receiver.url, trustInbound: 'all' });
+    let viaProtobuf: unknown[];
+    try {
+      viaProtobuf = await shape(protobufGw, '11112222333344445555666677778888');
+      assert.equal(lastType(), 'application/x-protobuf');
+    } finally {
+      await protobufGw.stop();
+    }
+    const jsonGw = await gateway({ endpoint: receiver.url, trustInbound: 'all', protocol: 'http/json' });
+    try {
+      assert.deepEqual(await shape(jsonGw, '99990000aaaabbbbccccddddeeeeffff'), viaProtobuf);
+      assert.equal(lastType(), 'application/json');
+    } finally {
+      await jsonGw.stop();
+    }
+    assert.equal(viaProtobuf.length, 5);
+    process.env.OTEL_EXPORTER_OTLP_PROTOCOL = 'http/json';
+    const envGw = await gateway({ endpoint: receiver.url, trustInbound: 'all' });
+    try {
+      await shape(envGw, '1234123412341234abcdabcdabcdabcd');
+      assert.equal(lastType(), 'application/json');
+    } finally {
+      delete process.env.OTEL_EXPORTER_OTLP_PROTOCOL;
+      await envGw.stop();
+    }
+  });
+
+  it('the config wins over the variables; a protocol we cannot send is named in a warning and protobuf is used', () => {
+    const warnings: string[] = [];
+    const warn = (m: string): void => { warnings.push(m); };
+    const cfg = { trustInbound: 'trustedProxies', maxQueueSize: 1, exportTimeout: '1s' } as const;
+    assert.equal(protocolOf({ ...cfg, protocol: 'http/protobuf' }, { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }, warn), 'http/protobuf');
+    assert.equal(protocolOf(cfg, { OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' }, warn), 'http/json');
+    assert.equal(protocolOf(cfg, {}, warn), 'http/protobuf');
+    assert.deepEqual(warnings, []);
+    assert.equal(protocolOf(cfg, { OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc' }, warn), 'http/protobuf');
+    assert.match(warnings[0]!, /OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=grpc is not supported/);
   });
 });

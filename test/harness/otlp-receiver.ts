@@ -1,9 +1,14 @@
 /**
  * A real OTLP/HTTP traces receiver on 127.0.0.1: it accepts what an OpenTelemetry exporter POSTs to
- * /v1/traces (the OTLP JSON encoding, ids as hex) and keeps the spans, flattened, for a test to read.
+ * /v1/traces — protobuf (decoded by protobufjs with the specification's field numbers,
+ * test/fixtures/otlp-trace.proto) or JSON (ids as hex) — and keeps the spans, flattened, for a test to read.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import protobuf from 'protobufjs';
+
+const ExportRequest = protobuf.loadSync(fileURLToPath(new URL('../fixtures/otlp-trace.proto', import.meta.url))).lookupType('otlp.ExportTraceServiceRequest');
 
 export interface ReceivedSpan {
   readonly traceId: string;
@@ -44,13 +49,19 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     req.on('end', () => {
       if (req.method !== 'POST' || req.url !== '/v1/traces') return void res.writeHead(404).end();
       contentTypes.push(String(req.headers['content-type']));
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { resourceSpans: { resource?: { attributes?: KeyValue[] }; scopeSpans: { spans: Record<string, unknown>[] }[] }[] };
+      const raw = Buffer.concat(chunks);
+      const protobufBody = req.headers['content-type'] === 'application/x-protobuf';
+      // Both encodings to one shape: JSON's field names, ids as hex, 64-bit numbers as strings.
+      const body = (protobufBody
+        ? ExportRequest.toObject(ExportRequest.decode(raw), { longs: String, bytes: String, defaults: false })
+        : JSON.parse(raw.toString('utf8'))) as { resourceSpans: { resource?: { attributes?: KeyValue[] }; scopeSpans: { spans: Record<string, unknown>[] }[] }[] };
+      const id = (v: unknown): string => (protobufBody ? Buffer.from(String(v), 'base64').toString('hex') : String(v));
       for (const rs of body.resourceSpans) {
         const service = attrs(rs.resource?.attributes)['service.name'];
         for (const ss of rs.scopeSpans) {
           for (const s of ss.spans) {
             spans.push({
-              traceId: String(s.traceId), spanId: String(s.spanId), parentSpanId: s.parentSpanId ? String(s.parentSpanId) : undefined,
+              traceId: id(s.traceId), spanId: id(s.spanId), parentSpanId: s.parentSpanId ? id(s.parentSpanId) : undefined,
               name: String(s.name), kind: Number(s.kind), attributes: attrs(s.attributes as KeyValue[]), status: Number((s.status as { code?: number } | undefined)?.code ?? 0),
               startNs: BigInt(String(s.startTimeUnixNano)), endNs: BigInt(String(s.endTimeUnixNano)), service: typeof service === 'string' ? service : undefined,
             });

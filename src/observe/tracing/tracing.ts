@@ -5,12 +5,13 @@
  * each stage appends its end time (pipeline/stage.ts), and when the request ends its spans are
  * built at once — the request (SERVER), then one child per stage, each from the previous stage's
  * end to its own — and handed to the SDK's batch processor, which exports over OTLP/HTTP off the
- * request path with a bounded queue. The `upstream` span's id is the one sent upstream in
+ * request path with a bounded queue (OTLP protobuf by default, or JSON). The `upstream` span's id is the one sent upstream in
  * `traceparent` (and into broker messages), so the backend's spans hang under it.
  */
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Tracer } from '@opentelemetry/api';
 import { TraceState } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as ProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor, SamplingDecision, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
@@ -51,13 +52,29 @@ function ratioOf(cfg: TracingConfig, env: NodeJS.ProcessEnv): number {
   return 1;
 }
 
-/** Tracing as `cfg` (and the OTEL_* variables) ask; undefined when off. */
-export function startTracing(cfg: TracingConfig | undefined, env: NodeJS.ProcessEnv = process.env): Tracing | undefined {
+type Protocol = NonNullable<TracingConfig['protocol']>;
+
+/**
+ * The export encoding: the config's, else the standard variables', else protobuf (OTLP's default).
+ * A variable asking for what we cannot send (`grpc`) is reported through `warn` and falls back.
+ */
+export function protocolOf(cfg: TracingConfig, env: NodeJS.ProcessEnv, warn: (message: string) => void): Protocol {
+  if (cfg.protocol !== undefined) return cfg.protocol;
+  const name = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL !== undefined ? 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL' : 'OTEL_EXPORTER_OTLP_PROTOCOL';
+  const asked = env[name]?.trim();
+  if (asked === undefined || asked === '' || asked === 'http/protobuf' || asked === 'http/json') return (asked || 'http/protobuf') as Protocol;
+  warn(`${name}=${asked} is not supported (only http/protobuf and http/json): traces are exported as http/protobuf`);
+  return 'http/protobuf';
+}
+
+/** Tracing as `cfg` (and the OTEL_* variables) ask; undefined when off. Problems with the variables go to `warn`. */
+export function startTracing(cfg: TracingConfig | undefined, env: NodeJS.ProcessEnv = process.env, warn: (message: string) => void = () => {}): Tracing | undefined {
   if (env.OTEL_SDK_DISABLED === 'true') return undefined;
   const fromEnv = (env.OTEL_TRACES_EXPORTER ?? '').split(',').map((s) => s.trim()).includes('otlp');
   if (cfg === undefined && !fromEnv) return undefined;
   const settings: TracingConfig = cfg ?? { trustInbound: 'trustedProxies', maxQueueSize: 2048, exportTimeout: '10s' };
-  const exporter = new OTLPTraceExporter({
+  const Exporter = protocolOf(settings, env, warn) === 'http/json' ? JsonExporter : ProtobufExporter;
+  const exporter = new Exporter({
     ...(settings.endpoint !== undefined ? { url: settings.endpoint } : {}),
     ...(settings.headers !== undefined ? { headers: settings.headers } : {}),
     timeoutMillis: parseDuration(settings.exportTimeout),

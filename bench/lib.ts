@@ -15,8 +15,8 @@ const children: ChildProcess[] = [];
 /** Path of a file next to the bench scripts. */
 export const benchFile = (f: string): string => new URL(f, import.meta.url).pathname;
 
-/** Start `node args…` and resolve with the first match of `ready` in its output. */
-export function startChild(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = process.env): Promise<RegExpMatchArray> {
+/** Start `node args…` and resolve with the first match of `ready` in its output, and the child's pid. */
+export function startChild(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = process.env): Promise<RegExpMatchArray & { pid: number }> {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   children.push(child);
   let out = '';
@@ -24,7 +24,7 @@ export function startChild(args: string[], ready: RegExp, env: NodeJS.ProcessEnv
     const onData = (d: Buffer): void => {
       out += d.toString();
       const m = ready.exec(out);
-      if (m) resolve(m);
+      if (m) resolve(Object.assign(m, { pid: child.pid! }));
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);

@@ -19,18 +19,31 @@ describe('verified-token cache', () => {
   before(async () => { k1 = await testKey('ES256'); k2 = await testKey('ES256'); srv = await startJwksServer(); });
   after(async () => { for (const p of open) p.close(); await srv.close(); });
 
-  it('serves the same token from the cache the second time, with the same identity', async () => {
+  it('admits a token on its second verification and serves it from then on, with the same identity', async () => {
     srv.keys = [k1.jwk];
     const { provider } = await make();
     const token = await sign(k1, srv.issuer);
+    assert.ok((await provider.verify(token)).ok);
+    assert.deepEqual(provider.stats, { verifications: 1, cacheHits: 0, cacheSize: 0 }, 'a token seen once is only noted');
     const a = await provider.verify(token);
     const b = await provider.verify(token);
     assert.ok(a.ok && b.ok);
     assert.equal(b.identity, a.identity);
-    assert.deepEqual(provider.stats, { verifications: 1, cacheHits: 1, cacheSize: 1 });
+    assert.deepEqual(provider.stats, { verifications: 2, cacheHits: 1, cacheSize: 1 });
     assert.ok(Object.isFrozen(a.identity) && Object.isFrozen(a.identity.claims));
     // The cached answer is there without a promise.
     assert.equal(provider.cached(token), b);
+  });
+
+  it('keeps nothing of tokens verified once: a flood of one-time tokens leaves the cache empty', async () => {
+    srv.keys = [k1.jwk];
+    const { provider } = await make({ cacheSize: 8 });
+    const tokens = await Promise.all(Array.from({ length: 40 }, (_, i) => sign(k1, srv.issuer, { jti: `once-${i}` })));
+    for (const t of tokens) assert.ok((await provider.verify(t)).ok);
+    assert.deepEqual(provider.stats, { verifications: 40, cacheHits: 0, cacheSize: 0 });
+    // The last one used again soon is admitted on that second verification and served from its third use.
+    for (let i = 0; i < 2; i++) assert.ok((await provider.verify(tokens[39]!)).ok);
+    assert.deepEqual(provider.stats, { verifications: 41, cacheHits: 1, cacheSize: 1 });
   });
 
   it('never serves another token: same claims or a forged signature still go through jose', async () => {
@@ -59,7 +72,8 @@ describe('verified-token cache', () => {
     const { provider, keys } = await make();
     const byK1 = await sign(k1, srv.issuer);
     const byK2 = await sign(k2, srv.issuer);
-    assert.ok((await provider.verify(byK1)).ok && (await provider.verify(byK2)).ok);
+    for (const t of [byK1, byK1, byK2, byK2]) assert.ok((await provider.verify(t)).ok);
+    assert.equal(provider.stats.cacheSize, 2);
     srv.keys = [k2.jwk];
     await keys.refresh();
     const r = await provider.verify(byK1);
@@ -73,8 +87,7 @@ describe('verified-token cache', () => {
     const { provider } = await make({ clockSkewSec: 0 });
     const exp = Math.ceil(Date.now() / 1000) + 1;
     const token = await sign(k1, srv.issuer, { exp });
-    assert.ok((await provider.verify(token)).ok);
-    assert.ok((await provider.verify(token)).ok);
+    for (let i = 0; i < 3; i++) assert.ok((await provider.verify(token)).ok);
     assert.equal(provider.stats.cacheHits, 1);
     await sleep(exp * 1000 - Date.now() + 50);
     const r = await provider.verify(token);
@@ -86,12 +99,15 @@ describe('verified-token cache', () => {
     srv.keys = [k1.jwk];
     const { provider } = await make({ cacheSize: 3 });
     const tokens = await Promise.all([1, 2, 3, 4].map((i) => sign(k1, srv.issuer, { jti: `t${i}` })));
-    for (const t of tokens) await provider.verify(t);
+    // Each admitted in turn (verified until cached: two tokens noted in one slot delay each other).
+    for (const t of tokens) for (let i = 0; i < 4 && provider.cached(t) === undefined; i++) await provider.verify(t);
     assert.equal(provider.stats.cacheSize, 3);
+    assert.equal(provider.cached(tokens[0]!), undefined, 'the first token was evicted');
+    const { cacheHits, verifications } = provider.stats;
     await provider.verify(tokens[3]!);
-    assert.equal(provider.stats.cacheHits, 1);
+    assert.equal(provider.stats.cacheHits, cacheHits + 1);
     await provider.verify(tokens[0]!);
-    assert.equal(provider.stats.cacheHits, 1, 'the first token was evicted');
-    assert.equal(provider.stats.verifications, 5);
+    assert.equal(provider.stats.cacheHits, cacheHits + 1, 'the evicted token is verified again');
+    assert.equal(provider.stats.verifications, verifications + 1);
   });
 });

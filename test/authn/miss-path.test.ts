@@ -101,8 +101,7 @@ describe('cache-miss path', () => {
   it('refuses a cached token once its key rotated out, and accepts the new key\'s tokens', async () => {
     const { provider: p, keys } = await providerFor(srv);
     const token = await sign(rsa, srv.issuer, { jti: 'rotate' });
-    assert.equal(await codeOf(p, token), 'ok');
-    assert.equal(await codeOf(p, token), 'ok');
+    for (let i = 0; i < 3; i++) assert.equal(await codeOf(p, token), 'ok');
     assert.equal(p.stats.cacheHits, 1);
     srv.keys = [next.jwk];
     await keys.refresh();

@@ -108,10 +108,26 @@ export async function runGateway(configFile: string, log: Logger, options: RunOp
   let draining = false;
   const started = runtime.start();
   const tracing = startTracing(initial.config.tracing, process.env, (message) => log.warn(message));
-  const listener: Listener = await startListener(listenCfg, createGateway(ref, (err) => log.error({ err }, 'request failed'), tracing));
-  const admin: AdminServer | undefined = worker ? undefined : await startAdmin(adminCfg.host, adminCfg.port, runtimeAdminSource(ref, metrics),
-    dashboardCfg && dashboard ? createDashboardHandler({ config: dashboardCfg, providers: initial.config.providers, source: dashboard, log }) : undefined);
-  await started;
+  let listener: Listener | undefined;
+  let admin: AdminServer | undefined;
+  try {
+    listener = await startListener(listenCfg, createGateway(ref, (err) => log.error({ err }, 'request failed'), tracing));
+    admin = worker ? undefined : await startAdmin(adminCfg.host, adminCfg.port, runtimeAdminSource(ref, metrics),
+      dashboardCfg && dashboard ? createDashboardHandler({ config: dashboardCfg, providers: initial.config.providers, source: dashboard, log }) : undefined);
+    await started;
+  } catch (err) {
+    // A port in use (or a provider that cannot start): release what did start, so an embedding process is left clean.
+    await listener?.drain(0);
+    await admin?.close();
+    await started.catch(() => undefined);
+    await runtime.close();
+    await audit.close();
+    metrics.close();
+    collector?.close();
+    await tracing?.shutdown();
+    stopEvents();
+    throw err;
+  }
   log.info({ port: listener.port, admin: admin?.port, routes: runtime.routes.length, ready: runtime.readiness() }, 'gatehouse listening');
 
   const overrides = { port: options.port !== undefined, adminPort: options.adminPort !== undefined };

@@ -4,7 +4,7 @@
  * dashboard on a known admin port with `admin.dashboard.sso`, and the gateway's log lines.
  */
 import pino from 'pino';
-import { freePort, startSsoEnv, type SsoEnv } from './sso.js';
+import { freePort, retryOnPortClash, startSsoEnv, type SsoEnv } from './sso.js';
 
 export const DASHBOARD_CLIENT_ID = 'gatehouse-dashboard';
 export const DASHBOARD_CLIENT_SECRET = 'gatehouse-dashboard-secret-not-for-production';
@@ -35,8 +35,12 @@ const account = (login: string): Record<string, unknown> => ({
   groups: login === 'alice' ? ['staff', 'gatehouse-admins'] : ['staff'], roles: ['reader'],
 });
 
-/** Start the OP, upstream and gateway with the dashboard's SSO sign-in. */
-export async function startDashboardSso(opts: DashboardSsoOptions = {}): Promise<DashboardSsoEnv> {
+/** Start the OP, upstream and gateway with the dashboard's SSO sign-in (again on another port if its admin port was taken meanwhile). */
+export function startDashboardSso(opts: DashboardSsoOptions = {}): Promise<DashboardSsoEnv> {
+  return retryOnPortClash(() => startOnce(opts));
+}
+
+async function startOnce(opts: DashboardSsoOptions): Promise<DashboardSsoEnv> {
   const adminPort = await freePort();
   const admin = `http://${opts.host ?? '127.0.0.1'}:${adminPort}`;
   const external = opts.externalUrl ?? admin;

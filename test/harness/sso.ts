@@ -61,7 +61,25 @@ const ACCOUNTS = (login: string): Record<string, unknown> => ({
 });
 
 /** Start OP, upstream and gateway for sign-in tests. */
-export async function startSsoEnv(opts: SsoEnvOptions = {}): Promise<SsoEnv> {
+/**
+ * Run `start` again (up to three times) when it fails because a port taken free was bound by
+ * someone else before the gateway listened on it (test files run concurrently).
+ */
+export async function retryOnPortClash<T>(start: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt === 3) throw err;
+    }
+  }
+}
+
+export function startSsoEnv(opts: SsoEnvOptions = {}): Promise<SsoEnv> {
+  return retryOnPortClash(() => startSsoEnvOnce(opts));
+}
+
+async function startSsoEnvOnce(opts: SsoEnvOptions): Promise<SsoEnv> {
   const port = await freePort();
   const host = opts.host ?? '127.0.0.1';
   const origin = `http://${host}:${port}`;
@@ -88,21 +106,29 @@ export async function startSsoEnv(opts: SsoEnvOptions = {}): Promise<SsoEnv> {
     { name: 'admin', match: { path: '/admin/*' }, authenticate: ['session:idp', 'idp'], allow: [{ roles: ['admin'] }], upstream: { url: upstream.url } },
     { name: 'signed-out', match: { path: '/signed-out' }, public: true, upstream: { url: upstream.url } },
   ];
-  const gw = await startGateway({
-    listen: { port, host: '127.0.0.1' },
-    providers: {
-      idp: {
-        type: 'oidc', issuer: op.issuer, audience: op.audience,
-        login: {
-          clientId: WEB_CLIENT_ID, clientSecret: '${env:GH_TEST_WEB_SECRET}', prompt: 'consent',
-          keys: keys.map((_, i) => `\${env:GH_TEST_SESSION_KEY_${i}}`), postLogoutRedirects: [`${origin}/signed-out`],
-          ...opts.login,
+  let gw: TestGateway;
+  try {
+    gw = await startGateway({
+      listen: { port, host: '127.0.0.1' },
+      providers: {
+        idp: {
+          type: 'oidc', issuer: op.issuer, audience: op.audience,
+          login: {
+            clientId: WEB_CLIENT_ID, clientSecret: '${env:GH_TEST_WEB_SECRET}', prompt: 'consent',
+            keys: keys.map((_, i) => `\${env:GH_TEST_SESSION_KEY_${i}}`), postLogoutRedirects: [`${origin}/signed-out`],
+            ...opts.login,
+          },
         },
       },
-    },
-    routes,
-    ...opts.config,
-  }, opts.log ? { log: opts.log } : {});
+      routes,
+      ...opts.config,
+    }, opts.log ? { log: opts.log } : {});
+  } catch (err) {
+    // Nothing left running when the gateway cannot start (a port clash is retried by the caller).
+    await upstream.close();
+    await op.stop();
+    throw err;
+  }
   return {
     op, upstream, gw, origin,
     async stop() { await gw.stop(); await upstream.close(); await op.stop(); },

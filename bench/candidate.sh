@@ -16,11 +16,11 @@
 # Knobs:
 #   MODE=hit (default)  the harness sends one token over and over: Gatehouse verifies it once and then
 #                       serves it from its verified-token cache.
-#   MODE=miss           additionally mints MISS_TOKENS (default 12000, more than the gateway's 10,000-entry
-#                       token cache) distinct tokens with the harness's private key into
+#   MODE=miss           additionally mints MISS_TOKENS (default 40000; see bench/README.md, "Cache misses in
+#                       the harness", for why fewer would measure hits) distinct tokens with the harness's private key into
 #                       $(dirname JWKS_PATH)/rotate-$PORT.txt. bench/wrk-rotate.lua, used as the harness's
 #                       wrk script with BENCH_ROTATE_DIR=$(dirname JWKS_PATH), then cycles through them, so
-#                       every request misses the cache (FIFO over a cycle longer than the cache = no hits).
+#                       every request misses the cache.
 #                       MISS_ALG=rs256|es256 (default rs256) picks the key.
 #   GATEHOUSE_RUNTIME   dist (default when dist/cli/main.js exists; build with `npx tsc -p tsconfig.build.json`)
 #                       or tsx (runs src/ through tsx: slower start, same steady state),
@@ -56,8 +56,19 @@ if [ "$MODE" = miss ]; then
   MISS_ALG=${MISS_ALG:-rs256}
   ALG=$(echo "$MISS_ALG" | tr a-z A-Z)
   KID=$(node -e 'const j=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));const k=j.keys.find(k=>k.alg===process.argv[2]);if(!k)process.exit(1);console.log(k.kid)' "$JWKS_PATH" "$ALG")
-  node "$HERE/mint-tokens.mjs" --key "$KEYS_DIR/$MISS_ALG.key.pem" --alg "$ALG" --kid "$KID" --iss "$ISSUER" --aud "$AUDIENCE" \
-    --role "$REQUIRED_ROLE" --n "${MISS_TOKENS:-12000}" --out "$KEYS_DIR/rotate-$PORT.txt"
+  # One part per CPU of the machine (this script is pinned to the proxy's core, and the harness waits
+  # only ~15 s for the port): RS256 signing of 40,000 tokens takes ~13 s on one core.
+  N=${MISS_TOKENS:-40000}; CPUS=$(nproc --all); CHUNK=$(( (N + CPUS - 1) / CPUS ))
+  MINTERS=()
+  for ((c = 0; c < CPUS; c++)); do
+    FROM=$((c * CHUNK)); COUNT=$(( N - FROM < CHUNK ? N - FROM : CHUNK ))
+    [ "$COUNT" -gt 0 ] || continue
+    taskset -c "$c" node "$HERE/mint-tokens.mjs" --key "$KEYS_DIR/$MISS_ALG.key.pem" --alg "$ALG" --kid "$KID" --iss "$ISSUER" --aud "$AUDIENCE" \
+      --role "$REQUIRED_ROLE" --from "$FROM" --n "$COUNT" --out "$RUN_DIR/tokens.$c" &
+    MINTERS+=($!)
+  done
+  for pid in "${MINTERS[@]}"; do wait "$pid"; done
+  cat "$RUN_DIR"/tokens.* > "$KEYS_DIR/rotate-$PORT.txt" && rm -f "$RUN_DIR"/tokens.*
 elif [ "$MODE" != hit ]; then
   echo "candidate.sh: MODE must be hit or miss" >&2; exit 2
 fi

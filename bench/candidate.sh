@@ -6,6 +6,7 @@
 #   gatehouse-rs256       rs256 yes bash "$GATEHOUSE_DIR/bench/candidate.sh"
 #   gatehouse-es256       es256 yes bash "$GATEHOUSE_DIR/bench/candidate.sh"
 #   gatehouse-rs256-miss  rs256 yes env MODE=miss bash "$GATEHOUSE_DIR/bench/candidate.sh"
+#   gatehouse-public      rs256 no  env MODE=public bash "$GATEHOUSE_DIR/bench/candidate.sh"
 #
 # Reads the harness's environment: PORT UPSTREAM_URL JWKS_PATH ISSUER AUDIENCE REQUIRED_ROLE RUN_DIR.
 # Serves one route `/api/*` (GET) that requires a bearer token from provider `bench` (type oidc,
@@ -22,6 +23,9 @@
 #                       wrk script with BENCH_ROTATE_DIR=$(dirname JWKS_PATH), then cycles through them, so
 #                       every request misses the cache (FIFO over a cycle longer than the cache = no hits).
 #                       MISS_ALG=rs256|es256 (default rs256) picks the key.
+#   MODE=public         the same route `public: true`: no authentication, policy or identity headers (there
+#                       is no identity), still routing, header hygiene, forwarding and the audit line; the
+#                       peer to compare with is node-baseline-plain (node:http + undici, no auth).
 #   GATEHOUSE_RUNTIME   dist (default when dist/cli/main.js exists; build with `npx tsc -p tsconfig.build.json`)
 #                       or tsx (runs src/ through tsx: slower start, same steady state),
 #                       or bun (the built dist/ on the Bun runtime, binary $BUN, default `bun` on PATH:
@@ -58,8 +62,8 @@ if [ "$MODE" = miss ]; then
   KID=$(node -e 'const j=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));const k=j.keys.find(k=>k.alg===process.argv[2]);if(!k)process.exit(1);console.log(k.kid)' "$JWKS_PATH" "$ALG")
   node "$HERE/mint-tokens.mjs" --key "$KEYS_DIR/$MISS_ALG.key.pem" --alg "$ALG" --kid "$KID" --iss "$ISSUER" --aud "$AUDIENCE" \
     --role "$REQUIRED_ROLE" --n "${MISS_TOKENS:-12000}" --out "$KEYS_DIR/rotate-$PORT.txt"
-elif [ "$MODE" != hit ]; then
-  echo "candidate.sh: MODE must be hit or miss" >&2; exit 2
+elif [ "$MODE" != hit ] && [ "$MODE" != public ]; then
+  echo "candidate.sh: MODE must be hit, miss or public" >&2; exit 2
 fi
 
 # 3. Config: every value comes from the environment through ${env:} references (no quoting issues).
@@ -83,6 +87,10 @@ routes:
     allow: [ { name: readers, roles: ["${env:REQUIRED_ROLE}"] } ]
     upstream: { url: "${env:UPSTREAM_URL}" }
 YAML
+if [ "$MODE" = public ]; then
+  # The route without authentication (the provider stays configured, as in a real deployment).
+  sed -i -e '/^    authenticate: \[bench\]$/d' -e 's/^    allow: .*$/    public: true/' "$CONFIG"
+fi
 
 # 4. The gateway, exec'd (same PID as this script).
 if [ -z "${GATEHOUSE_RUNTIME:-}" ]; then

@@ -38,7 +38,6 @@ interface Meter {
   destroy(err: Error): void;
 }
 
-
 /**
  * What an attempt of a several-target upstream (resilient.ts) adds: the streamed body is piped only
  * once a connection is made (`onStart`), so a refused attempt has consumed none of it, and the body is

@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 const rows = readFileSync(process.argv[2], 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 const last = new Map();
 for (const r of rows) last.set(`${r.name}|${r.round}`, r);
-const quiet = Number(process.argv[3] ?? 1e9);
 const by = new Map();
 for (const r of last.values()) {
   const secs = r.elapsed_ns / 1e9;

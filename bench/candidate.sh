@@ -6,6 +6,7 @@
 #   gatehouse-rs256       rs256 yes bash "$GATEHOUSE_DIR/bench/candidate.sh"
 #   gatehouse-es256       es256 yes bash "$GATEHOUSE_DIR/bench/candidate.sh"
 #   gatehouse-rs256-miss  rs256 yes env MODE=miss bash "$GATEHOUSE_DIR/bench/candidate.sh"
+#   gatehouse-public      rs256 no  env MODE=public bash "$GATEHOUSE_DIR/bench/candidate.sh"
 #
 # Reads the harness's environment: PORT UPSTREAM_URL JWKS_PATH ISSUER AUDIENCE REQUIRED_ROLE RUN_DIR.
 # Serves one route `/api/*` (GET) that requires a bearer token from provider `bench` (type oidc,
@@ -22,6 +23,9 @@
 #                       wrk script with BENCH_ROTATE_DIR=$(dirname JWKS_PATH), then cycles through them, so
 #                       every request misses the cache.
 #                       MISS_ALG=rs256|es256 (default rs256) picks the key.
+#   MODE=public         the same route `public: true`: no authentication, policy or identity headers (there
+#                       is no identity), still routing, header hygiene, forwarding and the audit line; the
+#                       peer to compare with is node-baseline-plain (node:http + undici, no auth).
 #   GATEHOUSE_RUNTIME   dist (default when dist/cli/main.js exists; build with `npx tsc -p tsconfig.build.json`)
 #                       or tsx (runs src/ through tsx: slower start, same steady state),
 #                       or bun (the built dist/ on the Bun runtime, binary $BUN, default `bun` on PATH:
@@ -69,8 +73,8 @@ if [ "$MODE" = miss ]; then
   done
   for pid in "${MINTERS[@]}"; do wait "$pid"; done
   cat "$RUN_DIR"/tokens.* > "$KEYS_DIR/rotate-$PORT.txt" && rm -f "$RUN_DIR"/tokens.*
-elif [ "$MODE" != hit ]; then
-  echo "candidate.sh: MODE must be hit or miss" >&2; exit 2
+elif [ "$MODE" != hit ] && [ "$MODE" != public ]; then
+  echo "candidate.sh: MODE must be hit, miss or public" >&2; exit 2
 fi
 
 # 3. Config: every value comes from the environment through ${env:} references (no quoting issues).
@@ -94,6 +98,10 @@ routes:
     allow: [ { name: readers, roles: ["${env:REQUIRED_ROLE}"] } ]
     upstream: { url: "${env:UPSTREAM_URL}" }
 YAML
+if [ "$MODE" = public ]; then
+  # The route without authentication (the provider stays configured, as in a real deployment).
+  sed -i -e '/^    authenticate: \[bench\]$/d' -e 's/^    allow: .*$/    public: true/' "$CONFIG"
+fi
 
 # 4. The gateway, exec'd (same PID as this script).
 if [ -z "${GATEHOUSE_RUNTIME:-}" ]; then

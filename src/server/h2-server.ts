@@ -9,6 +9,7 @@ import http2, { constants, type Http2Server, type Http2ServerRequest, type Http2
 import type { Server, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { resetByGateway } from './h2-exchange.js';
+import { Deadline } from '../limits/deadline.js';
 
 export interface H2Limits {
   readonly maxConcurrentStreams: number;
@@ -113,17 +114,30 @@ export class H2Sessions {
     // requests of a connection are measured here (RFC 9113 §6.5.2: name + value + 32 per field).
     if (headerListSize(req.rawHeaders) > this.limits.maxHeaderListSize) return refuse(stream, 431);
     this.#streams++;
-    const timer = setTimeout(() => {
-      // state.remoteClose: the client sent END_STREAM (the whole request arrived).
-      if (stream.destroyed || stream.state.remoteClose === 1) return;
-      refuse(stream, 408);
-    }, this.limits.requestMs);
-    timer.unref();
+    const timer = new RequestTimer(stream, this.limits.requestMs);
     stream.once('close', () => {
       this.#streams--;
-      clearTimeout(timer);
+      timer.closed();
     });
     handler(req, res);
+  }
+}
+
+/** A stream's request timeout, on the process's deadline sweep (no timer object per stream). */
+class RequestTimer extends Deadline {
+  constructor(private readonly stream: ServerHttp2Stream, ms: number) {
+    super();
+    this.arm(ms);
+  }
+
+  closed(): void {
+    this.disarm();
+  }
+
+  protected override expired(): void {
+    // state.remoteClose: the client sent END_STREAM (the whole request arrived).
+    if (this.stream.destroyed || this.stream.state.remoteClose === 1) return;
+    refuse(this.stream, 408);
   }
 }
 

@@ -141,3 +141,25 @@ test('a connection without streams for idleTimeout is closed', async () => {
   await new Promise<void>((resolve) => session.once('close', () => resolve()));
   assert.equal(session.destroyed, true);
 });
+
+test('requestTimeout 0s turns the request timeout off over HTTP/2, as over HTTP/1.1: a slow body is served', async () => {
+  const open = await startGateway({
+    listen: { requestTimeout: '0s', http2: { h2c: true } },
+    routes: [{ name: 'all', match: { path: '/*' }, public: true, upstream: { url: upstream.url } }],
+  });
+  try {
+    const session = await h2Connect(open.url);
+    const stream = session.request({ ':method': 'POST', ':path': '/unhurried' }, { endStream: false });
+    stream.on('error', () => { /* the status says it */ });
+    let status = 0;
+    stream.on('response', (h) => { status = Number(h[':status']); });
+    stream.resume();
+    stream.write('first');
+    setTimeout(() => stream.end('second'), 600);
+    await new Promise((resolve) => stream.once('close', resolve));
+    assert.equal(status, 200);
+    session.close();
+  } finally {
+    await open.stop();
+  }
+});

@@ -9,6 +9,9 @@ import type { StageResult } from '../../pipeline/stage.js';
 import { connectionTokens, HOP_BY_HOP } from '../../outbound/headers.js';
 import { classifyFailure } from './failure.js';
 import { grpcTrailers } from '../../pipeline/grpc.js';
+import { Deadline } from '../../limits/deadline.js';
+import { errors } from './undici.js';
+import type { UpstreamTimeouts } from './pools.js';
 
 /** Response headers never relayed; the upstream's Connection header may name more. */
 const HOP: ReadonlySet<string> = new Set(HOP_BY_HOP);
@@ -28,6 +31,10 @@ type StopReason = 'body_too_large' | 'client_aborted' | 'grpc_deadline_exceeded'
 /** What the request body passes through on its way upstream (bytes counted, limit enforced). */
 interface Meter {
   readonly bytes: number;
+  /** undici read all of it (the upload is complete). */
+  readonly readableEnded: boolean;
+  /** undici stopped reading it: the upstream does not take more yet. */
+  isPaused(): boolean;
   destroy(err: Error): void;
 }
 
@@ -45,7 +52,7 @@ export interface AttemptHooks {
  * arrives (pausing undici while the client is slow), records the outcome and settles exactly once:
  * undefined when the client got the upstream's answer, a refusal when nothing was sent yet.
  */
-export class ForwardCall implements Dispatcher.DispatchHandler {
+export class ForwardCall extends Deadline implements Dispatcher.DispatchHandler {
   /** What a request whose client is already gone ends with. */
   static readonly CLIENT_ABORTED = ABORTED;
   readonly done: Promise<StageResult>;
@@ -67,9 +74,16 @@ export class ForwardCall implements Dispatcher.DispatchHandler {
   readonly #maxBodyBytes: number;
   readonly #bufferedBytes: number;
   readonly #attempt: AttemptHooks | undefined;
+  readonly #timeouts: UpstreamTimeouts | undefined;
+  /** The armed deadline (if any) is the body timeout: the response head arrived. */
+  #inBody = false;
 
-  /** `deadlineAt`: a gRPC call's deadline (performance.now() instant): past it the call is stopped. */
-  constructor(ctx: RequestContext, meter: Meter | undefined, maxBodyBytes: number, bufferedBytes: number, attempt?: AttemptHooks, deadlineAt?: number) {
+  /**
+   * `deadlineAt`: a gRPC call's deadline (performance.now() instant): past it the call is stopped.
+   * `timeouts`: the upstream's headers and body timeouts, when undici does not keep them (HTTP/1.1 pools).
+   */
+  constructor(ctx: RequestContext, meter: Meter | undefined, maxBodyBytes: number, bufferedBytes: number, attempt?: AttemptHooks, deadlineAt?: number, timeouts?: UpstreamTimeouts) {
+    super();
     this.done = new Promise((resolve) => (this.#resolve = resolve));
     this.#ctx = ctx;
     this.#exchange = ctx.exchange;
@@ -77,6 +91,7 @@ export class ForwardCall implements Dispatcher.DispatchHandler {
     this.#maxBodyBytes = maxBodyBytes;
     this.#bufferedBytes = bufferedBytes;
     this.#attempt = attempt;
+    this.#timeouts = timeouts;
     this.#exchange.onClose(this.#onClientClose);
     if (deadlineAt !== undefined) this.#deadline = setTimeout(this.#onDeadline, Math.max(0, deadlineAt - this.#t0));
   }
@@ -100,11 +115,20 @@ export class ForwardCall implements Dispatcher.DispatchHandler {
     this.#controller = controller;
     this.#started = true;
     if (this.#stopped) return controller.abort(new Stop(this.#stopped));
+    if (this.#timeouts !== undefined) this.arm(this.#timeouts.headersMs);
     this.#attempt?.onStart();
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
-    if (status < 200) return; // 1xx (e.g. 103 Early Hints) are not relayed
+    const timeouts = this.#timeouts;
+    if (status < 200) { // 1xx (e.g. 103 Early Hints) are not relayed; the wait for the head starts again
+      if (timeouts !== undefined) this.arm(timeouts.headersMs);
+      return;
+    }
+    if (timeouts !== undefined) {
+      this.#inBody = true;
+      this.arm(timeouts.bodyMs);
+    }
     const ctx = this.#ctx;
     ctx.record.upstreamMs = performance.now() - this.#t0;
     ctx.record.upstreamStatus = status;
@@ -151,6 +175,7 @@ export class ForwardCall implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.rearm();
     this.#bytesOut += chunk.length;
     if (this.#headOnly !== undefined) this.#flushHead(false);
     if (this.#exchange.write(chunk) || this.#waitingDrain) return;
@@ -190,8 +215,21 @@ export class ForwardCall implements Dispatcher.DispatchHandler {
 
   #onDrain = (): void => {
     this.#waitingDrain = false;
+    this.rearm();
     this.#controller?.resume();
   };
+
+  /** The clock stands still while the client is slow (body) or while a streamed upload still flows to the upstream (headers). */
+  protected override held(): boolean {
+    if (this.#inBody) return this.#waitingDrain;
+    const meter = this.#meter;
+    return meter !== undefined && !meter.readableEnded && !meter.isPaused();
+  }
+
+  /** What undici's own timer would have done: end the request with its timeout error (504, or a cut response). */
+  protected override expired(): void {
+    this.#controller?.abort(this.#inBody ? new errors.BodyTimeoutError() : new errors.HeadersTimeoutError());
+  }
 
   #grpcStatus(value: string | string[] | undefined): void {
     const n = Number(value);
@@ -210,6 +248,7 @@ export class ForwardCall implements Dispatcher.DispatchHandler {
   #settle(failure: Refusal | undefined): void {
     if (this.#settled) return;
     this.#settled = true;
+    this.disarm();
     if (this.#deadline !== undefined) clearTimeout(this.#deadline);
     const exchange = this.#exchange;
     const record = this.#ctx.record;

@@ -10,7 +10,7 @@ import type { Upstream, UpstreamResources } from '../upstream.js';
 import type { HttpUpstreamSchema } from './schema.js';
 import type { ConfigIssue } from '../../config/issue.js';
 import type { ShowValue } from '../../config/validate.js';
-import { UpstreamPools } from './pools.js';
+import { callTimeouts, UpstreamPools } from './pools.js';
 import { BodyMeter } from './body-meter.js';
 import { planBody, refuseUnread } from './body-plan.js';
 import { ForwardCall, upstreamRequested } from './forward-call.js';
@@ -71,6 +71,7 @@ export function createHttpUpstream(cfg: HttpUpstreamConfig, resources: UpstreamR
     connectTimeoutMs: target.connectTimeoutMs, http2: cfg.http2, ...(material !== undefined ? { tls: material } : {}), ...(servername !== undefined ? { servername } : {}),
   });
   const host = target.url.host;
+  const timeouts = callTimeouts({ headersTimeoutMs: target.headersTimeoutMs, bodyTimeoutMs: target.bodyTimeoutMs, http2: cfg.http2 });
   // Several targets (or a resilience setting): the balancing, retrying sender; otherwise the one pool below.
   const several = isResilient(cfg) ? compileTargets(cfg, resources, poolFor) : undefined;
   const pool = several === undefined ? poolFor(target.url.origin) : undefined;
@@ -89,7 +90,7 @@ export function createHttpUpstream(cfg: HttpUpstreamConfig, resources: UpstreamR
     if (plan === 'buffered') body = out.body!;
     // The meter only calls back once piped, after `call` exists.
     else if (plan === 'stream') body = meter = new BodyMeter(maxBodyBytes, () => call.stop('body_too_large'));
-    const call = new ForwardCall(ctx, meter, maxBodyBytes, out.body?.length ?? 0, undefined, deadlineAt);
+    const call = new ForwardCall(ctx, meter, maxBodyBytes, out.body?.length ?? 0, undefined, deadlineAt, timeouts);
     const opts: Dispatcher.DispatchOptions & { servername?: string } = {
       path: out.path, method: out.method as Dispatcher.HttpMethod, headers: out.headers, body,
       // Without this undici would derive SNI (and the certificate check) from the Host header.
@@ -113,7 +114,7 @@ export function createHttpUpstream(cfg: HttpUpstreamConfig, resources: UpstreamR
       if (cfg.http2 && wantsTrailers(ctx.headers.te)) headers.te = 'trailers';
       return { method: ctx.method, path: upstreamPath(target, ctx.path, ctx.query), headers, body: ctx.body };
     },
-    send: several === undefined ? send : resilientSender(several.set, several.retry, servername),
+    send: several === undefined ? send : resilientSender(several.set, several.retry, servername, timeouts),
     close: () => Promise.resolve(),
     ...(several !== undefined ? { targets: () => several.set.view(performance.now(), Date.now()) } : {}),
   };

@@ -41,6 +41,28 @@ function keepTlsErrors(connect: buildConnector.connector): buildConnector.connec
 }
 
 /**
+ * An HTTP/1.1 pool's `headersTimeout` and `bodyTimeout` (ms; 0 = none), kept by the call itself
+ * (ForwardCall) rather than by undici, whose timer objects per request ended in the old generation.
+ * The semantics are undici's: headers from when the request is on a connection until the response
+ * head (a 1xx starts it again; the clock stands still while a streamed upload still flows, so it
+ * counts from the upload's end or from the upstream no longer reading it); body from the head and
+ * again after every chunk (standing still while the client is slow and the upstream is paused).
+ */
+export interface UpstreamTimeouts {
+  readonly headersMs: number;
+  readonly bodyMs: number;
+}
+
+/**
+ * The headers and body timeouts the call keeps itself (ForwardCall, one sweep per process): those
+ * of an HTTP/1.1 pool, where undici would allocate up to three timer objects per request. undici
+ * keeps an HTTP/2 pool's (per-stream socket timers), and its pool is built with them.
+ */
+export function callTimeouts(s: Pick<PoolSettings, 'headersTimeoutMs' | 'bodyTimeoutMs' | 'http2'>): UpstreamTimeouts | undefined {
+  return s.http2 === true ? undefined : { headersMs: s.headersTimeoutMs, bodyMs: s.bodyTimeoutMs };
+}
+
+/**
  * Keep-alive pools shared by every route with the same upstream settings, so 10,000 routes to one
  * backend hold one pool (and one `connections` budget), not 10,000. The key holds a digest of the
  * TLS material, not the material: a changed certificate is a new pool, and no key text is kept twice.
@@ -58,8 +80,9 @@ export class UpstreamPools {
       pool = new Pool(s.origin, {
         ...(h2 ? { allowH2: true } : {}),
         connections: s.connections,
-        headersTimeout: s.headersTimeoutMs,
-        bodyTimeout: s.bodyTimeoutMs,
+        // 0: none in undici; the call keeps them (callTimeouts).
+        headersTimeout: h2 ? s.headersTimeoutMs : 0,
+        bodyTimeout: h2 ? s.bodyTimeoutMs : 0,
         connect: keepTlsErrors(buildConnector({
           timeout: s.connectTimeoutMs,
           ...(h2 ? { allowH2: true, useH2c: s.origin.startsWith('http:') } : {}),

@@ -14,6 +14,7 @@ import { BodyMeter } from './body-meter.js';
 import { planBody, refuseUnread as finish } from './body-plan.js';
 import { grpcDeadline } from '../../pipeline/grpc.js';
 import { ForwardCall, upstreamRequested, type AttemptHooks } from './forward-call.js';
+import type { UpstreamTimeouts } from './pools.js';
 import type { RetryBudget } from './retry-budget.js';
 import type { Target, TargetSet } from './target-set.js';
 
@@ -39,7 +40,7 @@ export interface RetryPolicy {
 type Options = Dispatcher.DispatchOptions & { servername?: string };
 
 /** The `send` of an upstream with several targets. */
-export function resilientSender(set: TargetSet, retry: RetryPolicy, servername: string | undefined): (ctx: RequestContext) => Promise<StageResult> {
+export function resilientSender(set: TargetSet, retry: RetryPolicy, servername: string | undefined, timeouts: UpstreamTimeouts | undefined): (ctx: RequestContext) => Promise<StageResult> {
   return async function send(ctx) {
     const exchange = ctx.exchange;
     if (exchange.closed) return ForwardCall.CLIENT_ABORTED;
@@ -67,7 +68,7 @@ export function resilientSender(set: TargetSet, retry: RetryPolicy, servername: 
       if (target === undefined) return finish(ctx, last ?? UNAVAILABLE);
       record.upstreamTarget = target.label;
       record.upstreamStatus = undefined;
-      const { result, started } = await attempt(ctx, target, opts, streamed, maxBodyBytes, deadlineAt);
+      const { result, started } = await attempt(ctx, target, opts, streamed, maxBodyBytes, deadlineAt, timeouts);
       judge(set, target, result, record.upstreamStatus);
       if (result === undefined) return undefined;
       // Never once response headers arrived (a header Node refused to relay aborts after them).
@@ -82,14 +83,14 @@ export function resilientSender(set: TargetSet, retry: RetryPolicy, servername: 
 }
 
 /** One attempt on one target; a streamed body is piped only once a connection is made. */
-async function attempt(ctx: RequestContext, target: Target, opts: Options, streamed: boolean, maxBodyBytes: number, deadlineAt: number | undefined): Promise<{ result: StageResult; started: boolean }> {
+async function attempt(ctx: RequestContext, target: Target, opts: Options, streamed: boolean, maxBodyBytes: number, deadlineAt: number | undefined, timeouts: UpstreamTimeouts | undefined): Promise<{ result: StageResult; started: boolean }> {
   let meter: BodyMeter | undefined;
   let hooks = NO_HOOKS;
   if (streamed) {
     const m = (meter = new BodyMeter(maxBodyBytes, () => call.stop('body_too_large')));
     hooks = { onStart: () => ctx.exchange.body.pipe(m) };
   }
-  const call: ForwardCall = new ForwardCall(ctx, meter, maxBodyBytes, opts.body === null ? 0 : (opts.body as Buffer).length, hooks, deadlineAt);
+  const call: ForwardCall = new ForwardCall(ctx, meter, maxBodyBytes, opts.body === null ? 0 : (opts.body as Buffer).length, hooks, deadlineAt, timeouts);
   if (upstreamRequested.hasSubscribers) upstreamRequested.publish({ ctx, origin: target.label, path: opts.path });
   target.inFlight++;
   try {

@@ -3,4 +3,4 @@
  * (its `Pool` has no `dispatch`); the file path reaches the real package on Bun as on Node, where it
  * is the very module `undici` resolves to (the package has no `exports` map), so Node is unchanged.
  */
-export { buildConnector, Pool } from 'undici/index.js';
+export { buildConnector, errors, Pool } from 'undici/index.js';

@@ -110,6 +110,16 @@ export async function runGateway(configFile: string, log: Logger, options: RunOp
   const tracing = startTracing(initial.config.tracing, process.env, (message) => log.warn(message));
   let listener: Listener | undefined;
   let admin: AdminServer | undefined;
+  /** Close everything but the public listener (drained first by the caller), in dependency order. */
+  const release = async (current: { close(): Promise<void> }): Promise<void> => {
+    await current.close();
+    await admin?.close();
+    await audit.close();
+    metrics.close();
+    collector?.close();
+    await tracing?.shutdown();
+    stopEvents();
+  };
   try {
     listener = await startListener(listenCfg, createGateway(ref, (err) => log.error({ err }, 'request failed'), tracing));
     admin = worker ? undefined : await startAdmin(adminCfg.host, adminCfg.port, runtimeAdminSource(ref, metrics),
@@ -118,14 +128,8 @@ export async function runGateway(configFile: string, log: Logger, options: RunOp
   } catch (err) {
     // A port in use (or a provider that cannot start): release what did start, so an embedding process is left clean.
     await listener?.drain(0);
-    await admin?.close();
     await started.catch(() => undefined);
-    await runtime.close();
-    await audit.close();
-    metrics.close();
-    collector?.close();
-    await tracing?.shutdown();
-    stopEvents();
+    await release(runtime);
     throw err;
   }
   log.info({ port: listener.port, admin: admin?.port, routes: runtime.routes.length, ready: runtime.readiness() }, 'gatehouse listening');
@@ -176,13 +180,7 @@ export async function runGateway(configFile: string, log: Logger, options: RunOp
       draining = true;
       admin?.setDraining();
       const result = await listener.drain(parseDuration(reloader.loaded.config.listen!.shutdownGrace));
-      await ref.current.close();
-      await admin?.close();
-      await audit.close();
-      metrics.close();
-      collector?.close();
-      await tracing?.shutdown();
-      stopEvents();
+      await release(ref.current);
       return result;
     },
   };

@@ -54,7 +54,6 @@ try {
   };
   const ids = Object.keys(MODES);
   const results = new Map<string, number[]>(ids.map((m) => [m, []]));
-  for (const m of ids) cpuPerRequest.set(m, []);
   for (const m of ids) await measure(m); // warm-up
   for (const m of ids) cpuPerRequest.set(m, []);
   for (let round = 0; round < ROUNDS; round++) {

@@ -61,8 +61,8 @@ type Protocol = NonNullable<TracingConfig['protocol']>;
 export function protocolOf(cfg: TracingConfig, env: NodeJS.ProcessEnv, warn: (message: string) => void): Protocol {
   if (cfg.protocol !== undefined) return cfg.protocol;
   const name = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL !== undefined ? 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL' : 'OTEL_EXPORTER_OTLP_PROTOCOL';
-  const asked = env[name]?.trim();
-  if (asked === undefined || asked === '' || asked === 'http/protobuf' || asked === 'http/json') return (asked || 'http/protobuf') as Protocol;
+  const asked = env[name]?.trim() || 'http/protobuf';
+  if (asked === 'http/protobuf' || asked === 'http/json') return asked;
   warn(`${name}=${asked} is not supported (only http/protobuf and http/json): traces are exported as http/protobuf`);
   return 'http/protobuf';
 }

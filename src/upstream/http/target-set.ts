@@ -129,7 +129,7 @@ export class TargetSet {
   view(now: number, wall: number): TargetView[] {
     return this.targets.map((t) => ({
       target: t.label,
-      state: !t.up ? 'down' : t.ejectedUntil > now ? 'ejected' : t.breaker === 'closed' ? 'up' : t.breaker === 'open' && now - t.openedAt < this.policy.cooldownMs ? 'circuit_open' : 'half_open',
+      state: !t.up ? 'down' : t.ejectedUntil > now ? 'ejected' : t.breaker === 'closed' ? 'up' : this.#cooling(t, now) ? 'circuit_open' : 'half_open',
       inFlight: t.inFlight, ejections: t.ejections,
       ejectedUntil: t.ejectedUntil > now ? new Date(wall + t.ejectedUntil - now).toISOString() : null,
       lastCheck: t.lastCheck === undefined ? null : { at: new Date(t.lastCheck.at).toISOString(), ok: t.lastCheck.ok },
@@ -146,8 +146,13 @@ export class TargetSet {
   #available(t: Target, now: number): boolean {
     if (!t.up || t.ejectedUntil > now) return false;
     if (t.breaker === 'closed') return true;
-    if (t.breaker === 'open') return now - t.openedAt >= this.policy.cooldownMs;
+    if (t.breaker === 'open') return !this.#cooling(t, now);
     return !t.probing;
+  }
+
+  /** The circuit of `t` is open and still cooling down (no probe let through yet). */
+  #cooling(t: Target, now: number): boolean {
+    return t.breaker === 'open' && now - t.openedAt < this.policy.cooldownMs;
   }
 
   #take(t: Target): Target {

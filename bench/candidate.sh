@@ -26,6 +26,7 @@
 #   MODE=public         the same route `public: true`: no authentication, policy or identity headers (there
 #                       is no identity), still routing, header hygiene, forwarding and the audit line; the
 #                       peer to compare with is node-baseline-plain (node:http + undici, no auth).
+#   HEAP_HEADROOM       sets `heap.headroom` (auto, off or a size; default: the config's default, auto).
 #   GATEHOUSE_RUNTIME   dist (default when dist/cli/main.js exists; build with `npx tsc -p tsconfig.build.json`)
 #                       or tsx (runs src/ through tsx: slower start, same steady state),
 #                       or bun (the built dist/ on the Bun runtime, binary $BUN, default `bun` on PATH:
@@ -102,6 +103,8 @@ if [ "$MODE" = public ]; then
   # The route without authentication (the provider stays configured, as in a real deployment).
   sed -i -e '/^    authenticate: \[bench\]$/d' -e 's/^    allow: .*$/    public: true/' "$CONFIG"
 fi
+
+if [ -n "${HEAP_HEADROOM:-}" ]; then printf 'heap: { headroom: "%s" }\n' "$HEAP_HEADROOM" >> "$CONFIG"; fi
 
 # 4. The gateway, exec'd (same PID as this script).
 if [ -z "${GATEHOUSE_RUNTIME:-}" ]; then

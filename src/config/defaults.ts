@@ -2,7 +2,7 @@ import { CloneType, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 
 /** Optional top-level sections that always exist after loading, so their own defaults apply. */
-const SECTIONS = ['listen', 'admin', 'audit', 'log', 'assertion', 'limits'] as const;
+const SECTIONS = ['listen', 'admin', 'heap', 'audit', 'log', 'assertion', 'limits'] as const;
 
 const prepared = new WeakMap<TSchema, TSchema>();
 

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Size, Strict } from './types.js';
-import { AdminSchema, ForwardAuthSchema, ListenSchema } from '../server/schema.js';
+import { AdminSchema, ForwardAuthSchema, HeapSchema, ListenSchema } from '../server/schema.js';
 import { DevSchema, TokenSourceSchema } from '../authn/schema.js';
 import { ProviderSchema } from '../authn/registry.js';
 import { MatchSchema } from '../routing/schema.js';
@@ -57,6 +57,7 @@ export const ConfigSchema = Strict({
     default: 1,
     description: 'Processes serving the public port: `1` serves in this process; N > 1 forks N workers (node:cluster) that share the port while this process serves the admin port and supervises them (restarts a worker that dies); `auto` = one per available CPU. With N > 1, the in-process rate-limit/quota store and concurrency caps count per worker: use `limits.store: redis` for fleet-exact limits. Read at start only (a reload keeps the running count).',
   })),
+  heap: Type.Optional(HeapSchema),
   audit: Type.Optional(AuditSchema),
   tracing: Type.Optional(TracingSchema),
   log: Type.Optional(LogSchema),

@@ -208,7 +208,10 @@ function unitIssues(config: Config, show: ShowValue, soundness: Soundness): Conf
     if (Array.isArray(value)) value.forEach((item, i) => visit(item, `${path}/${i}`));
     else if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) visit(v, `${path}${toPointer([k])}`);
     else if (typeof value === 'string') {
-      const unit = schemasAt(asJson(ConfigSchema), fromPointer(path)).map(unitOf).find((u) => u !== undefined);
+      const schemas = schemasAt(asJson(ConfigSchema), fromPointer(path));
+      // A keyword beside a unit (`heap.headroom: off`) is not a malformed unit.
+      if (schemas.some((s) => s.const === value)) return;
+      const unit = schemas.map(unitOf).find((u) => u !== undefined);
       try {
         if (unit === 'duration') parseDuration(value);
         if (unit === 'size') parseSize(value);

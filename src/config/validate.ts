@@ -77,6 +77,11 @@ function unionIssues(schema: TSchema, path: string, value: unknown, show: ShowVa
     const expected = describeType({ anyOf: members });
     return [{ path, message: `expected ${expected}, got ${show(path, value)}` }];
   }
+  // Only scalars take it (`auto`, `off` or a size): name each of them, not just the first.
+  if (fits.length > 1 && fits.every((m) => m.type !== 'object' && m.type !== 'array')) {
+    const each = fits.map((m) => (m.const !== undefined ? JSON.stringify(m.const) : m.pattern !== undefined ? patternExpectation(m).replace(/^expected /, '') : describeType(m)));
+    return [{ path, message: `expected ${each.slice(0, -1).join(', ')} or ${each.at(-1)!}, got ${show(path, value)}` }];
+  }
   // One member takes this kind of value (an inline upstream, not its name): its own checks say what is wrong.
   const tagged = fits.length > 1 ? byType(fits, path, value, show) : undefined;
   if (tagged && 'issue' in tagged) return [tagged.issue];

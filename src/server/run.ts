@@ -16,6 +16,7 @@ import { longestAssertionTtlMs, reloadedKey, rotationFields } from './assertion-
 import { warnRestartSettings } from './restart-settings.js';
 import { localDashboardSource, startDashboardCollector, type DashboardSource } from '../admin/dashboard/source.js';
 import { createDashboardHandler } from '../admin/dashboard/handler.js';
+import { headroomBytes, holdHeapHeadroom } from './heap.js';
 
 /** A running gateway process: public listener, admin listener, audit sink, config watcher. */
 export interface RunningGateway {
@@ -102,6 +103,7 @@ export async function runGateway(configFile: string, log: Logger, options: RunOp
     sign: (claims) => signer.signStatement(claims, CHECKPOINT_TYP),
   });
   const metrics = startMetrics();
+  const heap = holdHeapHeadroom(headroomBytes(initial.config.heap!.headroom));
   const dashboardCfg = initial.config.admin?.dashboard;
   const collector = dashboardCfg ? startDashboardCollector() : undefined;
   const dashboard = collector ? localDashboardSource(ref, collector) : undefined;
@@ -118,6 +120,7 @@ export async function runGateway(configFile: string, log: Logger, options: RunOp
     metrics.close();
     collector?.close();
     await tracing?.shutdown();
+    heap.release();
     stopEvents();
   };
   try {
@@ -132,7 +135,7 @@ export async function runGateway(configFile: string, log: Logger, options: RunOp
     await release(runtime);
     throw err;
   }
-  log.info({ port: listener.port, admin: admin?.port, routes: runtime.routes.length, ready: runtime.readiness() }, 'gatehouse listening');
+  log.info({ port: listener.port, admin: admin?.port, routes: runtime.routes.length, ready: runtime.readiness(), heapGrowingPercent: heap.percent }, 'gatehouse listening');
 
   const overrides = { port: options.port !== undefined, adminPort: options.adminPort !== undefined };
   const reloader = createReloader(initial, log, async (next) => {
@@ -155,6 +158,7 @@ export async function runGateway(configFile: string, log: Logger, options: RunOp
       ? signer.rotate({ key, issuer: next.config.assertion?.issuer ?? 'gatehouse', retainMs: longestAssertionTtlMs(old.config) })
       : undefined;
     applyLogLevel(log, next);
+    heap.update(headroomBytes(next.config.heap!.headroom));
     log.info({ routes: nextRuntime.routes.length, ready: nextRuntime.readiness(), ...(tls ? { tls: 'rotated' } : {}), ...rotationFields(assertion) }, 'configuration reloaded');
     // A cluster primary warns once for all its workers.
     if (!worker) warnRestartSettings(log, initial.config, next.config, overrides);

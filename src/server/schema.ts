@@ -60,3 +60,14 @@ export const AdminSchema = Strict({
   port: Type.Integer({ minimum: 0, maximum: 65535, default: 9090, description: 'Admin port: `/healthz`, `/readyz`, `/.well-known/jwks.json`.' }),
   dashboard: Type.Optional(DashboardSchema),
 }, 'The admin listener (health and readiness). Keep it off the public network.');
+
+export const HeapSchema = Strict({
+  headroom: Type.Union([
+    Type.Literal('auto'),
+    Type.Literal('off'),
+    Size('That much headroom.'),
+  ], {
+    default: 'auto',
+    description: 'How far the JavaScript heap may grow past what the last full garbage collection left before the next one starts. Under load V8 on its own runs a full collection every second or so on a small heap, and each stops the process for tens of milliseconds: that is most of the p99 latency. `auto`: 128 MiB, at most a quarter of the container\'s memory limit and an eighth of the V8 heap limit (`--max-old-space-size`). A size (`64mb`): that much. `off`: V8\'s own rule. A heap whose live size is more than the headroom also gets V8\'s own rule. Costs up to this much more resident memory per process (per worker with `workers`). See docs/guide.md#memory-and-garbage-collection.',
+  }),
+}, 'Garbage-collection headroom of each gateway process.');

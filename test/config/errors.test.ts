@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { loadConfigText } from '../../src/config/load.js';
 import { issueAt, loadError, tempDir, VALID_YAML } from './fixtures.js';
 
 const FILE = '/etc/gatehouse/gatehouse.yaml';
@@ -45,6 +46,14 @@ describe('config errors: schema', () => {
 
   it('explains a bad duration with examples', () => {
     issueAt(loadError(withListen('{ idleTimeout: 30x }')), '/listen/idleTimeout', 'expected a duration such as 250ms, 30s', '"30x"');
+  });
+
+  it('a size-or-keyword setting: the keywords load, anything else is named with both forms', () => {
+    const error = loadError(`heap: { headroom: lots }\n${VALID_YAML}`);
+    issueAt(error, '/heap/headroom', 'got string "lots"');
+    assert.match(error.message, /auto/);
+    assert.match(error.message, /size such as/);
+    for (const ok of ['off', 'auto', '64mb']) assert.equal(loadConfigText(`heap: { headroom: ${ok} }\n${VALID_YAML}`, FILE, {}).config.heap?.headroom, ok);
   });
 
   it('explains a bad size with examples', () => {

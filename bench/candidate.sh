@@ -26,6 +26,7 @@
 #   MODE=public         the same route `public: true`: no authentication, policy or identity headers (there
 #                       is no identity), still routing, header hygiene, forwarding and the audit line; the
 #                       peer to compare with is node-baseline-plain (node:http + undici, no auth).
+#   AUDIT_SINK=off      no audit lines (to measure what they cost; the default writes them to AUDIT_PATH).
 #   HEAP_HEADROOM       sets `heap.headroom` (auto, off or a size; default: the config's default, auto).
 #   GATEHOUSE_RUNTIME   dist (default when dist/cli/main.js exists; build with `npx tsc -p tsconfig.build.json`)
 #                       or tsx (runs src/ through tsx: slower start, same steady state),
@@ -104,6 +105,7 @@ if [ "$MODE" = public ]; then
   sed -i -e '/^    authenticate: \[bench\]$/d' -e 's/^    allow: .*$/    public: true/' "$CONFIG"
 fi
 
+if [ "${AUDIT_SINK:-file}" = off ]; then sed -i 's/^audit: .*$/audit: { sink: off }/' "$CONFIG"; fi
 if [ -n "${HEAP_HEADROOM:-}" ]; then printf 'heap: { headroom: "%s" }\n' "$HEAP_HEADROOM" >> "$CONFIG"; fi
 
 # 4. The gateway, exec'd (same PID as this script).

@@ -109,7 +109,7 @@ export async function runGateway(configFile: string, log: Logger, options: RunOp
   const dashboard = collector ? localDashboardSource(ref, collector) : undefined;
   let draining = false;
   const started = runtime.start();
-  const tracing = startTracing(initial.config.tracing, process.env, (message) => log.warn(message));
+  const tracing = await startTracing(initial.config.tracing, process.env, (message) => log.warn(message));
   let listener: Listener | undefined;
   let admin: AdminServer | undefined;
   /** Close everything but the public listener (drained first by the caller), in dependency order. */

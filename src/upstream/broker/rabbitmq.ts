@@ -5,7 +5,7 @@
  * down, publishes fail at once with 503 and the next attempt after a short back-off reconnects.
  * While the broker blocks this connection (a memory or disk alarm), publishes fail at once too.
  */
-import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
+import type { ChannelModel, ConfirmChannel } from 'amqplib';
 import { Type } from '@sinclair/typebox';
 import { Strict } from '../../config/types.js';
 import { parseDuration } from '../../config/units.js';
@@ -48,6 +48,8 @@ class RabbitMqConnection implements BrokerConnection<RabbitMqConfig> {
 
   async #connect(): Promise<ChannelModel> {
     const socket = { timeout: parseDuration(this.cfg.timeout), noDelay: true, keepAlive: true, ...(this.cfg.ca !== undefined ? { ca: [this.cfg.ca] } : {}) };
+    // amqplib is loaded on first connect: a gateway without a RabbitMQ route does not carry it.
+    const { connect } = await import('amqplib');
     const model = await connect(this.cfg.url, socket);
     model.on('error', () => { /* followed by 'close' */ });
     if (this.#closed) {

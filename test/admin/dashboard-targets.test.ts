@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startGateway, type TestGateway } from '../harness/gateway.js';
 import { rawRequest } from '../harness/http.js';
-import { freePort } from '../harness/redis.js';
+import { refusingUrl } from '../harness/upstream.js';
 
 // The dashboard's routes API shows each target of a balancing upstream as the sender sees it:
 // down by health checks, ejected by outlier detection, circuit open; every target is a real server.
@@ -36,7 +36,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>): Prom
 
 test('each target of a balancing upstream: down, ejected, circuit open or up; a one-origin upstream has none', async () => {
   const [live, sick, sick2] = await Promise.all([server(200), server(503), server(503)]);
-  const dead = `http://127.0.0.1:${await freePort()}`;
+  const dead = refusingUrl();
   // The breaker is kept out of the ejection route and ejection out of the breaker route.
   const noBreaker = { failures: 1000, window: '1m', cooldown: '1m' };
   const gw = await startGateway({

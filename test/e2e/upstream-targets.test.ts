@@ -6,6 +6,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startGateway, type TestGateway } from '../harness/gateway.js';
 import { rawRequest } from '../harness/http.js';
+import { refusingUrl } from '../harness/upstream.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
 
@@ -45,15 +46,6 @@ async function replica(handler: Handler = ok): Promise<Replica> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   (r as { url: string }).url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return r;
-}
-
-/** An address nothing listens on (connections are refused). */
-async function deadUrl(): Promise<string> {
-  const s = http.createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((resolve) => s.close(resolve));
-  return `http://127.0.0.1:${port}`;
 }
 
 function gateway(upstream: Record<string, unknown>): Promise<TestGateway> {
@@ -182,7 +174,7 @@ test('a POST whose body reached a target that then died is not retried: the othe
 });
 
 test('a POST refused at connect (no byte sent) is retried on another target, once per body', async () => {
-  const dead = await deadUrl();
+  const dead = refusingUrl();
   const live = await replica((_req, res, body) => res.end(`got ${body}`));
   const gw = await gateway({ url: dead, targets: [dead, live.url] });
   try {
@@ -259,7 +251,7 @@ test('a circuit opens after failures, lets one probe through after the cool-down
 });
 
 test('every target down: 502 while they are tried, then 503 upstream_unavailable once every circuit is open', async () => {
-  const [a, b] = await Promise.all([deadUrl(), deadUrl()]);
+  const [a, b] = [refusingUrl(0), refusingUrl(1)];
   const gw = await gateway({ url: a, targets: [a, b], circuitBreaker: { failures: 3, window: '1m', cooldown: '1m' } });
   try {
     const answers = [];

@@ -3,8 +3,7 @@
  * real upstream, and a public route balancing over that upstream and a dead address.
  */
 import { startGateway, type TestGateway } from './gateway.js';
-import { startUpstream, type TestUpstream } from './upstream.js';
-import { freePort } from './redis.js';
+import { refusingUrl, startUpstream, type TestUpstream } from './upstream.js';
 
 export const DASHBOARD_TOKEN = 'dashboard-test-token-0123456789';
 
@@ -20,7 +19,7 @@ export interface DashboardFixture {
 export async function startDashboardGateway(): Promise<DashboardFixture> {
   const upstream = await startUpstream();
   // Route `replicas` balances over the upstream and an address nothing listens on, which its health checks mark down.
-  const dead = `http://127.0.0.1:${await freePort()}`;
+  const dead = refusingUrl();
   const gw = await startGateway({
     dev: true,
     admin: { dashboard: { token: DASHBOARD_TOKEN } },

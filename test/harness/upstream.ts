@@ -32,3 +32,13 @@ export async function startUpstream(handler?: (req: IncomingMessage, res: Server
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
 }
+
+/**
+ * An upstream address that refuses connections: a well-known port no service on a test machine uses
+ * (`i` picks one of two, for two distinct dead targets). A port freed by closing a test server is not
+ * one: a test running alongside can take it in the meantime (it did: 404s from someone else's server).
+ */
+export function refusingUrl(i: 0 | 1 = 0): string {
+  return `http://127.0.0.1:${REFUSING_PORTS[i]}`;
+}
+const REFUSING_PORTS = [1, 9] as const;

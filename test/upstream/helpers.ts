@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { refusingUrl } from '../harness/upstream.js';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { Readable } from 'node:stream';
 import { createServer as createHttpsServer } from 'node:https';
@@ -84,11 +85,9 @@ export async function startFront(upstreamUrl: string, cfg: UpstreamConfig = {}, 
   };
 }
 
-/** A port that was just free and is now closed: connecting to it is refused. */
-export async function closedPort(): Promise<number> {
-  const running = await startServer(() => undefined);
-  await running.close();
-  return running.port;
+/** A port connections to are refused (test/harness/upstream.ts says why not a just-closed one). */
+export function closedPort(): number {
+  return Number(new URL(refusingUrl()).port);
 }
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void;

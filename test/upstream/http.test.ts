@@ -90,7 +90,7 @@ describe('http upstream: forwarding', () => {
 
 describe('http upstream: failures', () => {
   test('closed port → 502 upstream_unreachable, nothing written by the upstream module', async () => {
-    const port = await closedPort();
+    const port = closedPort();
     const url = `http://127.0.0.1:${port}`;
     const front = await startFront(url);
     opened.push(front);

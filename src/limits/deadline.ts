@@ -23,6 +23,8 @@ export abstract class Deadline {
   #listed = false;
   #ms = 0;
   #due = 0;
+  /** The next of the deadlines one sweep found due (only during the sweep). */
+  #nextDue: Deadline | undefined;
 
   /** Due in `ms` from now, replacing any earlier deadline of this object; 0 disarms. */
   protected arm(ms: number): void {
@@ -75,15 +77,30 @@ export abstract class Deadline {
 
   static #sweep = (): void => {
     const clock = (Deadline.#clock += Deadline.TICK_MS);
+    // Two passes: what is due is found first, and told after. An expiry handler may disarm or re-arm
+    // other deadlines: walking the list while handlers change it could skip the rest of it, and one
+    // disarmed or re-armed by a handler must not be told.
+    let due: Deadline | undefined;
+    let last: Deadline | undefined;
     let node = Deadline.#head;
     while (node !== undefined) {
-      const next = node.#next;
       if (node.held()) node.#due = clock + node.#ms + Deadline.TICK_MS;
       else if (node.#due <= clock) {
-        node.disarm();
-        node.expired();
+        // Told in list order.
+        if (last === undefined) due = node;
+        else last.#nextDue = node;
+        last = node;
       }
-      node = next;
+      node = node.#next;
+    }
+    while (due !== undefined) {
+      const expired = due;
+      due = expired.#nextDue;
+      expired.#nextDue = undefined;
+      if (expired.#listed && expired.#due <= clock) {
+        expired.disarm();
+        expired.expired();
+      }
     }
     // The timer runs only while something is armed; the clock stands still in between.
     if (Deadline.#head !== undefined) Deadline.#timer!.refresh();

@@ -89,3 +89,31 @@ test('many deadlines in flight: each expires or is disarmed independently', asyn
   probes.forEach((p, i) => assert.equal(p.fired, i % 2 === 0 ? 1 : 0, `probe ${i}`));
   for (const p of probes) p.stop();
 });
+
+test('an expiry handler that disarms or re-arms other due deadlines: they are not told, and the rest of the list still is', async () => {
+  let done!: () => void;
+  const swept = new Promise<void>((r) => (done = r));
+  const others: Probe[] = [];
+  const rearmed = new Probe();
+  const disarmed = new Probe();
+  // Armed last, so first in the list: its handler runs while the others are still to be told.
+  const later = Array.from({ length: 5 }, () => new Probe());
+  for (const p of later) p.start(100);
+  rearmed.start(100);
+  disarmed.start(100);
+  const first = new Probe(() => {
+    disarmed.stop();
+    rearmed.start(60_000);
+    others.push(...later);
+    done();
+  });
+  first.start(100);
+  await swept;
+  await sleep(Deadline.TICK_MS / 5);
+  assert.equal(first.fired, 1);
+  assert.equal(disarmed.fired, 0, 'disarmed by a handler in the same sweep: not told');
+  assert.equal(rearmed.fired, 0, 're-armed by a handler in the same sweep: it has new time');
+  assert.equal(rearmed.listed, true);
+  assert.deepEqual(others.map((p) => p.fired), [1, 1, 1, 1, 1], 'the rest of the list expired in the same sweep');
+  rearmed.stop();
+});

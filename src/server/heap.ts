@@ -47,7 +47,7 @@ function memoryLimit(constrained: number | undefined): number | undefined {
   return constrained !== undefined && constrained > 0 && constrained < Number.MAX_SAFE_INTEGER ? constrained : undefined;
 }
 
-/** The headroom in bytes a config value means (`auto`, `0`/`off`, or a size). */
+/** The headroom in bytes a config value means (`auto`, `off`, or a size). */
 export function headroomBytes(value: string | undefined): number {
   if (value === undefined || value === 'auto') {
     return autoHeadroom({ constrained: constrainedMemory?.(), heapLimit: v8.getHeapStatistics().heap_size_limit });
@@ -55,11 +55,9 @@ export function headroomBytes(value: string | undefined): number {
   return value === 'off' ? 0 : parseSize(value);
 }
 
-/** Why the gateway leaves the growth to V8 in this process, or undefined when it sets it. */
-export function heapTuningUnavailable(): string | undefined {
-  if (versions.bun !== undefined) return 'not on Bun (its engine is not V8)';
-  if (execArgv.some((a) => a.startsWith('--heap-growing-percent'))) return 'node was started with --heap-growing-percent, which wins';
-  return undefined;
+/** Whether the gateway may set the growth here: not on Bun (not V8), not over an operator's own `--heap-growing-percent`. */
+function tunable(): boolean {
+  return versions.bun === undefined && !execArgv.some((a) => a.startsWith('--heap-growing-percent'));
 }
 
 interface Holder { headroom: number }
@@ -101,7 +99,7 @@ export interface HeapHeadroom {
 
 /** Keep `headroom` bytes of old-generation growth between full GCs in this process (0: V8's own rule). */
 export function holdHeapHeadroom(headroom: number): HeapHeadroom {
-  if (heapTuningUnavailable() !== undefined) return { percent: undefined, update: () => undefined, release: () => undefined };
+  if (!tunable()) return { percent: undefined, update: () => undefined, release: () => undefined };
   const holder: Holder = { headroom };
   holders.add(holder);
   if (!observer) {

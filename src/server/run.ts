@@ -108,8 +108,9 @@ export async function runGateway(configFile: string, log: Logger, options: RunOp
   const collector = dashboardCfg ? startDashboardCollector() : undefined;
   const dashboard = collector ? localDashboardSource(ref, collector) : undefined;
   let draining = false;
-  const started = runtime.start();
+  // Before runtime.start(): nothing may await between starting it and the try below that awaits it.
   const tracing = await startTracing(initial.config.tracing, process.env, (message) => log.warn(message));
+  const started = runtime.start();
   let listener: Listener | undefined;
   let admin: AdminServer | undefined;
   /** Close everything but the public listener (drained first by the caller), in dependency order. */

@@ -15,7 +15,7 @@ import { parseTraceparent, randomHex } from '../trace.js';
 import type { TracingConfig } from './schema.js';
 import type { TraceMarks } from './marks.js';
 import { requestAttributes, stageAttributes } from './attributes.js';
-import type { Protocol, Tracing } from './tracing.js';
+import type { Protocol, Tracing } from './types.js';
 
 const MAX_TRACESTATE = 512;
 

@@ -8,24 +8,10 @@
  * request path with a bounded queue (OTLP protobuf by default, or JSON). The `upstream` span's id is the one sent upstream in
  * `traceparent` (and into broker messages), so the backend's spans hang under it.
  */
-import type { IncomingHttpHeaders } from 'node:http';
 import type { TracingConfig } from './schema.js';
-import type { TraceMarks } from './marks.js';
+import type { Protocol, Tracing } from './types.js';
 
-/** What a request starts with: the trace context to send on, and its marks when sampled. */
-export interface TraceStart {
-  readonly traceparent: string;
-  readonly tracestate: string | undefined;
-  readonly trace: TraceMarks | undefined;
-}
-
-export interface Tracing {
-  begin(headers: IncomingHttpHeaders, trustedCaller: boolean): TraceStart;
-  /** Export what is queued (bounded by the export timeout) and stop. */
-  shutdown(): Promise<void>;
-}
-
-export type Protocol = NonNullable<TracingConfig['protocol']>;
+export type { Protocol, TraceStart, Tracing } from './types.js';
 
 /**
  * The export encoding: the config's, else the standard variables', else protobuf (OTLP's default).

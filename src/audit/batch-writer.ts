@@ -56,7 +56,7 @@ export function createBatchWriter(dest: 1 | string, batchBytes: number, onError:
 
   const pump = (): void => {
     if (writing || fd < 0) return;
-    if (reopenPending && dest !== 1) {
+    if (reopenPending) {
       reopenPending = false;
       writing = true;
       const old = fd;
@@ -102,6 +102,7 @@ export function createBatchWriter(dest: 1 | string, batchBytes: number, onError:
       pump();
     },
     reopen() {
+      if (dest === 1) return;
       reopenPending = true;
       pump();
     },

@@ -34,11 +34,16 @@ export async function startUpstream(handler?: (req: IncomingMessage, res: Server
 }
 
 /**
- * An upstream address that refuses connections: a well-known port no service on a test machine uses
- * (`i` picks one of two, for two distinct dead targets). A port freed by closing a test server is not
- * one: a test running alongside can take it in the meantime (it did: 404s from someone else's server).
+ * A port that refuses connections: a well-known one no service on a test machine uses (`i` picks one of
+ * two, for two distinct dead targets). A port freed by closing a test server is not one: a test running
+ * alongside can take it in the meantime (it did: 404s from someone else's server).
  */
-export function refusingUrl(i: 0 | 1 = 0): string {
-  return `http://127.0.0.1:${REFUSING_PORTS[i]}`;
+export function refusingPort(i: 0 | 1 = 0): number {
+  return REFUSING_PORTS[i];
 }
 const REFUSING_PORTS = [1, 9] as const;
+
+/** An upstream address at a refusing port. */
+export function refusingUrl(i: 0 | 1 = 0): string {
+  return `http://127.0.0.1:${refusingPort(i)}`;
+}

@@ -1,5 +1,4 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
-import { refusingUrl } from '../harness/upstream.js';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { Readable } from 'node:stream';
 import { createServer as createHttpsServer } from 'node:https';
@@ -83,11 +82,6 @@ export async function startFront(upstreamUrl: string, cfg: UpstreamConfig = {}, 
       await gateway.stop();
     },
   };
-}
-
-/** A port connections to are refused (test/harness/upstream.ts says why not a just-closed one). */
-export function closedPort(): number {
-  return Number(new URL(refusingUrl()).port);
 }
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void;

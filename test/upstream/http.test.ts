@@ -2,7 +2,8 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { request } from 'undici';
-import { closeAll, closedPort, echo, generated, startChain, startFront, type ChainOptions, type Handler } from './helpers.js';
+import { closeAll, echo, generated, startChain, startFront, type ChainOptions, type Handler } from './helpers.js';
+import { refusingPort } from '../harness/upstream.js';
 
 const opened: { close(): Promise<void> }[] = [];
 after(() => closeAll(opened));
@@ -90,7 +91,7 @@ describe('http upstream: forwarding', () => {
 
 describe('http upstream: failures', () => {
   test('closed port → 502 upstream_unreachable, nothing written by the upstream module', async () => {
-    const port = closedPort();
+    const port = refusingPort();
     const url = `http://127.0.0.1:${port}`;
     const front = await startFront(url);
     opened.push(front);
